@@ -1,0 +1,127 @@
+//! Sync options of `Replica.open`, checked once so later layers can trust them.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("invalid option {option}: {reason}")]
+pub struct ConfigError {
+    pub option: String,
+    pub reason: String,
+}
+
+fn bad(option: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        option: option.into(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct BackoffConfig {
+    pub initial_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            initial_ms: 250.0,
+            max_ms: 10_000.0,
+        }
+    }
+}
+
+/// The sync-related options, with API.md's defaults.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SyncConfig {
+    pub endpoints: Vec<String>,
+    pub heartbeat_interval_ms: f64,
+    pub missed_heartbeats: f64,
+    pub connect_timeout_ms: f64,
+    pub backoff: BackoffConfig,
+    pub failback: bool,
+    pub failback_after_ms: f64,
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            endpoints: Vec::new(),
+            heartbeat_interval_ms: 1000.0,
+            missed_heartbeats: 2.0,
+            connect_timeout_ms: 3000.0,
+            backoff: BackoffConfig::default(),
+            failback: true,
+            failback_after_ms: 10_000.0,
+            params: Default::default(),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// Parses the options object as JSON text (unknown keys are ignored: they belong to
+    /// other layers, such as `name` or `storage`).
+    pub fn from_json(json: &str) -> Result<SyncConfig, ConfigError> {
+        let config: SyncConfig =
+            serde_json::from_str(json).map_err(|e| bad("object", e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (i, url) in self.endpoints.iter().enumerate() {
+            check_endpoint(url)?;
+            if self.endpoints[..i].contains(url) {
+                return Err(bad("endpoints", format!("'{url}' is listed twice")));
+            }
+        }
+        positive("heartbeatIntervalMs", self.heartbeat_interval_ms)?;
+        positive("connectTimeoutMs", self.connect_timeout_ms)?;
+        positive("backoff.initialMs", self.backoff.initial_ms)?;
+        positive("backoff.maxMs", self.backoff.max_ms)?;
+        positive("failbackAfterMs", self.failback_after_ms)?;
+        positive("missedHeartbeats", self.missed_heartbeats)?;
+        if self.missed_heartbeats.fract() != 0.0 {
+            return Err(bad("missedHeartbeats", "must be a whole number"));
+        }
+        if self.backoff.max_ms < self.backoff.initial_ms {
+            return Err(bad("backoff.maxMs", "must not be below backoff.initialMs"));
+        }
+        Ok(())
+    }
+}
+
+fn positive(option: &str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(bad(
+            option,
+            format!("must be a positive number, got {value}"),
+        ))
+    }
+}
+
+/// An endpoint is a ws:// or wss:// URL with a host and no query or fragment
+/// (the room and `params` are added to it).
+pub fn check_endpoint(url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"))
+        .ok_or_else(|| bad("endpoints", format!("'{url}' is not a ws:// or wss:// URL")))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(bad("endpoints", format!("'{url}' has no host")));
+    }
+    if url.contains(['?', '#']) {
+        return Err(bad(
+            "endpoints",
+            format!("'{url}' must not carry a query or fragment (use `params`)"),
+        ));
+    }
+    Ok(())
+}

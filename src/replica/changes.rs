@@ -1,0 +1,165 @@
+//! Change sets: which records a transaction (or a batch of them) inserted, updated or deleted.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use yrs::types::{EntryChange, Event, Events, PathSegment};
+use yrs::TransactionMut;
+
+/// Who made a change: this replica, or a Yjs update from elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Local,
+    Remote,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Local => "local",
+            Origin::Remote => "remote",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChangeKind {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Insert => "insert",
+            ChangeKind::Update => "update",
+            ChangeKind::Delete => "delete",
+        }
+    }
+}
+
+/// One record's net change. `value` is the record's JSON text after the change
+/// (`{ "id": ..., ...fields }`), absent for deletes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub collection: String,
+    pub id: String,
+    pub kind: ChangeKind,
+    pub value: Option<String>,
+}
+
+impl Change {
+    /// The value parsed, for tests and native callers.
+    pub fn value_json(&self) -> Option<serde_json::Value> {
+        self.value
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSet {
+    pub origin: Origin,
+    pub changes: Vec<Change>,
+}
+
+impl ChangeSet {
+    pub fn empty(origin: Origin) -> Self {
+        ChangeSet {
+            origin,
+            changes: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The compact form the JS facade parses in one `JSON.parse`:
+    /// `[[collection, kind, id, value|null], ...]`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(64 * self.changes.len() + 2);
+        out.push('[');
+        for (i, change) in self.changes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            push_json_str(&mut out, &change.collection);
+            out.push_str(",\"");
+            out.push_str(change.kind.as_str());
+            out.push_str("\",");
+            push_json_str(&mut out, &change.id);
+            out.push(',');
+            out.push_str(change.value.as_deref().unwrap_or("null"));
+            out.push(']');
+        }
+        out.push(']');
+        out
+    }
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    // Escaping a &str cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+/// A record touched by one or more transactions, and whether it existed before the first.
+#[derive(Debug)]
+pub struct Touched {
+    pub collection: Arc<str>,
+    pub id: Arc<str>,
+    pub existed_before: bool,
+}
+
+/// Collects touched records from Yjs events until the replica turns them into a change set.
+/// Only the first sighting of a record matters: it tells whether the record existed before;
+/// what exists now is read from the document when the change set is built.
+#[derive(Debug, Default)]
+pub struct ChangeLog {
+    touched: Vec<Touched>,
+    seen: HashSet<(Arc<str>, Arc<str>)>,
+}
+
+impl ChangeLog {
+    pub fn touch(&mut self, collection: &Arc<str>, id: &Arc<str>, existed_before: bool) {
+        if self.seen.insert((collection.clone(), id.clone())) {
+            self.touched.push(Touched {
+                collection: collection.clone(),
+                id: id.clone(),
+                existed_before,
+            });
+        }
+    }
+
+    /// Records what the deep events of one collection say about its records.
+    pub fn record_events(&mut self, collection: &Arc<str>, txn: &TransactionMut, events: &Events) {
+        for event in events.iter() {
+            let path = event.path();
+            match path.front() {
+                // A change to the collection map itself: records added, replaced or removed.
+                None => {
+                    if let Event::Map(map_event) = event {
+                        for (id, change) in map_event.keys(txn) {
+                            let existed = !matches!(change, EntryChange::Inserted(_));
+                            self.touch(collection, id, existed);
+                        }
+                    }
+                }
+                // A change inside a record (a field, or a Yjs type nested in a field).
+                Some(PathSegment::Key(id)) => self.touch(collection, id, true),
+                Some(PathSegment::Index(_)) => {}
+            }
+        }
+    }
+
+    pub fn take(&mut self) -> Vec<Touched> {
+        self.seen.clear();
+        std::mem::take(&mut self.touched)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.touched.is_empty()
+    }
+}

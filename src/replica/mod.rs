@@ -1,0 +1,516 @@
+//! The replica core: collections of JSON records in a Yjs document.
+//!
+//! Schema (readable and writable by plain Yjs apps):
+//! - a collection is a root `Y.Map` named after it;
+//! - a record is a `Y.Map` stored under its id in that map, one entry per top-level field;
+//!   nested objects and arrays are atomic JSON values;
+//! - records written by other apps as plain objects are read too.
+//!
+//! Every mutation happens in a Yjs transaction; the deep observers of the collections note
+//! which records it touched, and [`Replica::take_changes`] turns that into a [`ChangeSet`]
+//! with each record's value after the change. A batch ([`Replica::begin_batch`]) groups many
+//! mutations into one change set and one local update.
+
+pub mod changes;
+pub mod error;
+pub mod query;
+pub mod value;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use yrs::types::{DeepObservable, ToJson};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{
+    Any, Doc, In, Map, MapPrelim, MapRef, Options, Out, ReadTxn, StateVector, Transact,
+    TransactionMut, Update,
+};
+
+pub use changes::{Change, ChangeKind, ChangeLog, ChangeSet, Origin};
+pub use error::{ReplicaError, Result};
+pub use query::{Filter, Query};
+pub use value::{Fields, StoredRecord};
+
+use value::{check_id, out_to_any, record_json, ID_FIELD};
+
+const LOCAL_ORIGIN: &str = "yreplica:local";
+const REMOTE_ORIGIN: &str = "yreplica:remote";
+/// Key under which this replica's observer is registered on each collection.
+const OBSERVER_KEY: &str = "yreplica:changes";
+
+/// A local replica: a Yjs document seen as collections of records.
+pub struct Replica {
+    doc: Doc,
+    observed: HashSet<Arc<str>>,
+    log: Rc<RefCell<ChangeLog>>,
+    /// Open `begin_batch` calls; change sets are held back until the outermost one ends.
+    batch_depth: u32,
+    /// Origin of the changes logged since the last change set.
+    pending_origin: Origin,
+    /// Local updates (Yjs v1) waiting for a consumer, when capture is on.
+    local_updates: Option<Vec<Vec<u8>>>,
+    /// Updates made inside the open batch, merged into one when it ends.
+    batch_updates: Vec<Vec<u8>>,
+}
+
+impl Default for Replica {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Replica {
+    pub fn new() -> Self {
+        Self::with_doc(Doc::new())
+    }
+
+    /// A replica with a fixed Yjs client id (tests use this for deterministic conflicts).
+    pub fn with_client_id(client_id: u64) -> Self {
+        Self::with_doc(Doc::with_options(Options {
+            client_id: yrs::block::ClientID::new(client_id),
+            ..Options::default()
+        }))
+    }
+
+    fn with_doc(doc: Doc) -> Self {
+        Replica {
+            doc,
+            observed: HashSet::new(),
+            log: Rc::new(RefCell::new(ChangeLog::default())),
+            batch_depth: 0,
+            pending_origin: Origin::Local,
+            local_updates: None,
+            batch_updates: Vec::new(),
+        }
+    }
+
+    pub fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    // ---- collections -------------------------------------------------------------------
+
+    /// The root map of a collection, observed so its changes reach change sets.
+    fn collection_map(&mut self, name: &str) -> Result<MapRef> {
+        if name.is_empty() {
+            return Err(ReplicaError::InvalidValue(
+                "a collection name must be a non-empty string".into(),
+            ));
+        }
+        let map = self.doc.get_or_insert_map(name);
+        if !self.observed.contains(name) {
+            let collection: Arc<str> = name.into();
+            let log = self.log.clone();
+            let key = collection.clone();
+            map.observe_deep(OBSERVER_KEY, move |txn, events| {
+                log.borrow_mut().record_events(&key, txn, events)
+            });
+            self.observed.insert(collection);
+        }
+        Ok(map)
+    }
+
+    /// Names of the collections that hold at least one record, sorted.
+    pub fn collections(&self) -> Vec<String> {
+        let txn = self.doc.transact();
+        let mut names: Vec<String> = txn
+            .root_refs()
+            .filter_map(|(name, root)| match root {
+                Out::YMap(map) => map
+                    .iter(&txn)
+                    .any(|(_, entry)| StoredRecord::from_out(entry).is_some())
+                    .then(|| name.to_string()),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    // ---- writes ------------------------------------------------------------------------
+
+    /// Runs `write` in one local Yjs transaction and keeps its update when capturing.
+    fn write<R>(&mut self, write: impl FnOnce(&mut TransactionMut) -> Result<R>) -> Result<R> {
+        self.pending_origin = Origin::Local;
+        let mut txn = self.doc.transact_mut_with(LOCAL_ORIGIN);
+        let result = write(&mut txn);
+        txn.commit();
+        if self.local_updates.is_some() && txn.has_changes() {
+            let update = txn.encode_update_v1();
+            drop(txn);
+            self.keep_local_update(update);
+        }
+        result
+    }
+
+    fn keep_local_update(&mut self, update: Vec<u8>) {
+        if self.batch_depth > 0 {
+            self.batch_updates.push(update);
+        } else if let Some(queue) = self.local_updates.as_mut() {
+            queue.push(update);
+        }
+    }
+
+    pub fn insert(&mut self, collection: &str, id: &str, fields: Fields) -> Result<()> {
+        self.insert_many(collection, vec![(id.to_string(), fields)])
+    }
+
+    /// Inserts records in one transaction. Nothing is written if any id is taken.
+    pub fn insert_many(&mut self, collection: &str, records: Vec<(String, Fields)>) -> Result<()> {
+        let map = self.collection_map(collection)?;
+        {
+            let txn = self.doc.transact();
+            let mut ids = HashSet::with_capacity(records.len());
+            for (id, _) in &records {
+                check_id(id, &format!("insert into '{collection}'"))?;
+                if !ids.insert(id.as_str()) || record_at(&map, &txn, id).is_some() {
+                    return Err(ReplicaError::AlreadyExists {
+                        collection: collection.into(),
+                        id: id.clone(),
+                    });
+                }
+            }
+        }
+        self.write(|txn| {
+            for (id, fields) in records {
+                map.insert(txn, id, fields_prelim(fields));
+            }
+            Ok(())
+        })
+    }
+
+    /// Merges `set` into a record and removes the `unset` fields.
+    pub fn update(
+        &mut self,
+        collection: &str,
+        id: &str,
+        set: Fields,
+        unset: &[String],
+    ) -> Result<()> {
+        let map = self.collection_map(collection)?;
+        let set = without_own_id(set, id, collection)?;
+        self.write(|txn| {
+            let record = record_at(&map, txn, id).ok_or_else(|| not_found(collection, id))?;
+            let shared = shared_record(&map, txn, id, record);
+            for (key, value) in set {
+                if shared.get(txn, &key).map(|o| out_to_any(o, txn)).as_ref() != Some(&value) {
+                    shared.insert(txn, key, value);
+                }
+            }
+            for key in unset {
+                if key != ID_FIELD {
+                    shared.remove(txn, key);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Makes a record hold exactly `fields`.
+    pub fn replace(&mut self, collection: &str, id: &str, fields: Fields) -> Result<()> {
+        let map = self.collection_map(collection)?;
+        let fields = without_own_id(fields, id, collection)?;
+        self.write(|txn| {
+            let record = record_at(&map, txn, id).ok_or_else(|| not_found(collection, id))?;
+            replace_fields(&map, txn, id, record, fields);
+            Ok(())
+        })
+    }
+
+    /// Inserts the record, or replaces the one with the same id. Returns true if it existed.
+    pub fn upsert(&mut self, collection: &str, id: &str, fields: Fields) -> Result<bool> {
+        let map = self.collection_map(collection)?;
+        check_id(id, &format!("upsert into '{collection}'"))?;
+        let fields = without_own_id(fields, id, collection)?;
+        self.write(|txn| match record_at(&map, txn, id) {
+            Some(record) => {
+                replace_fields(&map, txn, id, record, fields);
+                Ok(true)
+            }
+            None => {
+                map.insert(txn, id, fields_prelim(fields));
+                Ok(false)
+            }
+        })
+    }
+
+    /// Deletes a record; false if there was none.
+    pub fn delete(&mut self, collection: &str, id: &str) -> Result<bool> {
+        let map = self.collection_map(collection)?;
+        if record_at(&map, &self.doc.transact(), id).is_none() {
+            return Ok(false);
+        }
+        self.write(|txn| Ok(map.remove(txn, id).is_some()))
+    }
+
+    // ---- reads -------------------------------------------------------------------------
+
+    /// A record's JSON text `{ id, ...fields }`.
+    pub fn get(&mut self, collection: &str, id: &str) -> Result<Option<String>> {
+        let map = self.collection_map(collection)?;
+        let txn = self.doc.transact();
+        Ok(record_at(&map, &txn, id).map(|r| record_json(id, &r.fields(&txn))))
+    }
+
+    /// All records of a collection as one JSON array, ordered by id.
+    pub fn all(&mut self, collection: &str) -> Result<String> {
+        let ids = self.find(collection, &Query::default())?;
+        let map = self.collection_map(collection)?;
+        let txn = self.doc.transact();
+        let mut out = String::from("[");
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(record) = record_at(&map, &txn, id) {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&record_json(id, &record.fields(&txn)));
+            }
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// Ids of the records that match, in query order.
+    pub fn find(&mut self, collection: &str, query: &Query) -> Result<Vec<String>> {
+        let map = self.collection_map(collection)?;
+        let txn = self.doc.transact();
+        let mut rows: Vec<(String, Vec<Option<Any>>)> = Vec::new();
+        for (id, entry) in map.iter(&txn) {
+            let Some(record) = StoredRecord::from_out(entry) else {
+                continue;
+            };
+            let lookup = |field: &str| field_value(&record, &txn, id, field);
+            if query.filter.matches(lookup) {
+                let keys = query.order_by.iter().map(|k| lookup(&k.field)).collect();
+                rows.push((id.to_string(), keys));
+            }
+        }
+        query::sort_rows(&mut rows, &query.order_by);
+        let end = query
+            .limit
+            .map_or(rows.len(), |l| query.offset.saturating_add(l));
+        Ok(rows
+            .into_iter()
+            .take(end)
+            .skip(query.offset)
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// How many records match the filter.
+    pub fn count(&mut self, collection: &str, filter: &Filter) -> Result<usize> {
+        let map = self.collection_map(collection)?;
+        let txn = self.doc.transact();
+        Ok(map
+            .iter(&txn)
+            .filter_map(|(id, entry)| StoredRecord::from_out(entry).map(|r| (id, r)))
+            .filter(|(id, record)| filter.matches(|f| field_value(record, &txn, id, f)))
+            .count())
+    }
+
+    // ---- change sets and batches --------------------------------------------------------
+
+    /// Groups the following writes: one change set and one update when the outermost ends.
+    pub fn begin_batch(&mut self) {
+        self.batch_depth += 1;
+    }
+
+    /// Ends a batch; returns true when it was the outermost one.
+    pub fn end_batch(&mut self) -> bool {
+        if self.batch_depth == 0 {
+            return false;
+        }
+        self.batch_depth -= 1;
+        if self.batch_depth > 0 {
+            return false;
+        }
+        let updates = std::mem::take(&mut self.batch_updates);
+        let merged = match updates.len() {
+            0 => None,
+            1 => updates.into_iter().next(),
+            _ => yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).ok(),
+        };
+        if let (Some(update), Some(queue)) = (merged, self.local_updates.as_mut()) {
+            queue.push(update);
+        }
+        true
+    }
+
+    pub fn in_batch(&self) -> bool {
+        self.batch_depth > 0
+    }
+
+    /// The net change of every record touched since the last call (none while a batch is open).
+    pub fn take_changes(&mut self) -> ChangeSet {
+        let origin = self.pending_origin;
+        if self.batch_depth > 0 || self.log.borrow().is_empty() {
+            return ChangeSet::empty(origin);
+        }
+        let touched = self.log.borrow_mut().take();
+        let txn = self.doc.transact();
+        let mut changes = Vec::with_capacity(touched.len());
+        for t in touched {
+            let now = txn.get_map(t.collection.clone()).and_then(|map| {
+                record_at(&map, &txn, &t.id).map(|r| record_json(&t.id, &r.fields(&txn)))
+            });
+            let kind = match (t.existed_before, &now) {
+                (false, Some(_)) => ChangeKind::Insert,
+                (true, Some(_)) => ChangeKind::Update,
+                (true, None) => ChangeKind::Delete,
+                (false, None) => continue,
+            };
+            changes.push(Change {
+                collection: t.collection.to_string(),
+                id: t.id.to_string(),
+                kind,
+                value: now,
+            });
+        }
+        ChangeSet { origin, changes }
+    }
+
+    // ---- Yjs interop -------------------------------------------------------------------
+
+    /// Starts keeping every local update (for storage and sync) until taken.
+    pub fn capture_local_updates(&mut self) {
+        self.local_updates.get_or_insert_with(Vec::new);
+    }
+
+    pub fn take_local_updates(&mut self) -> Vec<Vec<u8>> {
+        self.local_updates
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The whole document as one Yjs v1 update.
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// What the document lacks relative to a peer with state vector `sv` (Yjs v1 encoding).
+    pub fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>> {
+        let sv = StateVector::decode_v1(state_vector)
+            .map_err(|e| ReplicaError::InvalidUpdate(format!("state vector: {e}")))?;
+        Ok(self.doc.transact().encode_state_as_update_v1(&sv))
+    }
+
+    /// The document's state vector (Yjs v1 encoding).
+    pub fn state_vector(&self) -> Vec<u8> {
+        self.doc.transact().state_vector().encode_v1()
+    }
+
+    /// Applies a Yjs v1 update from elsewhere with a remote origin.
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<()> {
+        let update =
+            Update::decode_v1(bytes).map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
+        self.pending_origin = Origin::Remote;
+        let known: HashSet<Arc<str>> = self.observed.clone();
+        {
+            let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
+            txn.apply_update(update)
+                .map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
+        }
+        self.adopt_new_collections(&known)
+    }
+
+    /// Collections that arrived in a remote update had no observer yet: observe them now and
+    /// report all their records as inserted.
+    fn adopt_new_collections(&mut self, known: &HashSet<Arc<str>>) -> Result<()> {
+        let new_names: Vec<String> = {
+            let txn = self.doc.transact();
+            txn.root_refs()
+                .map(|(name, _)| name.to_string())
+                .filter(|name| !known.contains(name.as_str()))
+                .collect()
+        };
+        for name in new_names {
+            let map = self.collection_map(&name)?;
+            let txn = self.doc.transact();
+            let collection: Arc<str> = name.as_str().into();
+            let mut log = self.log.borrow_mut();
+            for (id, entry) in map.iter(&txn) {
+                if StoredRecord::from_out(entry).is_some() {
+                    log.touch(&collection, &Arc::from(id), false);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The JSON of a whole collection as a plain Yjs app sees it (`map.toJSON()`), for tests.
+    pub fn collection_to_json(&self, name: &str) -> Option<Any> {
+        let txn = self.doc.transact();
+        txn.get_map(name).map(|m| m.to_json(&txn))
+    }
+}
+
+fn not_found(collection: &str, id: &str) -> ReplicaError {
+    ReplicaError::NotFound {
+        collection: collection.into(),
+        id: id.into(),
+    }
+}
+
+fn record_at<T: ReadTxn>(map: &MapRef, txn: &T, id: &str) -> Option<StoredRecord> {
+    map.get(txn, id).and_then(StoredRecord::from_out)
+}
+
+fn field_value<T: ReadTxn>(record: &StoredRecord, txn: &T, id: &str, field: &str) -> Option<Any> {
+    if field == ID_FIELD {
+        Some(Any::String(id.into()))
+    } else {
+        record.field(txn, field)
+    }
+}
+
+fn fields_prelim(fields: Fields) -> MapPrelim {
+    fields.into_iter().map(|(k, v)| (k, In::Any(v))).collect()
+}
+
+/// The `id` of a record is its key: a patch may repeat it but not change it.
+fn without_own_id(mut fields: Fields, id: &str, collection: &str) -> Result<Fields> {
+    match fields.remove(ID_FIELD) {
+        None => Ok(fields),
+        Some(Any::String(given)) if &*given == id => Ok(fields),
+        Some(_) => Err(ReplicaError::InvalidValue(format!(
+            "record '{id}' in '{collection}': field 'id' is the record's key and cannot be changed"
+        ))),
+    }
+}
+
+/// The record as a `Y.Map`; a plain-object record (written by another app) is upgraded to one.
+fn shared_record(map: &MapRef, txn: &mut TransactionMut, id: &str, record: StoredRecord) -> MapRef {
+    match record {
+        StoredRecord::Shared(shared) => shared,
+        StoredRecord::Plain(fields) => map.insert(txn, id, fields_prelim((*fields).clone())),
+    }
+}
+
+fn replace_fields(
+    map: &MapRef,
+    txn: &mut TransactionMut,
+    id: &str,
+    record: StoredRecord,
+    fields: Fields,
+) {
+    let shared = shared_record(map, txn, id, record);
+    let stale: Vec<String> = shared
+        .keys(txn)
+        .filter(|k| !fields.contains_key(*k))
+        .map(str::to_string)
+        .collect();
+    for key in stale {
+        shared.remove(txn, &key);
+    }
+    for (key, value) in fields {
+        if shared.get(txn, &key).map(|o| out_to_any(o, txn)).as_ref() != Some(&value) {
+            shared.insert(txn, key, value);
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Queries: `where` filters, `orderBy`, `limit` and `offset` over records.
+//!
+//! Semantics (documented in the README):
+//! - a plain value means equality (deep for arrays and objects); `null` matches only `null`;
+//! - `$ne` and `$nin` match records without the field, the other operators do not;
+//! - `$gt $gte $lt $lte` compare values of the same JSON type only;
+//! - sorting uses one total order: missing < null < booleans < numbers < strings < arrays
+//!   < objects; ties are broken by id, so results are deterministic.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+use yrs::{Any, Number};
+
+use super::error::{ReplicaError, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Eq(Any),
+    Ne(Any),
+    Gt(Any),
+    Gte(Any),
+    Lt(Any),
+    Lte(Any),
+    In(Vec<Any>),
+    Nin(Vec<Any>),
+    Exists(bool),
+}
+
+/// All conditions on one field must hold; all fields must match.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub fields: Vec<(String, Vec<Condition>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub field: String,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    pub filter: Filter,
+    pub order_by: Vec<SortKey>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+impl Query {
+    /// Parses `{ where, orderBy, limit, offset }`; every part is optional.
+    pub fn from_json(json: &str) -> Result<Query> {
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| ReplicaError::InvalidQuery(format!("not valid JSON: {e}")))?;
+        Query::from_value(&value)
+    }
+
+    pub fn from_value(value: &Value) -> Result<Query> {
+        let options = match value {
+            Value::Null => return Ok(Query::default()),
+            Value::Object(options) => options,
+            _ => return Err(invalid("the query must be an object")),
+        };
+        let mut query = Query::default();
+        for (key, part) in options {
+            match key.as_str() {
+                "where" => query.filter = Filter::from_value(part)?,
+                "orderBy" => query.order_by = parse_order_by(part)?,
+                "limit" => query.limit = parse_count(part, "limit")?,
+                "offset" => query.offset = parse_count(part, "offset")?.unwrap_or(0),
+                other => {
+                    return Err(invalid(&format!(
+                        "unknown option '{other}' (expected where, orderBy, limit, offset)"
+                    )))
+                }
+            }
+        }
+        Ok(query)
+    }
+}
+
+impl Filter {
+    pub fn from_json(json: &str) -> Result<Filter> {
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| ReplicaError::InvalidQuery(format!("not valid JSON: {e}")))?;
+        Filter::from_value(&value)
+    }
+
+    pub fn from_value(value: &Value) -> Result<Filter> {
+        let entries = match value {
+            Value::Null => return Ok(Filter::default()),
+            Value::Object(entries) => entries,
+            _ => return Err(invalid("'where' must be an object of field conditions")),
+        };
+        let mut fields = Vec::with_capacity(entries.len());
+        for (field, spec) in entries {
+            fields.push((field.clone(), parse_conditions(field, spec)?));
+        }
+        Ok(Filter { fields })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Tests one record; `lookup` returns a field's value (or None when absent).
+    pub fn matches(&self, mut lookup: impl FnMut(&str) -> Option<Any>) -> bool {
+        self.fields.iter().all(|(field, conditions)| {
+            let value = lookup(field);
+            conditions.iter().all(|c| c.matches(value.as_ref()))
+        })
+    }
+}
+
+impl Condition {
+    pub fn matches(&self, value: Option<&Any>) -> bool {
+        match self {
+            Condition::Eq(expected) => value.is_some_and(|v| json_eq(v, expected)),
+            Condition::Ne(expected) => !value.is_some_and(|v| json_eq(v, expected)),
+            Condition::Gt(bound) => same_type_cmp(value, bound).is_some_and(|o| o.is_gt()),
+            Condition::Gte(bound) => same_type_cmp(value, bound).is_some_and(|o| o.is_ge()),
+            Condition::Lt(bound) => same_type_cmp(value, bound).is_some_and(|o| o.is_lt()),
+            Condition::Lte(bound) => same_type_cmp(value, bound).is_some_and(|o| o.is_le()),
+            Condition::In(options) => value.is_some_and(|v| options.iter().any(|o| json_eq(v, o))),
+            Condition::Nin(options) => {
+                !value.is_some_and(|v| options.iter().any(|o| json_eq(v, o)))
+            }
+            Condition::Exists(wanted) => value.is_some() == *wanted,
+        }
+    }
+}
+
+fn parse_conditions(field: &str, spec: &Value) -> Result<Vec<Condition>> {
+    let operators = match spec {
+        Value::Object(map) if map.keys().any(|k| k.starts_with('$')) => map,
+        literal => return Ok(vec![Condition::Eq(value_to_any(literal))]),
+    };
+    let mut conditions = Vec::with_capacity(operators.len());
+    for (op, operand) in operators {
+        let condition = match op.as_str() {
+            "$eq" => Condition::Eq(value_to_any(operand)),
+            "$ne" => Condition::Ne(value_to_any(operand)),
+            "$gt" => Condition::Gt(value_to_any(operand)),
+            "$gte" => Condition::Gte(value_to_any(operand)),
+            "$lt" => Condition::Lt(value_to_any(operand)),
+            "$lte" => Condition::Lte(value_to_any(operand)),
+            "$in" | "$nin" => {
+                let Value::Array(items) = operand else {
+                    return Err(invalid(&format!("field '{field}': {op} needs an array")));
+                };
+                let items = items.iter().map(value_to_any).collect();
+                if op == "$in" {
+                    Condition::In(items)
+                } else {
+                    Condition::Nin(items)
+                }
+            }
+            "$exists" => match operand {
+                Value::Bool(flag) => Condition::Exists(*flag),
+                _ => {
+                    return Err(invalid(&format!(
+                        "field '{field}': $exists needs true or false"
+                    )))
+                }
+            },
+            other => {
+                let hint = if other.starts_with('$') {
+                    "unknown operator"
+                } else {
+                    "operators cannot be mixed with plain keys"
+                };
+                return Err(invalid(&format!("field '{field}': {hint} '{other}'")));
+            }
+        };
+        conditions.push(condition);
+    }
+    Ok(conditions)
+}
+
+fn parse_order_by(value: &Value) -> Result<Vec<SortKey>> {
+    let names: Vec<&Value> = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    names
+        .into_iter()
+        .map(|name| match name {
+            Value::String(s) => {
+                let (field, descending) = match s.strip_prefix('-') {
+                    Some(rest) => (rest, true),
+                    None => (s.as_str(), false),
+                };
+                if field.is_empty() {
+                    Err(invalid("orderBy: empty field name"))
+                } else {
+                    Ok(SortKey {
+                        field: field.to_string(),
+                        descending,
+                    })
+                }
+            }
+            _ => Err(invalid(
+                "orderBy takes a field name or a list of field names",
+            )),
+        })
+        .collect()
+}
+
+fn parse_count(value: &Value, what: &str) -> Result<Option<usize>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_u64()
+            .map(|n| Some(usize::try_from(n).unwrap_or(usize::MAX)))
+            .ok_or_else(|| invalid(&format!("{what} must be a non-negative integer"))),
+        _ => Err(invalid(&format!("{what} must be a non-negative integer"))),
+    }
+}
+
+fn invalid(message: &str) -> ReplicaError {
+    ReplicaError::InvalidQuery(message.to_string())
+}
+
+/// Converts a query literal into the value type records hold.
+pub fn value_to_any(value: &Value) -> Any {
+    match value {
+        Value::Null => Any::Null,
+        Value::Bool(b) => Any::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Any::Number(Number::Int(i)),
+            None => Any::Number(Number::Float(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        Value::String(s) => Any::String(s.as_str().into()),
+        Value::Array(items) => Any::Array(items.iter().map(value_to_any).collect()),
+        Value::Object(map) => Any::Map(
+            map.iter()
+                .map(|(k, v)| (k.clone(), value_to_any(v)))
+                .collect::<std::collections::HashMap<_, _>>()
+                .into(),
+        ),
+    }
+}
+
+fn as_f64(n: &Number) -> f64 {
+    match n {
+        Number::Int(i) => *i as f64,
+        Number::Float(f) => *f,
+    }
+}
+
+/// Position of a value's type in the total sort order.
+fn rank(value: Option<&Any>) -> u8 {
+    match value {
+        None => 0,
+        Some(Any::Null | Any::Undefined) => 1,
+        Some(Any::Bool(_)) => 2,
+        Some(Any::Number(_)) => 3,
+        Some(Any::String(_)) => 4,
+        Some(Any::Buffer(_) | Any::Array(_)) => 5,
+        Some(Any::Map(_)) => 6,
+    }
+}
+
+/// JSON equality: numbers by value (1 == 1.0), arrays and objects deeply.
+pub fn json_eq(a: &Any, b: &Any) -> bool {
+    compare(Some(a), Some(b)) == Ordering::Equal
+}
+
+fn same_type_cmp(value: Option<&Any>, bound: &Any) -> Option<Ordering> {
+    let value = value?;
+    (rank(Some(value)) == rank(Some(bound))).then(|| compare(Some(value), Some(bound)))
+}
+
+/// The total order used by `orderBy`.
+pub fn compare(a: Option<&Any>, b: Option<&Any>) -> Ordering {
+    let by_rank = rank(a).cmp(&rank(b));
+    if by_rank != Ordering::Equal {
+        return by_rank;
+    }
+    match (a, b) {
+        (Some(Any::Bool(x)), Some(Any::Bool(y))) => x.cmp(y),
+        (Some(Any::Number(x)), Some(Any::Number(y))) => as_f64(x).total_cmp(&as_f64(y)),
+        (Some(Any::String(x)), Some(Any::String(y))) => x.cmp(y),
+        (Some(Any::Array(x)), Some(Any::Array(y))) => compare_seq(x.iter(), y.iter()),
+        (Some(Any::Buffer(x)), Some(Any::Buffer(y))) => x.cmp(y),
+        (Some(Any::Map(x)), Some(Any::Map(y))) => {
+            let mut xs: Vec<_> = x.iter().collect();
+            let mut ys: Vec<_> = y.iter().collect();
+            xs.sort_by(|p, q| p.0.cmp(q.0));
+            ys.sort_by(|p, q| p.0.cmp(q.0));
+            for ((kx, vx), (ky, vy)) in xs.iter().zip(ys.iter()) {
+                let o = kx.cmp(ky).then_with(|| compare(Some(vx), Some(vy)));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            xs.len().cmp(&ys.len())
+        }
+        _ => Ordering::Equal,
+    }
+}
+
+fn compare_seq<'a>(x: impl Iterator<Item = &'a Any>, y: impl Iterator<Item = &'a Any>) -> Ordering {
+    let (mut x, mut y) = (x, y);
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(a), Some(b)) => {
+                let o = compare(Some(a), Some(b));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+        }
+    }
+}
+
+/// Orders rows `(id, sort values)` by the keys, then by id.
+pub fn sort_rows(rows: &mut [(String, Vec<Option<Any>>)], keys: &[SortKey]) {
+    rows.sort_by(|(id_a, a), (id_b, b)| {
+        for (i, key) in keys.iter().enumerate() {
+            let o = compare(a[i].as_ref(), b[i].as_ref());
+            let o = if key.descending { o.reverse() } else { o };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        id_a.cmp(id_b)
+    });
+}

@@ -1,0 +1,166 @@
+//! Converting between app JSON, `yrs::Any` and the JSON text the JS facade reads.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use yrs::types::ToJson;
+use yrs::{Any, Map, MapRef, Out, ReadTxn};
+
+use super::error::{ReplicaError, Result};
+
+/// The fields of one record, without its id (the id is the record's key in its collection).
+pub type Fields = HashMap<String, Any>;
+
+/// Name of the pseudo-field that carries a record's key.
+pub const ID_FIELD: &str = "id";
+
+/// Parses a JSON object of fields. `what` says where the text came from, for the error.
+pub fn fields_from_json(json: &str, what: &str) -> Result<Fields> {
+    match parse_any(json, what)? {
+        Any::Map(map) => Ok(Arc::unwrap_or_clone(map)),
+        other => Err(ReplicaError::InvalidValue(format!(
+            "{what}: a record must be a plain object, got {}",
+            type_name(&other)
+        ))),
+    }
+}
+
+/// Parses any JSON text into an `Any`.
+pub fn parse_any(json: &str, what: &str) -> Result<Any> {
+    Any::from_json(json)
+        .map_err(|e| ReplicaError::InvalidValue(format!("{what}: not valid JSON: {e}")))
+}
+
+/// Splits a record given with an optional `id` field into (id, fields).
+pub fn take_id(mut fields: Fields, what: &str) -> Result<(Option<String>, Fields)> {
+    match fields.remove(ID_FIELD) {
+        None => Ok((None, fields)),
+        Some(Any::String(id)) if !id.is_empty() => Ok((Some(id.to_string()), fields)),
+        Some(other) => Err(ReplicaError::InvalidValue(format!(
+            "{what}: field 'id' must be a non-empty string, got {}",
+            type_name(&other)
+        ))),
+    }
+}
+
+/// Checks that a record id is usable as a key.
+pub fn check_id(id: &str, what: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(ReplicaError::InvalidValue(format!(
+            "{what}: the id must be a non-empty string"
+        )));
+    }
+    Ok(())
+}
+
+/// A short name of a value's JSON type, for error messages.
+pub fn type_name(value: &Any) -> &'static str {
+    match value {
+        Any::Null => "null",
+        Any::Undefined => "undefined",
+        Any::Bool(_) => "a boolean",
+        Any::Number(_) => "a number",
+        Any::String(_) => "a string",
+        Any::Buffer(_) => "binary data",
+        Any::Array(_) => "an array",
+        Any::Map(_) => "an object",
+    }
+}
+
+/// A field value as plain data: nested Yjs types written by other apps become their JSON.
+pub fn out_to_any<T: ReadTxn>(out: Out, txn: &T) -> Any {
+    match out {
+        Out::Any(any) => any,
+        other => other.to_json(txn),
+    }
+}
+
+/// A record as stored under its id: a `Y.Map` of fields (ours) or a plain object (other apps).
+pub enum StoredRecord {
+    Shared(MapRef),
+    Plain(Arc<HashMap<String, Any>>),
+}
+
+impl StoredRecord {
+    /// Interprets a collection entry; entries that are neither maps nor objects are not records.
+    pub fn from_out(out: Out) -> Option<Self> {
+        match out {
+            Out::YMap(map) => Some(StoredRecord::Shared(map)),
+            Out::Any(Any::Map(map)) => Some(StoredRecord::Plain(map)),
+            _ => None,
+        }
+    }
+
+    /// One field's value, if present. `id` is not a field: see [`ID_FIELD`].
+    pub fn field<T: ReadTxn>(&self, txn: &T, name: &str) -> Option<Any> {
+        match self {
+            StoredRecord::Shared(map) => map.get(txn, name).map(|out| out_to_any(out, txn)),
+            StoredRecord::Plain(map) => map.get(name).cloned(),
+        }
+    }
+
+    /// All fields, as plain data.
+    pub fn fields<T: ReadTxn>(&self, txn: &T) -> Fields {
+        match self {
+            StoredRecord::Shared(map) => map
+                .iter(txn)
+                .map(|(key, out)| (key.to_string(), out_to_any(out, txn)))
+                .collect(),
+            StoredRecord::Plain(map) => (**map).clone(),
+        }
+    }
+}
+
+/// Serializes `{ id, ...fields }` with the key winning over a stored `id` field.
+pub struct RecordJson<'a> {
+    pub id: &'a str,
+    pub fields: &'a Fields,
+}
+
+impl Serialize for RecordJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
+        map.serialize_entry(ID_FIELD, self.id)?;
+        for (key, value) in self.fields {
+            if key != ID_FIELD {
+                map.serialize_entry(key, &JsonAny(value))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Serializes an `Any` as JSON: non-finite numbers and `undefined` become null, binary data
+/// becomes an array of byte values (other Yjs apps may store such values).
+pub struct JsonAny<'a>(pub &'a Any);
+
+impl Serialize for JsonAny<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0 {
+            Any::Null | Any::Undefined => serializer.serialize_unit(),
+            Any::Bool(b) => serializer.serialize_bool(*b),
+            Any::Number(n) => match n {
+                yrs::any::Number::Int(i) => serializer.serialize_i64(*i),
+                yrs::any::Number::Float(f) if f.is_finite() => serializer.serialize_f64(*f),
+                yrs::any::Number::Float(_) => serializer.serialize_unit(),
+            },
+            Any::String(s) => serializer.serialize_str(s),
+            Any::Buffer(bytes) => serializer.collect_seq(bytes.iter()),
+            Any::Array(items) => serializer.collect_seq(items.iter().map(JsonAny)),
+            Any::Map(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries.iter() {
+                    map.serialize_entry(key, &JsonAny(value))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// Writes a record's JSON text.
+pub fn record_json(id: &str, fields: &Fields) -> String {
+    // Serializing maps of strings and numbers cannot fail.
+    serde_json::to_string(&RecordJson { id, fields }).unwrap_or_else(|_| String::from("null"))
+}

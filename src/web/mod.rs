@@ -1,0 +1,203 @@
+//! The wasm-bindgen surface the JS facade drives. It converts values and errors and
+//! otherwise hands everything to the core: no policy lives here.
+//!
+//! Records cross the boundary as JSON text (one `JSON.stringify` / `JSON.parse` per call,
+//! not a conversion per field), and every write is followed by `takeChanges()`, whose
+//! change set keeps the facade's read cache exact.
+
+mod errors;
+
+use wasm_bindgen::prelude::*;
+
+use crate::config::SyncConfig;
+use crate::replica::value::{fields_from_json, parse_any, take_id, type_name};
+use crate::replica::{Filter, Query, Replica};
+use errors::{config_error, replica_error, JsResult};
+use yrs::Any;
+
+#[wasm_bindgen]
+pub struct WasmReplica {
+    core: Replica,
+}
+
+impl Default for WasmReplica {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[wasm_bindgen]
+impl WasmReplica {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> WasmReplica {
+        WasmReplica {
+            core: Replica::new(),
+        }
+    }
+
+    /// Inserts one record given as JSON fields under `id`.
+    pub fn insert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<()> {
+        let what = format!("insert into '{collection}'");
+        let fields = fields_from_json(fields_json, &what).map_err(replica_error)?;
+        self.core
+            .insert(collection, id, fields)
+            .map_err(replica_error)
+    }
+
+    /// Inserts a JSON array of records, each carrying its `id`, in one transaction.
+    #[wasm_bindgen(js_name = insertMany)]
+    pub fn insert_many(&mut self, collection: &str, records_json: &str) -> JsResult<()> {
+        let what = format!("insertMany into '{collection}'");
+        let records = match parse_any(records_json, &what).map_err(replica_error)? {
+            Any::Array(items) => items,
+            other => {
+                let message = format!(
+                    "{what}: expected an array of records, got {}",
+                    type_name(&other)
+                );
+                return Err(errors::type_error(&message));
+            }
+        };
+        let mut batch = Vec::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            let at = format!("{what}, record {i}");
+            let Any::Map(fields) = record else {
+                let message = format!(
+                    "{at}: a record must be a plain object, got {}",
+                    type_name(record)
+                );
+                return Err(errors::type_error(&message));
+            };
+            let (id, fields) = take_id((**fields).clone(), &at).map_err(replica_error)?;
+            let id =
+                id.ok_or_else(|| errors::type_error(&format!("{at}: the record has no 'id'")))?;
+            batch.push((id, fields));
+        }
+        self.core
+            .insert_many(collection, batch)
+            .map_err(replica_error)
+    }
+
+    /// Merges the JSON fields `set_json` into a record and removes the `unset` fields.
+    pub fn update(
+        &mut self,
+        collection: &str,
+        id: &str,
+        set_json: &str,
+        unset: Vec<String>,
+    ) -> JsResult<()> {
+        let what = format!("update of '{id}' in '{collection}'");
+        let set = fields_from_json(set_json, &what).map_err(replica_error)?;
+        self.core
+            .update(collection, id, set, &unset)
+            .map_err(replica_error)
+    }
+
+    pub fn replace(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<()> {
+        let what = format!("replace of '{id}' in '{collection}'");
+        let fields = fields_from_json(fields_json, &what).map_err(replica_error)?;
+        self.core
+            .replace(collection, id, fields)
+            .map_err(replica_error)
+    }
+
+    /// Returns true when a record was replaced, false when it was inserted.
+    pub fn upsert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<bool> {
+        let what = format!("upsert of '{id}' in '{collection}'");
+        let fields = fields_from_json(fields_json, &what).map_err(replica_error)?;
+        self.core
+            .upsert(collection, id, fields)
+            .map_err(replica_error)
+    }
+
+    pub fn delete(&mut self, collection: &str, id: &str) -> JsResult<bool> {
+        self.core.delete(collection, id).map_err(replica_error)
+    }
+
+    /// A record's JSON text, or undefined.
+    pub fn get(&mut self, collection: &str, id: &str) -> JsResult<Option<String>> {
+        self.core.get(collection, id).map_err(replica_error)
+    }
+
+    /// A JSON array of every record, ordered by id.
+    pub fn all(&mut self, collection: &str) -> JsResult<String> {
+        self.core.all(collection).map_err(replica_error)
+    }
+
+    /// The ids matching `{ where, orderBy, limit, offset }` (JSON), in order.
+    pub fn find(&mut self, collection: &str, query_json: &str) -> JsResult<Vec<String>> {
+        let query = Query::from_json(query_json).map_err(replica_error)?;
+        self.core.find(collection, &query).map_err(replica_error)
+    }
+
+    pub fn count(&mut self, collection: &str, where_json: &str) -> JsResult<u32> {
+        let filter = Filter::from_json(where_json).map_err(replica_error)?;
+        let n = self
+            .core
+            .count(collection, &filter)
+            .map_err(replica_error)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    pub fn collections(&self) -> Vec<String> {
+        self.core.collections()
+    }
+
+    #[wasm_bindgen(js_name = beginBatch)]
+    pub fn begin_batch(&mut self) {
+        self.core.begin_batch()
+    }
+
+    /// Ends a batch; true when it was the outermost.
+    #[wasm_bindgen(js_name = endBatch)]
+    pub fn end_batch(&mut self) -> bool {
+        self.core.end_batch()
+    }
+
+    /// The net changes since the last call as `[[collection, kind, id, value|null], ...]`,
+    /// or an empty string when there are none.
+    #[wasm_bindgen(js_name = takeChanges)]
+    pub fn take_changes(&mut self) -> String {
+        let set = self.core.take_changes();
+        if set.is_empty() {
+            String::new()
+        } else {
+            set.to_json()
+        }
+    }
+
+    #[wasm_bindgen(js_name = encodeState)]
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.core.encode_state()
+    }
+
+    #[wasm_bindgen(js_name = stateVector)]
+    pub fn state_vector(&self) -> Vec<u8> {
+        self.core.state_vector()
+    }
+
+    #[wasm_bindgen(js_name = encodeDiff)]
+    pub fn encode_diff(&self, state_vector: &[u8]) -> JsResult<Vec<u8>> {
+        self.core.encode_diff(state_vector).map_err(replica_error)
+    }
+
+    #[wasm_bindgen(js_name = applyUpdate)]
+    pub fn apply_update(&mut self, update: &[u8]) -> JsResult<()> {
+        self.core.apply_update(update).map_err(replica_error)
+    }
+}
+
+/// Checks the sync options of `Replica.open` and returns them with defaults filled in.
+#[wasm_bindgen(js_name = checkSyncOptions)]
+pub fn check_sync_options(options: JsValue) -> JsResult<JsValue> {
+    let config: SyncConfig = serde_wasm_bindgen::from_value(options).map_err(|e| {
+        errors::error_with_code(
+            &format!("Replica.open: invalid options: {e}"),
+            "INVALID_OPTION",
+        )
+    })?;
+    config.validate().map_err(config_error)?;
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    serde::Serialize::serialize(&config, &serializer)
+        .map_err(|e| errors::error_with_code(&e.to_string(), "INVALID_OPTION"))
+}

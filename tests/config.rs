@@ -1,0 +1,48 @@
+use yreplica::config::SyncConfig;
+
+#[test]
+fn defaults_match_the_api_contract() {
+    let c = SyncConfig::from_json("{}").unwrap();
+    assert!(c.endpoints.is_empty());
+    assert_eq!(c.heartbeat_interval_ms, 1000.0);
+    assert_eq!(c.missed_heartbeats, 2.0);
+    assert_eq!(c.connect_timeout_ms, 3000.0);
+    assert_eq!((c.backoff.initial_ms, c.backoff.max_ms), (250.0, 10000.0));
+    assert!(c.failback);
+    assert_eq!(c.failback_after_ms, 10000.0);
+}
+
+#[test]
+fn every_documented_option_is_accepted() {
+    let c = SyncConfig::from_json(
+        r#"{"name":"x","room":"r","storage":"memory","endpoints":["ws://127.0.0.1:1234","wss://example.org/yjs"],
+            "heartbeatIntervalMs":500,"missedHeartbeats":3,"connectTimeoutMs":100,
+            "backoff":{"initialMs":10,"maxMs":20},"failback":false,"failbackAfterMs":5,"params":{"token":"abc"}}"#,
+    )
+    .unwrap();
+    assert_eq!(c.endpoints.len(), 2);
+    assert_eq!(c.params.get("token").map(String::as_str), Some("abc"));
+}
+
+#[test]
+fn invalid_options_are_named() {
+    for (json, needle) in [
+        (r#"{"endpoints":["http://a"]}"#, "not a ws:// or wss:// URL"),
+        (r#"{"endpoints":["ws://"]}"#, "has no host"),
+        (r#"{"endpoints":["ws://a?x=1"]}"#, "use `params`"),
+        (r#"{"endpoints":["ws://a","ws://a"]}"#, "listed twice"),
+        (r#"{"heartbeatIntervalMs":0}"#, "heartbeatIntervalMs"),
+        (r#"{"connectTimeoutMs":-5}"#, "connectTimeoutMs"),
+        (r#"{"missedHeartbeats":1.5}"#, "whole number"),
+        (
+            r#"{"backoff":{"initialMs":100,"maxMs":10}}"#,
+            "backoff.maxMs",
+        ),
+        (r#"{"backoff":{"initial":1}}"#, "unknown field"),
+        (r#"{"failback":"yes"}"#, "invalid type"),
+        (r#"{"endpoints":"ws://a"}"#, "invalid type"),
+    ] {
+        let err = SyncConfig::from_json(json).unwrap_err();
+        assert!(err.to_string().contains(needle), "{json}: {err}");
+    }
+}

@@ -1,0 +1,297 @@
+mod common;
+
+use common::{fields, get, kinds, todos};
+use serde_json::json;
+use yreplica::replica::{ChangeKind, Origin, Replica, ReplicaError};
+
+#[test]
+fn insert_then_get_returns_id_and_fields() {
+    let mut r = Replica::new();
+    r.insert(
+        "todos",
+        "t1",
+        fields(json!({"title": "Buy milk", "done": false, "n": 1.5, "meta": {"a": [1, null]}})),
+    )
+    .unwrap();
+    assert_eq!(
+        get(&mut r, "todos", "t1"),
+        Some(
+            json!({"id": "t1", "title": "Buy milk", "done": false, "n": 1.5, "meta": {"a": [1, null]}})
+        )
+    );
+    assert_eq!(get(&mut r, "todos", "missing"), None);
+}
+
+#[test]
+fn insert_of_taken_id_fails_and_writes_nothing() {
+    let mut r = todos();
+    let err = r
+        .insert_many(
+            "todos",
+            vec![
+                ("new".into(), fields(json!({"x": 1}))),
+                ("a".into(), fields(json!({}))),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "ALREADY_EXISTS");
+    assert_eq!(get(&mut r, "todos", "new"), None);
+    let err = r
+        .insert_many(
+            "todos",
+            vec![
+                ("d".into(), fields(json!({}))),
+                ("d".into(), fields(json!({}))),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "ALREADY_EXISTS");
+    assert!(r.take_changes().is_empty());
+}
+
+#[test]
+fn empty_ids_and_collection_names_are_rejected() {
+    let mut r = Replica::new();
+    assert_eq!(
+        r.insert("todos", "", fields(json!({}))).unwrap_err().code(),
+        "INVALID_VALUE"
+    );
+    assert_eq!(
+        r.insert("", "x", fields(json!({}))).unwrap_err().code(),
+        "INVALID_VALUE"
+    );
+}
+
+#[test]
+fn update_merges_sets_null_and_removes_fields() {
+    let mut r = todos();
+    r.update(
+        "todos",
+        "a",
+        fields(json!({"done": true, "note": null})),
+        &["prio".into()],
+    )
+    .unwrap();
+    assert_eq!(
+        get(&mut r, "todos", "a"),
+        Some(json!({"id": "a", "title": "alpha", "done": true, "note": null}))
+    );
+}
+
+#[test]
+fn update_and_replace_of_unknown_id_are_not_found() {
+    let mut r = todos();
+    let err = r
+        .update("todos", "zz", fields(json!({"x": 1})), &[])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ReplicaError::NotFound {
+            collection: "todos".into(),
+            id: "zz".into()
+        }
+    );
+    assert_eq!(err.code(), "NOT_FOUND");
+    assert_eq!(
+        r.replace("todos", "zz", fields(json!({})))
+            .unwrap_err()
+            .code(),
+        "NOT_FOUND"
+    );
+    assert!(r.take_changes().is_empty());
+}
+
+#[test]
+fn a_patch_cannot_change_the_id() {
+    let mut r = todos();
+    assert_eq!(
+        r.update("todos", "a", fields(json!({"id": "b"})), &[])
+            .unwrap_err()
+            .code(),
+        "INVALID_VALUE"
+    );
+    r.update("todos", "a", fields(json!({"id": "a", "x": 1})), &[])
+        .unwrap();
+    assert_eq!(get(&mut r, "todos", "a").unwrap()["x"], json!(1));
+}
+
+#[test]
+fn replace_makes_the_record_exactly_the_fields() {
+    let mut r = todos();
+    r.replace("todos", "b", fields(json!({"title": "Oat milk"})))
+        .unwrap();
+    assert_eq!(
+        get(&mut r, "todos", "b"),
+        Some(json!({"id": "b", "title": "Oat milk"}))
+    );
+}
+
+#[test]
+fn upsert_inserts_or_replaces() {
+    let mut r = todos();
+    assert!(!r
+        .upsert("todos", "x1", fields(json!({"title": "x"})))
+        .unwrap());
+    assert!(r
+        .upsert("todos", "a", fields(json!({"title": "only"})))
+        .unwrap());
+    assert_eq!(
+        get(&mut r, "todos", "a"),
+        Some(json!({"id": "a", "title": "only"}))
+    );
+    assert_eq!(
+        get(&mut r, "todos", "x1"),
+        Some(json!({"id": "x1", "title": "x"}))
+    );
+}
+
+#[test]
+fn delete_reports_whether_the_record_existed() {
+    let mut r = todos();
+    assert!(r.delete("todos", "a").unwrap());
+    assert!(!r.delete("todos", "a").unwrap());
+    assert_eq!(get(&mut r, "todos", "a"), None);
+    assert_eq!(
+        kinds(&r.take_changes().changes),
+        vec![("a".into(), ChangeKind::Delete)]
+    );
+}
+
+#[test]
+fn all_and_collections_list_what_is_present() {
+    let mut r = todos();
+    r.insert("notes", "n1", fields(json!({"text": "hi"})))
+        .unwrap();
+    r.get("empty", "nothing").unwrap();
+    assert_eq!(
+        r.collections(),
+        vec!["notes".to_string(), "todos".to_string()]
+    );
+    let all: serde_json::Value = serde_json::from_str(&r.all("todos").unwrap()).unwrap();
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+}
+
+#[test]
+fn change_sets_report_local_writes_with_values() {
+    let mut r = Replica::new();
+    r.insert("todos", "t", fields(json!({"title": "a"})))
+        .unwrap();
+    let set = r.take_changes();
+    assert_eq!(set.origin, Origin::Local);
+    assert_eq!(set.changes.len(), 1);
+    assert_eq!(set.changes[0].kind, ChangeKind::Insert);
+    assert_eq!(
+        set.changes[0].value_json(),
+        Some(json!({"id": "t", "title": "a"}))
+    );
+
+    r.update("todos", "t", fields(json!({"done": true})), &[])
+        .unwrap();
+    let set = r.take_changes();
+    assert_eq!(kinds(&set.changes), vec![("t".into(), ChangeKind::Update)]);
+    assert_eq!(
+        set.changes[0].value_json(),
+        Some(json!({"id": "t", "title": "a", "done": true}))
+    );
+    assert_eq!(
+        set.to_json(),
+        format!(
+            "[[\"todos\",\"update\",\"t\",{}]]",
+            set.changes[0].value.as_ref().unwrap()
+        )
+    );
+
+    // Writing a value a field already has changes nothing.
+    r.update("todos", "t", fields(json!({"done": true})), &[])
+        .unwrap();
+    assert!(r.take_changes().is_empty());
+}
+
+#[test]
+fn a_batch_yields_one_net_change_set_and_one_update() {
+    let mut r = todos();
+    r.capture_local_updates();
+    r.begin_batch();
+    r.insert("todos", "n", fields(json!({"v": 1}))).unwrap();
+    r.update("todos", "n", fields(json!({"v": 2})), &[])
+        .unwrap();
+    r.update("todos", "a", fields(json!({"done": true})), &[])
+        .unwrap();
+    r.insert("todos", "gone", fields(json!({}))).unwrap();
+    r.delete("todos", "gone").unwrap();
+    r.delete("todos", "b").unwrap();
+    assert!(
+        r.take_changes().is_empty(),
+        "nothing is reported while the batch is open"
+    );
+    assert!(r.end_batch());
+    let set = r.take_changes();
+    let mut got = kinds(&set.changes);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("a".into(), ChangeKind::Update),
+            ("b".into(), ChangeKind::Delete),
+            ("n".into(), ChangeKind::Insert)
+        ]
+    );
+    let n = set.changes.iter().find(|c| c.id == "n").unwrap();
+    assert_eq!(n.value_json(), Some(json!({"id": "n", "v": 2})));
+    let updates = r.take_local_updates();
+    assert_eq!(updates.len(), 1);
+
+    // The one update carries the whole batch.
+    let mut other = Replica::new();
+    other.apply_update(&todos().encode_state()).unwrap();
+    other.apply_update(&updates[0]).unwrap();
+    assert_eq!(
+        get(&mut other, "todos", "n"),
+        Some(json!({"id": "n", "v": 2}))
+    );
+    assert_eq!(get(&mut other, "todos", "b"), None);
+}
+
+#[test]
+fn nested_batches_end_with_the_outermost() {
+    let mut r = Replica::new();
+    r.begin_batch();
+    r.begin_batch();
+    r.insert("t", "x", fields(json!({}))).unwrap();
+    assert!(!r.end_batch());
+    assert!(r.take_changes().is_empty());
+    assert!(r.end_batch());
+    assert_eq!(r.take_changes().changes.len(), 1);
+    assert!(!r.end_batch(), "an unmatched end is ignored");
+}
+
+#[test]
+fn malformed_updates_are_rejected_and_the_replica_stays_usable() {
+    let mut r = todos();
+    for bad in [&[][..], &[0xff, 0xff, 0xff][..], &[1, 2, 3, 4, 5, 6, 7][..]] {
+        let err = r.apply_update(bad).unwrap_err();
+        assert_eq!(err.code(), "INVALID_UPDATE", "{bad:?}");
+    }
+    r.insert("todos", "after", fields(json!({"ok": true})))
+        .unwrap();
+    assert_eq!(get(&mut r, "todos", "after").unwrap()["ok"], json!(true));
+    assert_eq!(r.encode_diff(&[0xff]).unwrap_err().code(), "INVALID_UPDATE");
+}
+
+#[test]
+fn proto_keys_are_plain_data() {
+    let mut r = Replica::new();
+    let f = fields(
+        serde_json::from_str(r#"{"__proto__": {"polluted": true}, "constructor": "c"}"#).unwrap(),
+    );
+    r.insert("t", "p", f).unwrap();
+    let got = get(&mut r, "t", "p").unwrap();
+    assert_eq!(got["__proto__"], json!({"polluted": true}));
+    assert_eq!(got["constructor"], json!("c"));
+}
