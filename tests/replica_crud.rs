@@ -102,6 +102,20 @@ fn update_and_replace_of_unknown_id_are_not_found() {
 }
 
 #[test]
+fn an_id_field_in_inserted_fields_must_match_the_key() {
+    let mut r = Replica::new();
+    r.insert("t", "k", fields(json!({"id": "k", "v": 1})))
+        .unwrap();
+    assert_eq!(get(&mut r, "t", "k"), Some(json!({"id": "k", "v": 1})));
+    assert_eq!(
+        r.insert("t", "k2", fields(json!({"id": "other"})))
+            .unwrap_err()
+            .code(),
+        "INVALID_VALUE"
+    );
+}
+
+#[test]
 fn a_patch_cannot_change_the_id() {
     let mut r = todos();
     assert_eq!(
@@ -226,12 +240,14 @@ fn a_batch_yields_one_net_change_set_and_one_update() {
     r.insert("todos", "gone", fields(json!({}))).unwrap();
     r.delete("todos", "gone").unwrap();
     r.delete("todos", "b").unwrap();
-    assert!(
-        r.take_changes().is_empty(),
-        "nothing is reported while the batch is open"
+    let per_write = r.take_changes();
+    assert_eq!(
+        per_write.changes.len(),
+        3,
+        "writes inside a batch still reach the read cache"
     );
-    assert!(r.end_batch());
-    let set = r.take_changes();
+    let set = r.end_batch().expect("outermost end");
+    assert!(r.take_changes().is_empty());
     let mut got = kinds(&set.changes);
     got.sort();
     assert_eq!(
@@ -264,11 +280,9 @@ fn nested_batches_end_with_the_outermost() {
     r.begin_batch();
     r.begin_batch();
     r.insert("t", "x", fields(json!({}))).unwrap();
-    assert!(!r.end_batch());
-    assert!(r.take_changes().is_empty());
-    assert!(r.end_batch());
-    assert_eq!(r.take_changes().changes.len(), 1);
-    assert!(!r.end_batch(), "an unmatched end is ignored");
+    assert!(r.end_batch().is_none());
+    assert_eq!(r.end_batch().map(|set| set.changes.len()), Some(1));
+    assert!(r.end_batch().is_none(), "an unmatched end is ignored");
 }
 
 #[test]

@@ -54,6 +54,8 @@ pub struct Replica {
     local_updates: Option<Vec<Vec<u8>>>,
     /// Updates made inside the open batch, merged into one when it ends.
     batch_updates: Vec<Vec<u8>>,
+    /// Records touched inside the open batch, for its net change set.
+    batch_log: ChangeLog,
 }
 
 impl Default for Replica {
@@ -84,6 +86,7 @@ impl Replica {
             pending_origin: Origin::Local,
             local_updates: None,
             batch_updates: Vec::new(),
+            batch_log: ChangeLog::default(),
         }
     }
 
@@ -174,6 +177,10 @@ impl Replica {
                 }
             }
         }
+        let records = records
+            .into_iter()
+            .map(|(id, fields)| without_own_id(fields, &id, collection).map(|f| (id, f)))
+            .collect::<Result<Vec<_>>>()?;
         self.write(|txn| {
             for (id, fields) in records {
                 map.insert(txn, id, fields_prelim(fields));
@@ -318,14 +325,15 @@ impl Replica {
         self.batch_depth += 1;
     }
 
-    /// Ends a batch; returns true when it was the outermost one.
-    pub fn end_batch(&mut self) -> bool {
+    /// Ends a batch. The outermost end returns the batch's net change set (every record
+    /// touched inside it, with its value now) and queues its writes as one update.
+    pub fn end_batch(&mut self) -> Option<ChangeSet> {
         if self.batch_depth == 0 {
-            return false;
+            return None;
         }
         self.batch_depth -= 1;
         if self.batch_depth > 0 {
-            return false;
+            return None;
         }
         let updates = std::mem::take(&mut self.batch_updates);
         let merged = match updates.len() {
@@ -336,20 +344,35 @@ impl Replica {
         if let (Some(update), Some(queue)) = (merged, self.local_updates.as_mut()) {
             queue.push(update);
         }
-        true
+        let not_yet_taken = self.log.borrow_mut().take();
+        for t in not_yet_taken {
+            self.batch_log.touch(&t.collection, &t.id, t.existed_before);
+        }
+        let touched = self.batch_log.take();
+        Some(self.change_set(Origin::Local, touched))
     }
 
     pub fn in_batch(&self) -> bool {
         self.batch_depth > 0
     }
 
-    /// The net change of every record touched since the last call (none while a batch is open).
+    /// The net change of every record touched since the last call. Inside a batch this still
+    /// reports each write (so a read cache stays exact); the batch's own net change set comes
+    /// from [`Replica::end_batch`].
     pub fn take_changes(&mut self) -> ChangeSet {
-        let origin = self.pending_origin;
-        if self.batch_depth > 0 || self.log.borrow().is_empty() {
-            return ChangeSet::empty(origin);
+        if self.log.borrow().is_empty() {
+            return ChangeSet::empty(self.pending_origin);
         }
         let touched = self.log.borrow_mut().take();
+        if self.batch_depth > 0 {
+            for t in &touched {
+                self.batch_log.touch(&t.collection, &t.id, t.existed_before);
+            }
+        }
+        self.change_set(self.pending_origin, touched)
+    }
+
+    fn change_set(&self, origin: Origin, touched: Vec<changes::Touched>) -> ChangeSet {
         let txn = self.doc.transact();
         let mut changes = Vec::with_capacity(touched.len());
         for t in touched {

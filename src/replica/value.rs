@@ -32,18 +32,6 @@ pub fn parse_any(json: &str, what: &str) -> Result<Any> {
         .map_err(|e| ReplicaError::InvalidValue(format!("{what}: not valid JSON: {e}")))
 }
 
-/// Splits a record given with an optional `id` field into (id, fields).
-pub fn take_id(mut fields: Fields, what: &str) -> Result<(Option<String>, Fields)> {
-    match fields.remove(ID_FIELD) {
-        None => Ok((None, fields)),
-        Some(Any::String(id)) if !id.is_empty() => Ok((Some(id.to_string()), fields)),
-        Some(other) => Err(ReplicaError::InvalidValue(format!(
-            "{what}: field 'id' must be a non-empty string, got {}",
-            type_name(&other)
-        ))),
-    }
-}
-
 /// Checks that a record id is usable as a key.
 pub fn check_id(id: &str, what: &str) -> Result<()> {
     if id.is_empty() {

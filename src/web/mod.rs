@@ -10,7 +10,7 @@ mod errors;
 use wasm_bindgen::prelude::*;
 
 use crate::config::SyncConfig;
-use crate::replica::value::{fields_from_json, parse_any, take_id, type_name};
+use crate::replica::value::{fields_from_json, parse_any, type_name};
 use crate::replica::{Filter, Query, Replica};
 use errors::{config_error, replica_error, JsResult};
 use yrs::Any;
@@ -44,34 +44,40 @@ impl WasmReplica {
             .map_err(replica_error)
     }
 
-    /// Inserts a JSON array of records, each carrying its `id`, in one transaction.
+    /// Inserts records in one transaction: `ids_json` is a JSON array of ids, `records_json`
+    /// a JSON array of field objects of the same length.
     #[wasm_bindgen(js_name = insertMany)]
-    pub fn insert_many(&mut self, collection: &str, records_json: &str) -> JsResult<()> {
+    pub fn insert_many(
+        &mut self,
+        collection: &str,
+        ids_json: &str,
+        records_json: &str,
+    ) -> JsResult<()> {
         let what = format!("insertMany into '{collection}'");
+        let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
+            errors::type_error(&format!("{what}: ids must be a JSON array of strings: {e}"))
+        })?;
         let records = match parse_any(records_json, &what).map_err(replica_error)? {
-            Any::Array(items) => items,
+            Any::Array(items) if items.len() == ids.len() => items,
             other => {
                 let message = format!(
-                    "{what}: expected an array of records, got {}",
+                    "{what}: expected an array of {} records, got {}",
+                    ids.len(),
                     type_name(&other)
                 );
                 return Err(errors::type_error(&message));
             }
         };
         let mut batch = Vec::with_capacity(records.len());
-        for (i, record) in records.iter().enumerate() {
-            let at = format!("{what}, record {i}");
+        for (i, (id, record)) in ids.into_iter().zip(records.iter()).enumerate() {
             let Any::Map(fields) = record else {
                 let message = format!(
-                    "{at}: a record must be a plain object, got {}",
+                    "{what}, record {i}: a record must be a plain object, got {}",
                     type_name(record)
                 );
                 return Err(errors::type_error(&message));
             };
-            let (id, fields) = take_id((**fields).clone(), &at).map_err(replica_error)?;
-            let id =
-                id.ok_or_else(|| errors::type_error(&format!("{at}: the record has no 'id'")))?;
-            batch.push((id, fields));
+            batch.push((id, (**fields).clone()));
         }
         self.core
             .insert_many(collection, batch)
@@ -124,10 +130,11 @@ impl WasmReplica {
         self.core.all(collection).map_err(replica_error)
     }
 
-    /// The ids matching `{ where, orderBy, limit, offset }` (JSON), in order.
-    pub fn find(&mut self, collection: &str, query_json: &str) -> JsResult<Vec<String>> {
+    /// A JSON array of the ids matching `{ where, orderBy, limit, offset }` (JSON), in order.
+    pub fn find(&mut self, collection: &str, query_json: &str) -> JsResult<String> {
         let query = Query::from_json(query_json).map_err(replica_error)?;
-        self.core.find(collection, &query).map_err(replica_error)
+        let ids = self.core.find(collection, &query).map_err(replica_error)?;
+        Ok(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
     }
 
     pub fn count(&mut self, collection: &str, where_json: &str) -> JsResult<u32> {
@@ -148,10 +155,17 @@ impl WasmReplica {
         self.core.begin_batch()
     }
 
-    /// Ends a batch; true when it was the outermost.
+    /// Ends a batch; the outermost end returns the batch's net changes (same form as
+    /// `takeChanges`), inner ones return undefined.
     #[wasm_bindgen(js_name = endBatch)]
-    pub fn end_batch(&mut self) -> bool {
-        self.core.end_batch()
+    pub fn end_batch(&mut self) -> Option<String> {
+        self.core.end_batch().map(|set| {
+            if set.is_empty() {
+                String::new()
+            } else {
+                set.to_json()
+            }
+        })
     }
 
     /// The net changes since the last call as `[[collection, kind, id, value|null], ...]`,

@@ -1,0 +1,89 @@
+// Checking the options of Replica.open. Sync options are checked by the Rust core
+// (checkSyncOptions), which owns their meaning; this file checks what only JS can see.
+
+const KNOWN = new Set([
+  'name', 'room', 'endpoints', 'storage', 'heartbeatIntervalMs', 'missedHeartbeats',
+  'connectTimeoutMs', 'backoff', 'failback', 'failbackAfterMs', 'params', 'WebSocket',
+])
+const SYNC_KEYS = [
+  'endpoints', 'heartbeatIntervalMs', 'missedHeartbeats', 'connectTimeoutMs', 'backoff',
+  'failback', 'failbackAfterMs', 'params',
+]
+/** Storage kinds this build can open. The others are documented and come later. */
+const BUILT_STORAGE = new Set(['memory'])
+
+export function optionError(message, code = 'INVALID_OPTION') {
+  const error = new Error(`Replica.open: ${message}`)
+  error.code = code
+  return error
+}
+
+function defaultStorage() {
+  return typeof globalThis.indexedDB === 'undefined' ? 'memory' : 'indexeddb'
+}
+
+function describeStorage(storage) {
+  if (typeof storage === 'string') return storage
+  if (storage !== null && typeof storage === 'object' && 'dir' in storage) return 'file store ({ dir })'
+  return 'custom adapter'
+}
+
+function checkStorage(storage) {
+  if (typeof storage === 'string') {
+    if (!['memory', 'indexeddb'].includes(storage)) {
+      throw optionError(`unknown storage '${storage}' (expected 'indexeddb', 'memory', { dir } or an adapter)`)
+    }
+  } else if (storage === null || typeof storage !== 'object') {
+    throw optionError(`storage must be 'indexeddb', 'memory', { dir } or an adapter object, got ${storage === null ? 'null' : typeof storage}`)
+  } else if ('dir' in storage) {
+    if (typeof storage.dir !== 'string' || storage.dir === '') throw optionError('storage.dir must be a non-empty path')
+  } else {
+    for (const method of ['load', 'append', 'compact', 'close']) {
+      if (typeof storage[method] !== 'function') throw optionError(`a storage adapter needs a ${method}() method`)
+    }
+  }
+  const kind = typeof storage === 'string' ? storage : null
+  if (!BUILT_STORAGE.has(kind)) {
+    throw optionError(
+      `storage ${describeStorage(storage)} is not available in this version yet; pass storage: 'memory'`,
+      'UNSUPPORTED',
+    )
+  }
+}
+
+/**
+ * Returns { name, room, storage, sync } or throws an Error with code 'INVALID_OPTION'
+ * (or 'UNSUPPORTED' for storage kinds not built yet).
+ */
+export function checkOptions(options, checkSyncOptions) {
+  if (options === null || typeof options !== 'object') throw optionError('options must be an object')
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw optionError(`unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
+  }
+  const { name, room = name, WebSocket } = options
+  if (typeof name !== 'string' || name === '') throw optionError('name must be a non-empty string')
+  if (typeof room !== 'string' || room === '') throw optionError('room must be a non-empty string')
+  if (WebSocket !== undefined && typeof WebSocket !== 'function') {
+    throw optionError('WebSocket must be a WebSocket constructor')
+  }
+  if (options.params !== undefined) {
+    const params = options.params
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) throw optionError('params must be an object')
+    for (const [key, value] of Object.entries(params)) {
+      if (!['string', 'number', 'boolean'].includes(typeof value)) throw optionError(`params.${key} must be a string, number or boolean`)
+    }
+  }
+  const storage = options.storage === undefined ? defaultStorage() : options.storage
+  checkStorage(storage)
+
+  const syncInput = {}
+  for (const key of SYNC_KEYS) if (options[key] !== undefined) syncInput[key] = options[key]
+  if (syncInput.endpoints !== undefined && !Array.isArray(syncInput.endpoints)) {
+    throw optionError('endpoints must be an array of ws:// or wss:// URLs')
+  }
+  if (syncInput.params) {
+    syncInput.params = Object.fromEntries(Object.entries(syncInput.params).map(([k, v]) => [k, String(v)]))
+  }
+  const sync = checkSyncOptions(syncInput)
+  return { name, room, storage, WebSocket, sync }
+}

@@ -1,0 +1,311 @@
+// The public API (see API.md) over the wasm core. This file owns the read cache: records
+// live here as parsed JSON, kept exact by the change sets the core returns after every
+// write and every remote update, so reads never cross into Wasm per record.
+
+import { checkOptions } from './options.js'
+import { checkQueryValue, checkRecord, cloneJson } from './values.js'
+import { newId } from './ids.js'
+
+function closedError() {
+  const error = new Error('the replica is closed')
+  error.code = 'CLOSED'
+  return error
+}
+
+/** Runs a synchronous write and turns its outcome into a promise (memory storage is durable at once). */
+function settle(write) {
+  try {
+    return Promise.resolve(write())
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+function checkId(id, where) {
+  if (typeof id !== 'string' || id === '') {
+    throw new TypeError(`${where}: the id must be a non-empty string, got ${id === '' ? 'an empty string' : typeof id}`)
+  }
+}
+
+function checkWhere(where, what) {
+  if (where === undefined || where === null) return
+  if (typeof where !== 'object' || Array.isArray(where)) throw new TypeError(`${what}: 'where' must be an object`)
+  for (const key of Object.keys(where)) checkQueryValue(where[key], `${what}, field '${key}'`)
+}
+
+export class Collection {
+  /** @internal */
+  constructor(replica, name) {
+    this.name = name
+    this._replica = replica
+    /** @type {Map<string, object>} id → record as stored (never handed out). */
+    this._records = new Map()
+    this._subscribers = new Set()
+  }
+
+  _core(what) {
+    return this._replica._use(what)
+  }
+
+  insert(record) {
+    return settle(() => {
+      const where = `${this.name}.insert`
+      checkRecord(record, where)
+      const id = record.id === undefined ? newId() : record.id
+      checkId(id, where)
+      this._core(where).insert(this.name, id, JSON.stringify(record))
+      this._replica._afterWrite()
+      return id
+    })
+  }
+
+  insertMany(records) {
+    return settle(() => {
+      const where = `${this.name}.insertMany`
+      if (!Array.isArray(records)) throw new TypeError(`${where}: expected an array of records`)
+      const ids = new Array(records.length)
+      for (let i = 0; i < records.length; i++) {
+        const at = `${where}, record ${i}`
+        checkRecord(records[i], at)
+        const id = records[i].id === undefined ? newId() : records[i].id
+        checkId(id, at)
+        ids[i] = id
+      }
+      this._core(where).insertMany(this.name, JSON.stringify(ids), JSON.stringify(records))
+      this._replica._afterWrite()
+      return ids
+    })
+  }
+
+  update(id, fields) {
+    return settle(() => {
+      const where = `${this.name}.update`
+      checkId(id, where)
+      checkRecord(fields, where)
+      const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
+      this._core(where).update(this.name, id, JSON.stringify(fields), unset)
+      this._replica._afterWrite()
+    })
+  }
+
+  replace(id, record) {
+    return settle(() => {
+      const where = `${this.name}.replace`
+      checkId(id, where)
+      checkRecord(record, where)
+      this._core(where).replace(this.name, id, JSON.stringify(record))
+      this._replica._afterWrite()
+    })
+  }
+
+  upsert(record) {
+    return settle(() => {
+      const where = `${this.name}.upsert`
+      checkRecord(record, where)
+      checkId(record.id, `${where}: field 'id'`)
+      this._core(where).upsert(this.name, record.id, JSON.stringify(record))
+      this._replica._afterWrite()
+    })
+  }
+
+  delete(id) {
+    return settle(() => {
+      const where = `${this.name}.delete`
+      checkId(id, where)
+      const existed = this._core(where).delete(this.name, id)
+      this._replica._afterWrite()
+      return existed
+    })
+  }
+
+  get(id) {
+    this._replica._use(`${this.name}.get`)
+    return cloneJson(this._records.get(id))
+  }
+
+  all() {
+    this._replica._use(`${this.name}.all`)
+    const out = new Array(this._records.size)
+    let i = 0
+    for (const record of this._records.values()) out[i++] = cloneJson(record)
+    return out
+  }
+
+  /** `{ where, orderBy, limit, offset }`: the core evaluates it and returns ids only. */
+  find(query = {}) {
+    const what = `${this.name}.find`
+    const core = this._core(what)
+    if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new TypeError(`${what}: the query must be an object`)
+    checkWhere(query.where, what)
+    const ids = JSON.parse(core.find(this.name, JSON.stringify(query)))
+    return ids.map((id) => cloneJson(this._records.get(id)))
+  }
+
+  count(where) {
+    const what = `${this.name}.count`
+    const core = this._core(what)
+    checkWhere(where, what)
+    if (where === undefined || where === null || Object.keys(where).length === 0) return this._records.size
+    return core.count(this.name, JSON.stringify(where))
+  }
+
+  subscribe(listener) {
+    if (typeof listener !== 'function') throw new TypeError(`${this.name}.subscribe: expected a function`)
+    this._subscribers.add(listener)
+    return () => {
+      this._subscribers.delete(listener)
+    }
+  }
+}
+
+export function createReplicaClass(loadCore) {
+  class Replica {
+    /** Opens a replica. See API.md "Opening and closing". */
+    static async open(options) {
+      const core = await loadCore()
+      const checked = checkOptions(options, core.checkSyncOptions)
+      return new Replica(new core.WasmReplica(), checked)
+    }
+
+    /** @internal */
+    constructor(core, options) {
+      this._core = core
+      this.name = options.name
+      this.room = options.room
+      this._options = options
+      /** @type {Map<string, Collection>} */
+      this._collections = new Map()
+      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set() }
+      this._batchDepth = 0
+    }
+
+    _use(what) {
+      if (this._core === null) throw closedError()
+      return this._core
+    }
+
+    collection(name) {
+      this._use('collection')
+      if (typeof name !== 'string' || name === '') throw new TypeError('collection: the name must be a non-empty string')
+      let collection = this._collections.get(name)
+      if (collection === undefined) {
+        collection = new Collection(this, name)
+        this._collections.set(name, collection)
+      }
+      return collection
+    }
+
+    collections() {
+      return this._use('collections').collections()
+    }
+
+    /** Runs `fn`; its writes form one Yjs transaction (one update, one change notification). */
+    transact(fn) {
+      const core = this._use('transact')
+      if (typeof fn !== 'function') throw new TypeError('transact: expected a function')
+      core.beginBatch()
+      this._batchDepth++
+      try {
+        return fn()
+      } finally {
+        this._batchDepth--
+        const net = this._core === null ? undefined : core.endBatch()
+        if (net) {
+          const rows = JSON.parse(net)
+          this._applyToCache(rows)
+          this._notify(rows, 'local')
+        }
+      }
+    }
+
+    /** The whole document as a Yjs v1 update. */
+    encodeState() {
+      return this._use('encodeState').encodeState()
+    }
+
+    /** The document's state vector (Yjs v1 encoding). */
+    stateVector() {
+      return this._use('stateVector').stateVector()
+    }
+
+    /** Applies a Yjs v1 update from elsewhere; subscribers see origin 'remote'. */
+    applyUpdate(update) {
+      const core = this._use('applyUpdate')
+      if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
+      core.applyUpdate(update)
+      this._takeChanges('remote')
+    }
+
+    /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
+    on(event, listener) {
+      const set = this._listeners[event]
+      if (set === undefined) throw new TypeError(`on: unknown event '${event}' (expected change, status, failover or error)`)
+      if (typeof listener !== 'function') throw new TypeError('on: expected a function')
+      set.add(listener)
+      return () => {
+        set.delete(listener)
+      }
+    }
+
+    async close() {
+      if (this._core === null) return
+      const core = this._core
+      this._core = null
+      core.free()
+    }
+
+    /** @internal After each write: bring the cache up to date, notify unless inside transact(). */
+    _afterWrite() {
+      this._takeChanges('local')
+    }
+
+    _takeChanges(origin) {
+      const json = this._core.takeChanges()
+      if (json === '') return
+      const rows = JSON.parse(json)
+      this._applyToCache(rows)
+      if (this._batchDepth === 0) this._notify(rows, origin)
+    }
+
+    _applyToCache(rows) {
+      for (const [name, type, id, value] of rows) {
+        const records = this.collection(name)._records
+        if (type === 'delete') records.delete(id)
+        else records.set(id, value)
+      }
+    }
+
+    /** Delivers a change set: per collection to its subscribers, all of it to 'change' listeners. */
+    _notify(rows, origin) {
+      const everyone = this._listeners.change
+      const byCollection = new Map()
+      for (const [name, type, id, value] of rows) {
+        const collection = this.collection(name)
+        if (collection._subscribers.size === 0 && everyone.size === 0) continue
+        let changes = byCollection.get(collection)
+        if (changes === undefined) byCollection.set(collection, (changes = []))
+        changes.push({ type, id, value: value === null ? undefined : cloneJson(value), origin, collection: name })
+      }
+      for (const [collection, changes] of byCollection) {
+        for (const listener of [...collection._subscribers]) this._call(listener, changes)
+      }
+      if (everyone.size > 0) {
+        const all = [...byCollection.values()].flat()
+        if (all.length > 0) for (const listener of [...everyone]) this._call(listener, all)
+      }
+    }
+
+    _call(listener, payload) {
+      try {
+        listener(payload)
+      } catch (error) {
+        if (this._listeners.error.size === 0) {
+          console.error('yreplica: a change listener threw', error)
+        } else {
+          for (const onError of [...this._listeners.error]) onError(error)
+        }
+      }
+    }
+  }
+  return Replica
+}

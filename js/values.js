@@ -1,0 +1,88 @@
+// Checking app values before they are stored: only JSON data is accepted, and a rejected
+// value names the field it sits in. Nothing is written when a check fails.
+
+/** @param {string} where  @param {string} path  @param {string} what */
+function reject(where, path, what) {
+  const field = path === '' ? 'the value' : `field '${path}'`
+  return new TypeError(`${where}: ${field} is ${what}; only JSON values (string, finite number, boolean, null, arrays, plain objects) can be stored`)
+}
+
+function describe(value) {
+  if (value instanceof Date) return 'a Date (store value.toISOString() or a timestamp instead)'
+  const proto = Object.getPrototypeOf(value)
+  const name = proto && proto.constructor && proto.constructor.name
+  return name ? `an instance of ${name}` : 'an object with a custom prototype'
+}
+
+const join = (path, key) => (path === '' ? key : `${path}.${key}`)
+
+/**
+ * Throws a TypeError naming the first non-JSON value inside `value`.
+ * `undefined` is allowed as an object property (it means "absent"), not inside arrays.
+ */
+function checkValue(value, where, path, stack) {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return
+    case 'number':
+      if (!Number.isFinite(value)) throw reject(where, path, String(value))
+      return
+    case 'bigint':
+      throw reject(where, path, 'a BigInt')
+    case 'symbol':
+      throw reject(where, path, 'a symbol')
+    case 'function':
+      throw reject(where, path, 'a function')
+    case 'undefined':
+      throw reject(where, path, 'undefined')
+  }
+  if (value === null) return
+  if (stack.includes(value)) throw reject(where, path, 'a reference back to a containing value (a cycle)')
+  stack.push(value)
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkValue(value[i], where, `${path}[${i}]`, stack)
+  } else {
+    checkPlainObject(value, where, path, stack)
+  }
+  stack.pop()
+}
+
+function checkPlainObject(value, where, path, stack) {
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) throw reject(where, path, describe(value))
+  if (Object.getOwnPropertySymbols(value).length > 0) throw reject(where, path, 'an object with symbol keys')
+  for (const key of Object.keys(value)) {
+    const field = value[key]
+    if (field !== undefined) checkValue(field, where, join(path, key), stack)
+  }
+}
+
+/** Checks a record (or patch): a plain object of JSON fields. */
+export function checkRecord(record, where) {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    throw new TypeError(`${where}: a record must be a plain object, got ${record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record}`)
+  }
+  checkPlainObject(record, where, '', [record])
+}
+
+/** Checks a query's literal values the same way (they are compared with stored JSON). */
+export function checkQueryValue(value, where) {
+  if (value === undefined) return
+  checkValue(value, where, '', [])
+}
+
+/**
+ * A deep copy of stored JSON data, so records handed to the app can be mutated freely.
+ * Spread copies keys such as `__proto__` as plain data properties.
+ */
+export function cloneJson(value) {
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) return value.map(cloneJson)
+  const copy = { ...value }
+  for (const key of Object.keys(copy)) {
+    const field = copy[key]
+    if (typeof field === 'object' && field !== null) copy[key] = cloneJson(field)
+  }
+  return copy
+}
