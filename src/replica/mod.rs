@@ -17,7 +17,7 @@ pub mod query;
 pub mod value;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -44,7 +44,9 @@ const OBSERVER_KEY: &str = "yreplica:changes";
 /// A local replica: a Yjs document seen as collections of records.
 pub struct Replica {
     doc: Doc,
-    observed: HashSet<Arc<str>>,
+    /// Root maps already observed. `Doc::get_or_insert_map` opens a write transaction, so each
+    /// collection's map is looked up once and kept.
+    collections: HashMap<Arc<str>, MapRef>,
     log: Rc<RefCell<ChangeLog>>,
     /// Open `begin_batch` calls; change sets are held back until the outermost one ends.
     batch_depth: u32,
@@ -80,7 +82,7 @@ impl Replica {
     fn with_doc(doc: Doc) -> Self {
         Replica {
             doc,
-            observed: HashSet::new(),
+            collections: HashMap::new(),
             log: Rc::new(RefCell::new(ChangeLog::default())),
             batch_depth: 0,
             pending_origin: Origin::Local,
@@ -98,21 +100,22 @@ impl Replica {
 
     /// The root map of a collection, observed so its changes reach change sets.
     fn collection_map(&mut self, name: &str) -> Result<MapRef> {
+        if let Some(map) = self.collections.get(name) {
+            return Ok(map.clone());
+        }
         if name.is_empty() {
             return Err(ReplicaError::InvalidValue(
                 "a collection name must be a non-empty string".into(),
             ));
         }
         let map = self.doc.get_or_insert_map(name);
-        if !self.observed.contains(name) {
-            let collection: Arc<str> = name.into();
-            let log = self.log.clone();
-            let key = collection.clone();
-            map.observe_deep(OBSERVER_KEY, move |txn, events| {
-                log.borrow_mut().record_events(&key, txn, events)
-            });
-            self.observed.insert(collection);
-        }
+        let collection: Arc<str> = name.into();
+        let log = self.log.clone();
+        let key = collection.clone();
+        map.observe_deep(OBSERVER_KEY, move |txn, events| {
+            log.borrow_mut().record_events(&key, txn, events)
+        });
+        self.collections.insert(collection, map.clone());
         Ok(map)
     }
 
@@ -259,7 +262,7 @@ impl Replica {
     pub fn get(&mut self, collection: &str, id: &str) -> Result<Option<String>> {
         let map = self.collection_map(collection)?;
         let txn = self.doc.transact();
-        Ok(record_at(&map, &txn, id).map(|r| record_json(id, &r.fields(&txn))))
+        Ok(record_at(&map, &txn, id).map(|r| record_json(id, &r, &txn)))
     }
 
     /// All records of a collection as one JSON array, ordered by id.
@@ -273,7 +276,7 @@ impl Replica {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&record_json(id, &record.fields(&txn)));
+                out.push_str(&record_json(id, &record, &txn));
             }
         }
         out.push(']');
@@ -377,7 +380,7 @@ impl Replica {
         let mut changes = Vec::with_capacity(touched.len());
         for t in touched {
             let now = txn.get_map(t.collection.clone()).and_then(|map| {
-                record_at(&map, &txn, &t.id).map(|r| record_json(&t.id, &r.fields(&txn)))
+                record_at(&map, &txn, &t.id).map(|r| record_json(&t.id, &r, &txn))
             });
             let kind = match (t.existed_before, &now) {
                 (false, Some(_)) => ChangeKind::Insert,
@@ -433,7 +436,7 @@ impl Replica {
         let update =
             Update::decode_v1(bytes).map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
         self.pending_origin = Origin::Remote;
-        let known: HashSet<Arc<str>> = self.observed.clone();
+        let known: HashSet<Arc<str>> = self.collections.keys().cloned().collect();
         {
             let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
             txn.apply_update(update)

@@ -100,19 +100,35 @@ impl StoredRecord {
     }
 }
 
-/// Serializes `{ id, ...fields }` with the key winning over a stored `id` field.
-pub struct RecordJson<'a> {
+/// Serializes `{ id, ...fields }` straight from the stored record, with the key winning over
+/// a stored `id` field. Streaming the entries avoids building a map per record.
+pub struct RecordJson<'a, T: ReadTxn> {
     pub id: &'a str,
-    pub fields: &'a Fields,
+    pub record: &'a StoredRecord,
+    pub txn: &'a T,
 }
 
-impl Serialize for RecordJson<'_> {
+impl<T: ReadTxn> Serialize for RecordJson<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
+        let mut map = serializer.serialize_map(None)?;
         map.serialize_entry(ID_FIELD, self.id)?;
-        for (key, value) in self.fields {
-            if key != ID_FIELD {
-                map.serialize_entry(key, &JsonAny(value))?;
+        match self.record {
+            StoredRecord::Shared(shared) => {
+                for (key, out) in shared.iter(self.txn) {
+                    if key != ID_FIELD {
+                        match out {
+                            Out::Any(any) => map.serialize_entry(key, &JsonAny(&any))?,
+                            other => map.serialize_entry(key, &JsonAny(&other.to_json(self.txn)))?,
+                        }
+                    }
+                }
+            }
+            StoredRecord::Plain(fields) => {
+                for (key, value) in fields.iter() {
+                    if key != ID_FIELD {
+                        map.serialize_entry(key, &JsonAny(value))?;
+                    }
+                }
             }
         }
         map.end()
@@ -148,7 +164,7 @@ impl Serialize for JsonAny<'_> {
 }
 
 /// Writes a record's JSON text.
-pub fn record_json(id: &str, fields: &Fields) -> String {
-    // Serializing maps of strings and numbers cannot fail.
-    serde_json::to_string(&RecordJson { id, fields }).unwrap_or_else(|_| String::from("null"))
+pub fn record_json<T: ReadTxn>(id: &str, record: &StoredRecord, txn: &T) -> String {
+    // Serializing strings, numbers and nested JSON into a String cannot fail.
+    serde_json::to_string(&RecordJson { id, record, txn }).unwrap_or_else(|_| String::from("null"))
 }

@@ -1,0 +1,118 @@
+// Public types of yreplica (hand-written; the wasm-bindgen types are internal).
+
+/** A JSON value as stored in a record field. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/** A record as read: its id plus its fields. */
+export type StoredRecord<T extends object = Record<string, JsonValue>> = T & { id: string }
+
+/** A record as written: fields, and optionally its id. */
+export type NewRecord<T extends object = Record<string, JsonValue>> = T & { id?: string }
+
+/** Fields to merge; `undefined` removes a field, `null` is a value. */
+export type Patch<T extends object> = { [K in keyof T]?: T[K] | undefined }
+
+export type StorageAdapter = {
+  load(): Promise<Uint8Array[]>
+  append(update: Uint8Array): Promise<void>
+  compact(state: Uint8Array): Promise<void>
+  close(): Promise<void>
+}
+
+export interface OpenOptions {
+  /** Local database name (IndexedDB database / file name). Required. */
+  name: string
+  /** Document name on the servers; default: `name`. */
+  room?: string
+  /** Server URLs (ws:// or wss://) in priority order; absent or [] means local only. */
+  endpoints?: string[]
+  /** Only 'memory' is available in this version; the others are rejected with code 'UNSUPPORTED'. */
+  storage?: 'indexeddb' | 'memory' | { dir: string } | StorageAdapter
+  heartbeatIntervalMs?: number
+  missedHeartbeats?: number
+  connectTimeoutMs?: number
+  backoff?: { initialMs?: number; maxMs?: number }
+  failback?: boolean
+  failbackAfterMs?: number
+  params?: Record<string, string | number | boolean>
+  WebSocket?: unknown
+}
+
+export type WhereOperators = {
+  $eq?: JsonValue
+  $ne?: JsonValue
+  $gt?: JsonValue
+  $gte?: JsonValue
+  $lt?: JsonValue
+  $lte?: JsonValue
+  $in?: JsonValue[]
+  $nin?: JsonValue[]
+  $exists?: boolean
+}
+
+/** Field → value (equality) or operators. `id` matches the record's id. */
+export type Where = { [field: string]: JsonValue | WhereOperators }
+
+export interface FindOptions {
+  where?: Where
+  /** A field or a list of fields; prefix with '-' for descending. */
+  orderBy?: string | string[]
+  limit?: number
+  offset?: number
+}
+
+export interface Change<T extends object = Record<string, JsonValue>> {
+  type: 'insert' | 'update' | 'delete'
+  id: string
+  /** The record after the change; undefined for deletes. */
+  value: StoredRecord<T> | undefined
+  origin: 'local' | 'remote'
+  collection: string
+}
+
+/** Errors carry a stable `code`: NOT_FOUND, ALREADY_EXISTS, INVALID_VALUE (TypeError),
+ * INVALID_QUERY, INVALID_UPDATE, INVALID_OPTION, UNSUPPORTED, CLOSED. */
+export interface ReplicaError extends Error {
+  code: string
+}
+
+export declare class Collection<T extends object = Record<string, JsonValue>> {
+  readonly name: string
+  /** Resolves with the id (generated unless the record has one). */
+  insert(record: NewRecord<T>): Promise<string>
+  insertMany(records: NewRecord<T>[]): Promise<string[]>
+  /** Rejects with code 'NOT_FOUND' for an unknown id. */
+  update(id: string, fields: Patch<T>): Promise<void>
+  /** Rejects with code 'NOT_FOUND' for an unknown id. */
+  replace(id: string, record: NewRecord<T>): Promise<void>
+  upsert(record: T & { id: string }): Promise<void>
+  /** Resolves true if a record was deleted. */
+  delete(id: string): Promise<boolean>
+  get(id: string): StoredRecord<T> | undefined
+  all(): StoredRecord<T>[]
+  find(options?: FindOptions): StoredRecord<T>[]
+  count(where?: Where): number
+  /** Called with each change set of this collection. Returns an unsubscribe function. */
+  subscribe(listener: (changes: Change<T>[]) => void): () => void
+}
+
+export declare class Replica {
+  static open(options: OpenOptions): Promise<Replica>
+  readonly name: string
+  readonly room: string
+  collection<T extends object = Record<string, JsonValue>>(name: string): Collection<T>
+  /** Names of the collections that hold at least one record, sorted. */
+  collections(): string[]
+  /** Runs `fn`; its writes become one Yjs update and one change notification. Returns fn's result. */
+  transact<R>(fn: () => R): R
+  /** The whole document as a Yjs v1 update. */
+  encodeState(): Uint8Array
+  /** The document's state vector (Yjs v1 encoding). */
+  stateVector(): Uint8Array
+  /** Applies a Yjs v1 update from elsewhere (origin 'remote'). Throws code 'INVALID_UPDATE' on bad bytes. */
+  applyUpdate(update: Uint8Array): void
+  on(event: 'change', listener: (changes: Change[]) => void): () => void
+  on(event: 'error', listener: (error: Error) => void): () => void
+  on(event: 'status' | 'failover', listener: (payload: unknown) => void): () => void
+  close(): Promise<void>
+}
