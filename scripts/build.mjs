@@ -3,10 +3,9 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
-import { fileURLToPath } from 'node:url'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
+import { root } from './env.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' })
 
 const WASM_OPT_FEATURES = [

@@ -379,9 +379,9 @@ impl Replica {
         let txn = self.doc.transact();
         let mut changes = Vec::with_capacity(touched.len());
         for t in touched {
-            let now = txn.get_map(t.collection.clone()).and_then(|map| {
-                record_at(&map, &txn, &t.id).map(|r| record_json(&t.id, &r, &txn))
-            });
+            let now = txn
+                .get_map(t.collection.clone())
+                .and_then(|map| record_at(&map, &txn, &t.id).map(|r| record_json(&t.id, &r, &txn)));
             let kind = match (t.existed_before, &now) {
                 (false, Some(_)) => ChangeKind::Insert,
                 (true, Some(_)) => ChangeKind::Update,

@@ -118,7 +118,9 @@ impl<T: ReadTxn> Serialize for RecordJson<'_, T> {
                     if key != ID_FIELD {
                         match out {
                             Out::Any(any) => map.serialize_entry(key, &JsonAny(&any))?,
-                            other => map.serialize_entry(key, &JsonAny(&other.to_json(self.txn)))?,
+                            other => {
+                                map.serialize_entry(key, &JsonAny(&other.to_json(self.txn)))?
+                            }
                         }
                     }
                 }

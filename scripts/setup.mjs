@@ -1,0 +1,54 @@
+// npm run setup (also the first step of npm start / npm test): installs what this machine lacks
+// to build and test yreplica. Each check is cheap when the tool is already there.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { root, CHROMEDRIVER } from './env.mjs'
+
+const quiet = (cmd, args) => spawnSync(cmd, args, { cwd: root, encoding: 'utf8' })
+const run = (cmd, args) => {
+  console.log(`setup: ${cmd} ${args.join(' ')}`)
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit' })
+}
+const has = (cmd, args = ['--version']) => quiet(cmd, args).status === 0
+
+if (!has('cargo')) {
+  console.error('setup: cargo is missing. Install Rust with rustup (https://rustup.rs), then run this again.')
+  process.exit(1)
+}
+
+if (!quiet('rustup', ['target', 'list', '--installed']).stdout?.includes('wasm32-unknown-unknown')) {
+  run('rustup', ['target', 'add', 'wasm32-unknown-unknown'])
+}
+
+if (!has('wasm-pack')) run('cargo', ['install', 'wasm-pack', '--locked'])
+
+// wasm-bindgen-cli must match the wasm-bindgen crate exactly (Cargo.toml pins it with `=`).
+function lockedVersion(crate) {
+  const lock = existsSync(join(root, 'Cargo.lock')) ? readFileSync(join(root, 'Cargo.lock'), 'utf8') : ''
+  const match = lock.match(new RegExp(`name = "${crate}"\\nversion = "([^"]+)"`))
+  if (match) return match[1]
+  const manifest = readFileSync(join(root, 'Cargo.toml'), 'utf8').match(new RegExp(`${crate} = "=([^"]+)"`))
+  return manifest?.[1]
+}
+const wanted = lockedVersion('wasm-bindgen')
+const installed = quiet('wasm-bindgen', ['--version']).stdout?.trim().split(' ')[1]
+if (wanted && installed !== wanted) {
+  // Not --locked: the registry lacks some of the CLI's locked dependencies.
+  run('cargo', ['install', 'wasm-bindgen-cli', '--version', wanted, '--force'])
+}
+
+if (!existsSync('/usr/bin/chromium') || !existsSync(CHROMEDRIVER)) {
+  if (process.getuid?.() === 0 && has('apt-get', ['--version'])) {
+    run('apt-get', ['update'])
+    run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium', 'chromium-driver'])
+  } else {
+    console.warn('setup: Chromium and ChromeDriver are missing; browser tests need them (Debian: apt-get install chromium chromium-driver).')
+  }
+}
+
+const modules = ['binaryen', 'yjs', 'playwright-core'].map((m) => join(root, 'node_modules', m, 'package.json'))
+if (!modules.every(existsSync)) {
+  run('npm', existsSync(join(root, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'])
+}
+console.log('setup: everything needed is installed')

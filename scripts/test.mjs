@@ -1,0 +1,77 @@
+// The test runs of `npm test` (after setup and build): lints, native tests, the wasm surface in
+// Node and headless Chromium, then the packed package against real Yjs, Node and Chromium.
+// Each runner's own summary shows; the last line sums them up. Any failure fails the run.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { root, CHROMEDRIVER } from './env.mjs'
+
+const steps = [
+  ['rustfmt', 'cargo', ['fmt', '--all', '--', '--check']],
+  ['clippy (native)', 'cargo', ['clippy', '--all-targets', '--', '-D', 'warnings']],
+  ['clippy (wasm32)', 'cargo', ['clippy', '--target', 'wasm32-unknown-unknown', '--all-targets', '--', '-D', 'warnings']],
+  ['core tests (native)', 'cargo', ['test']],
+  ['wasm surface in Node', 'wasm-pack', ['test', '--node', '--', '--test', 'web_node']],
+  ['wasm surface in headless Chromium', 'wasm-pack', ['test', '--headless', '--chrome', '--', '--test', 'web_browser']],
+  ['packed package (pkg-tests)', null, null],
+]
+
+function runStep(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let text = ''
+    const relay = (stream) => (chunk) => {
+      text += chunk
+      stream.write(chunk)
+    }
+    child.stdout.on('data', relay(process.stdout))
+    child.stderr.on('data', relay(process.stderr))
+    child.on('close', (code) => resolve({ code, text }))
+  })
+}
+
+/** Sums the counts that cargo/wasm-bindgen-test ("test result: ...") and node --test ("# pass N") print. */
+function counts(text) {
+  let passed = 0
+  let failed = 0
+  for (const m of text.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    passed += Number(m[1])
+    failed += Number(m[2])
+  }
+  for (const m of text.matchAll(/^# pass (\d+)$/gm)) passed += Number(m[1])
+  for (const m of text.matchAll(/^# fail (\d+)$/gm)) failed += Number(m[1])
+  return { passed, failed }
+}
+
+async function packageTests() {
+  const work = join(root, 'pkg-tests', '.work')
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(work, { recursive: true })
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, stdio: 'inherit' })
+  const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')))
+  execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+    cwd: join(root, 'pkg-tests'),
+    stdio: 'inherit',
+  })
+  return runStep(process.execPath, ['--test', '--test-reporter=spec', 'pkg-tests/'], { YREPLICA_TARBALL: tarball })
+}
+
+const results = []
+for (const [name, cmd, args] of steps) {
+  console.log(`\n=== ${name} ===`)
+  const { code, text } = cmd === null ? await packageTests() : await runStep(cmd, args, { CHROMEDRIVER })
+  const c = counts(text)
+  if (/^ℹ pass (\d+)$/m.test(text)) {
+    c.passed += Number(text.match(/^ℹ pass (\d+)$/m)[1])
+    c.failed += Number(text.match(/^ℹ fail (\d+)$/m)?.[1] ?? 0)
+  }
+  results.push({ name, ok: code === 0, ...c })
+  console.log(`=== ${name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} ===`)
+}
+
+console.log('\nsummary:')
+for (const r of results) console.log(`  ${r.ok ? 'ok    ' : 'FAILED'} ${r.name}${r.passed + r.failed > 0 ? ` (${r.passed} passed, ${r.failed} failed)` : ''}`)
+const passed = results.reduce((s, r) => s + r.passed, 0)
+const failed = results.reduce((s, r) => s + r.failed, 0) + results.filter((r) => !r.ok && r.failed === 0).length
+console.log(`tests: ${passed} passed, ${failed} failed`)
+process.exit(results.every((r) => r.ok) ? 0 : 1)
