@@ -27,6 +27,11 @@ function checkId(id, where) {
   }
 }
 
+/** `{ id, ...fields }` for a parsed record (a stored `id` field equals the key, which wins). */
+function withId(id, fields) {
+  return { id, ...fields, id }
+}
+
 function checkWhere(where, what) {
   if (where === undefined || where === null) return
   if (typeof where !== 'object' || Array.isArray(where)) throw new TypeError(`${what}: 'where' must be an object`)
@@ -53,8 +58,9 @@ export class Collection {
       checkRecord(record, where)
       const id = record.id === undefined ? newId() : record.id
       checkId(id, where)
-      this._core(where).insert(this.name, id, JSON.stringify(record))
-      this._replica._afterWrite()
+      const json = JSON.stringify(record)
+      this._core(where).insert(this.name, id, json)
+      this._replica._afterLocalWrite(() => withId(id, JSON.parse(json)))
       return id
     })
   }
@@ -71,8 +77,13 @@ export class Collection {
         checkId(id, at)
         ids[i] = id
       }
-      this._core(where).insertMany(this.name, JSON.stringify(ids), JSON.stringify(records))
-      this._replica._afterWrite()
+      const json = JSON.stringify(records)
+      this._core(where).insertMany(this.name, JSON.stringify(ids), json)
+      let parsed = null
+      this._replica._afterLocalWrite((id, i) => {
+        parsed ??= JSON.parse(json)
+        return ids[i] === id ? withId(id, parsed[i]) : undefined
+      })
       return ids
     })
   }
@@ -83,8 +94,14 @@ export class Collection {
       checkId(id, where)
       checkRecord(fields, where)
       const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
-      this._core(where).update(this.name, id, JSON.stringify(fields), unset)
-      this._replica._afterWrite()
+      const json = JSON.stringify(fields)
+      this._core(where).update(this.name, id, json, unset)
+      this._replica._afterLocalWrite(() => {
+        const next = { ...this._records.get(id), ...JSON.parse(json) }
+        for (const key of unset) delete next[key]
+        next.id = id
+        return next
+      })
     })
   }
 
@@ -93,8 +110,9 @@ export class Collection {
       const where = `${this.name}.replace`
       checkId(id, where)
       checkRecord(record, where)
-      this._core(where).replace(this.name, id, JSON.stringify(record))
-      this._replica._afterWrite()
+      const json = JSON.stringify(record)
+      this._core(where).replace(this.name, id, json)
+      this._replica._afterLocalWrite(() => withId(id, JSON.parse(json)))
     })
   }
 
@@ -103,8 +121,9 @@ export class Collection {
       const where = `${this.name}.upsert`
       checkRecord(record, where)
       checkId(record.id, `${where}: field 'id'`)
-      this._core(where).upsert(this.name, record.id, JSON.stringify(record))
-      this._replica._afterWrite()
+      const json = JSON.stringify(record)
+      this._core(where).upsert(this.name, record.id, json)
+      this._replica._afterLocalWrite(() => withId(record.id, JSON.parse(json)))
     })
   }
 
@@ -113,7 +132,7 @@ export class Collection {
       const where = `${this.name}.delete`
       checkId(id, where)
       const existed = this._core(where).delete(this.name, id)
-      this._replica._afterWrite()
+      this._replica._afterLocalWrite(() => undefined)
       return existed
     })
   }
@@ -209,12 +228,9 @@ export function createReplicaClass(loadCore) {
         return fn()
       } finally {
         this._batchDepth--
-        const net = this._core === null ? undefined : core.endBatch()
-        if (net) {
-          const rows = JSON.parse(net)
-          this._applyToCache(rows)
-          this._notify(rows, 'local')
-        }
+        // The cache already holds every value; the net change set only says what to announce.
+        const net = this._core === null ? undefined : core.endBatch(false)
+        if (net) this._notify(JSON.parse(net), 'local')
       }
     }
 
@@ -254,13 +270,26 @@ export function createReplicaClass(loadCore) {
       core.free()
     }
 
-    /** @internal After each write: bring the cache up to date, notify unless inside transact(). */
-    _afterWrite() {
-      this._takeChanges('local')
+    /**
+     * @internal After a local write: the core reports which records changed (without values,
+     * since this side knows them: `valueOf(id, index)` computes each from what was written, and
+     * anything it cannot answer is read back from the core). Notifies unless inside transact().
+     */
+    _afterLocalWrite(valueOf) {
+      const json = this._core.takeChanges(false)
+      if (json === '') return
+      const rows = JSON.parse(json)
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]
+        const [name, type, id] = row
+        if (type !== 'delete') row[3] = valueOf(id, i) ?? JSON.parse(this._core.get(name, id))
+      }
+      this._applyToCache(rows)
+      if (this._batchDepth === 0) this._notify(rows, 'local')
     }
 
     _takeChanges(origin) {
-      const json = this._core.takeChanges()
+      const json = this._core.takeChanges(true)
       if (json === '') return
       const rows = JSON.parse(json)
       this._applyToCache(rows)
@@ -279,12 +308,13 @@ export function createReplicaClass(loadCore) {
     _notify(rows, origin) {
       const everyone = this._listeners.change
       const byCollection = new Map()
-      for (const [name, type, id, value] of rows) {
+      for (const [name, type, id] of rows) {
         const collection = this.collection(name)
         if (collection._subscribers.size === 0 && everyone.size === 0) continue
         let changes = byCollection.get(collection)
         if (changes === undefined) byCollection.set(collection, (changes = []))
-        changes.push({ type, id, value: value === null ? undefined : cloneJson(value), origin, collection: name })
+        const value = type === 'delete' ? undefined : cloneJson(collection._records.get(id))
+        changes.push({ type, id, value, origin, collection: name })
       }
       for (const [collection, changes] of byCollection) {
         for (const listener of [...collection._subscribers]) this._call(listener, changes)

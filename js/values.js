@@ -74,15 +74,23 @@ export function checkQueryValue(value, where) {
 
 /**
  * A deep copy of stored JSON data, so records handed to the app can be mutated freely.
- * Spread copies keys such as `__proto__` as plain data properties.
+ * A key named `__proto__` is copied as a plain data property, never as a prototype.
  */
 export function cloneJson(value) {
   if (typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) return value.map(cloneJson)
-  const copy = { ...value }
-  for (const key of Object.keys(copy)) {
-    const field = copy[key]
-    if (typeof field === 'object' && field !== null) copy[key] = cloneJson(field)
+  if (Array.isArray(value)) {
+    const n = value.length
+    const copy = new Array(n)
+    for (let i = 0; i < n; i++) copy[i] = cloneJson(value[i])
+    return copy
+  }
+  const copy = {}
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const field = value[key]
+    const cloned = typeof field === 'object' && field !== null ? cloneJson(field) : field
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: cloned, writable: true, enumerable: true, configurable: true })
+    else copy[key] = cloned
   }
   return copy
 }

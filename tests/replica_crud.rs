@@ -2,7 +2,7 @@ mod common;
 
 use common::{fields, get, kinds, todos};
 use serde_json::json;
-use yreplica::replica::{ChangeKind, Origin, Replica, ReplicaError};
+use yreplica::replica::{ChangeKind, Origin, Replica, ReplicaError, Values};
 
 #[test]
 fn insert_then_get_returns_id_and_fields() {
@@ -221,6 +221,17 @@ fn change_sets_report_local_writes_with_values() {
         )
     );
 
+    // Without values (for callers that know them), kinds and ids only.
+    r.update("todos", "t", fields(json!({"done": false})), &[])
+        .unwrap();
+    let bare = r.take_changes_with(Values::Omit);
+    assert_eq!(kinds(&bare.changes), vec![("t".into(), ChangeKind::Update)]);
+    assert_eq!(bare.changes[0].value, None);
+    assert_eq!(bare.to_json(), "[[\"todos\",\"update\",\"t\",null]]");
+    r.update("todos", "t", fields(json!({"done": true})), &[])
+        .unwrap();
+    r.take_changes();
+
     // Writing a value a field already has changes nothing.
     r.update("todos", "t", fields(json!({"done": true})), &[])
         .unwrap();
@@ -246,7 +257,7 @@ fn a_batch_yields_one_net_change_set_and_one_update() {
         3,
         "writes inside a batch still reach the read cache"
     );
-    let set = r.end_batch().expect("outermost end");
+    let set = r.end_batch(Values::Include).expect("outermost end");
     assert!(r.take_changes().is_empty());
     let mut got = kinds(&set.changes);
     got.sort();
@@ -280,9 +291,15 @@ fn nested_batches_end_with_the_outermost() {
     r.begin_batch();
     r.begin_batch();
     r.insert("t", "x", fields(json!({}))).unwrap();
-    assert!(r.end_batch().is_none());
-    assert_eq!(r.end_batch().map(|set| set.changes.len()), Some(1));
-    assert!(r.end_batch().is_none(), "an unmatched end is ignored");
+    assert!(r.end_batch(Values::Include).is_none());
+    assert_eq!(
+        r.end_batch(Values::Include).map(|set| set.changes.len()),
+        Some(1)
+    );
+    assert!(
+        r.end_batch(Values::Include).is_none(),
+        "an unmatched end is ignored"
+    );
 }
 
 #[test]

@@ -77,7 +77,8 @@ impl ChangeSet {
     }
 
     /// The compact form the JS facade parses in one `JSON.parse`:
-    /// `[[collection, kind, id, value|null], ...]`.
+    /// `[[collection, kind, id, value|null], ...]` (`value` is null for deletes and when
+    /// values were omitted).
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(64 * self.changes.len() + 2);
         out.push('[');

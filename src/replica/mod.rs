@@ -36,6 +36,13 @@ pub use value::{Fields, StoredRecord};
 
 use value::{check_id, out_to_any, record_json, ID_FIELD};
 
+/// Whether a change set carries each record's value after the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    Include,
+    Omit,
+}
+
 const LOCAL_ORIGIN: &str = "yreplica:local";
 const REMOTE_ORIGIN: &str = "yreplica:remote";
 /// Key under which this replica's observer is registered on each collection.
@@ -329,8 +336,9 @@ impl Replica {
     }
 
     /// Ends a batch. The outermost end returns the batch's net change set (every record
-    /// touched inside it, with its value now) and queues its writes as one update.
-    pub fn end_batch(&mut self) -> Option<ChangeSet> {
+    /// touched inside it, with its value now unless `values` is `Values::Omit`) and queues its
+    /// writes as one update.
+    pub fn end_batch(&mut self, values: Values) -> Option<ChangeSet> {
         if self.batch_depth == 0 {
             return None;
         }
@@ -352,7 +360,7 @@ impl Replica {
             self.batch_log.touch(&t.collection, &t.id, t.existed_before);
         }
         let touched = self.batch_log.take();
-        Some(self.change_set(Origin::Local, touched))
+        Some(self.change_set(Origin::Local, touched, values))
     }
 
     pub fn in_batch(&self) -> bool {
@@ -363,6 +371,12 @@ impl Replica {
     /// reports each write (so a read cache stays exact); the batch's own net change set comes
     /// from [`Replica::end_batch`].
     pub fn take_changes(&mut self) -> ChangeSet {
+        self.take_changes_with(Values::Include)
+    }
+
+    /// [`Replica::take_changes`], optionally without the records' values: a caller that made the
+    /// change itself (the JS facade) knows them and saves serializing them again.
+    pub fn take_changes_with(&mut self, values: Values) -> ChangeSet {
         if self.log.borrow().is_empty() {
             return ChangeSet::empty(self.pending_origin);
         }
@@ -372,27 +386,37 @@ impl Replica {
                 self.batch_log.touch(&t.collection, &t.id, t.existed_before);
             }
         }
-        self.change_set(self.pending_origin, touched)
+        self.change_set(self.pending_origin, touched, values)
     }
 
-    fn change_set(&self, origin: Origin, touched: Vec<changes::Touched>) -> ChangeSet {
+    fn change_set(
+        &self,
+        origin: Origin,
+        touched: Vec<changes::Touched>,
+        values: Values,
+    ) -> ChangeSet {
         let txn = self.doc.transact();
         let mut changes = Vec::with_capacity(touched.len());
         for t in touched {
-            let now = txn
-                .get_map(t.collection.clone())
-                .and_then(|map| record_at(&map, &txn, &t.id).map(|r| record_json(&t.id, &r, &txn)));
-            let kind = match (t.existed_before, &now) {
-                (false, Some(_)) => ChangeKind::Insert,
-                (true, Some(_)) => ChangeKind::Update,
-                (true, None) => ChangeKind::Delete,
-                (false, None) => continue,
+            let record = self
+                .collections
+                .get(&t.collection)
+                .and_then(|map| record_at(map, &txn, &t.id));
+            let kind = match (t.existed_before, record.is_some()) {
+                (false, true) => ChangeKind::Insert,
+                (true, true) => ChangeKind::Update,
+                (true, false) => ChangeKind::Delete,
+                (false, false) => continue,
+            };
+            let value = match (values, record) {
+                (Values::Include, Some(record)) => Some(record_json(&t.id, &record, &txn)),
+                _ => None,
             };
             changes.push(Change {
                 collection: t.collection.to_string(),
                 id: t.id.to_string(),
                 kind,
-                value: now,
+                value,
             });
         }
         ChangeSet { origin, changes }

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::SyncConfig;
 use crate::replica::value::{fields_from_json, parse_any, type_name};
-use crate::replica::{Filter, Query, Replica};
+use crate::replica::{Filter, Query, Replica, Values};
 use errors::{config_error, replica_error, JsResult};
 use yrs::Any;
 
@@ -158,8 +158,8 @@ impl WasmReplica {
     /// Ends a batch; the outermost end returns the batch's net changes (same form as
     /// `takeChanges`), inner ones return undefined.
     #[wasm_bindgen(js_name = endBatch)]
-    pub fn end_batch(&mut self) -> Option<String> {
-        self.core.end_batch().map(|set| {
+    pub fn end_batch(&mut self, with_values: bool) -> Option<String> {
+        self.core.end_batch(values(with_values)).map(|set| {
             if set.is_empty() {
                 String::new()
             } else {
@@ -169,10 +169,11 @@ impl WasmReplica {
     }
 
     /// The net changes since the last call as `[[collection, kind, id, value|null], ...]`,
-    /// or an empty string when there are none.
+    /// or an empty string when there are none. The facade asks for values only for changes it
+    /// did not make itself (remote updates): for its own writes it knows them.
     #[wasm_bindgen(js_name = takeChanges)]
-    pub fn take_changes(&mut self) -> String {
-        let set = self.core.take_changes();
+    pub fn take_changes(&mut self, with_values: bool) -> String {
+        let set = self.core.take_changes_with(values(with_values));
         if set.is_empty() {
             String::new()
         } else {
@@ -198,6 +199,14 @@ impl WasmReplica {
     #[wasm_bindgen(js_name = applyUpdate)]
     pub fn apply_update(&mut self, update: &[u8]) -> JsResult<()> {
         self.core.apply_update(update).map_err(replica_error)
+    }
+}
+
+fn values(with_values: bool) -> Values {
+    if with_values {
+        Values::Include
+    } else {
+        Values::Omit
     }
 }
 

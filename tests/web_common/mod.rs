@@ -64,15 +64,17 @@ fn change_sets_arrive_after_each_write_and_once_per_batch() {
     let mut r = WasmReplica::new();
     r.insert("todos", "a", r#"{"v":1}"#).unwrap();
     assert_eq!(
-        json(&r.take_changes()),
+        json(&r.take_changes(true)),
         serde_json::json!([["todos", "insert", "a", {"id":"a","v":1}]])
     );
-    assert_eq!(r.take_changes(), "");
+    assert_eq!(r.take_changes(true), "");
     r.begin_batch();
     r.update("todos", "a", r#"{"v":2}"#, vec![]).unwrap();
     r.delete("todos", "a").unwrap();
-    r.take_changes();
-    let net = r.end_batch().expect("outermost batch returns its changes");
+    r.take_changes(true);
+    let net = r
+        .end_batch(true)
+        .expect("outermost batch returns its changes");
     assert_eq!(
         json(&net),
         serde_json::json!([["todos", "delete", "a", null]])
@@ -116,12 +118,12 @@ fn state_moves_between_replicas() {
     let mut b = WasmReplica::new();
     b.apply_update(&a.encode_state()).unwrap();
     assert_eq!(
-        json(&b.take_changes()),
+        json(&b.take_changes(true)),
         serde_json::json!([["notes", "insert", "n", {"id":"n","text":"hi"}]])
     );
     let diff = a.encode_diff(&b.state_vector()).unwrap();
     b.apply_update(&diff).unwrap();
-    assert_eq!(b.take_changes(), "");
+    assert_eq!(b.take_changes(true), "");
 }
 
 #[wasm_bindgen_test]
