@@ -84,6 +84,6 @@ export function checkOptions(options, checkSyncOptions) {
   if (syncInput.params) {
     syncInput.params = Object.fromEntries(Object.entries(syncInput.params).map(([k, v]) => [k, String(v)]))
   }
-  const sync = checkSyncOptions(syncInput)
+  const sync = JSON.parse(checkSyncOptions(JSON.stringify(syncInput)))
   return { name, room, storage, WebSocket, sync }
 }

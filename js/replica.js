@@ -6,6 +6,11 @@ import { checkOptions } from './options.js'
 import { checkQueryValue, checkRecord, cloneJson } from './values.js'
 import { newId } from './ids.js'
 
+// Change codes returned by the core's single-record writes.
+const UNCHANGED = 0
+const DELETED = 3
+const CHANGE_TYPES = [undefined, 'insert', 'update', 'delete']
+
 function closedError() {
   const error = new Error('the replica is closed')
   error.code = 'CLOSED'
@@ -59,8 +64,8 @@ export class Collection {
       const id = record.id === undefined ? newId() : record.id
       checkId(id, where)
       const json = JSON.stringify(record)
-      this._core(where).insert(this.name, id, json)
-      this._replica._afterLocalWrite(() => withId(id, JSON.parse(json)))
+      const change = this._core(where).insert(this.name, id, json)
+      this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
       return id
     })
   }
@@ -78,11 +83,14 @@ export class Collection {
         ids[i] = id
       }
       const json = JSON.stringify(records)
-      this._core(where).insertMany(this.name, JSON.stringify(ids), json)
+      const changes = this._core(where).insertMany(this.name, JSON.stringify(ids), json)
       let parsed = null
-      this._replica._afterLocalWrite((id, i) => {
+      let position = null
+      this._replica._applyLocalChanges(changes, (id) => {
         parsed ??= JSON.parse(json)
-        return ids[i] === id ? withId(id, parsed[i]) : undefined
+        position ??= new Map(ids.map((each, i) => [each, i]))
+        const i = position.get(id)
+        return i === undefined ? undefined : withId(id, parsed[i])
       })
       return ids
     })
@@ -95,8 +103,8 @@ export class Collection {
       checkRecord(fields, where)
       const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
       const json = JSON.stringify(fields)
-      this._core(where).update(this.name, id, json, unset)
-      this._replica._afterLocalWrite(() => {
+      const change = this._core(where).update(this.name, id, json, unset.length === 0 ? '' : JSON.stringify(unset))
+      this._applyLocal(id, change, () => {
         const next = { ...this._records.get(id), ...JSON.parse(json) }
         for (const key of unset) delete next[key]
         next.id = id
@@ -111,8 +119,8 @@ export class Collection {
       checkId(id, where)
       checkRecord(record, where)
       const json = JSON.stringify(record)
-      this._core(where).replace(this.name, id, json)
-      this._replica._afterLocalWrite(() => withId(id, JSON.parse(json)))
+      const change = this._core(where).replace(this.name, id, json)
+      this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
     })
   }
 
@@ -122,8 +130,8 @@ export class Collection {
       checkRecord(record, where)
       checkId(record.id, `${where}: field 'id'`)
       const json = JSON.stringify(record)
-      this._core(where).upsert(this.name, record.id, json)
-      this._replica._afterLocalWrite(() => withId(record.id, JSON.parse(json)))
+      const change = this._core(where).upsert(this.name, record.id, json)
+      this._applyLocal(record.id, change, () => withId(record.id, JSON.parse(json)))
     })
   }
 
@@ -131,10 +139,22 @@ export class Collection {
     return settle(() => {
       const where = `${this.name}.delete`
       checkId(id, where)
-      const existed = this._core(where).delete(this.name, id)
-      this._replica._afterLocalWrite(() => undefined)
-      return existed
+      const change = this._core(where).delete(this.name, id)
+      this._applyLocal(id, change, null)
+      return change === DELETED
     })
+  }
+
+  /**
+   * @internal After a single-record write: `change` is the core's code for that record's net
+   * change; `valueOf` computes the new value from what was written (exact: the core stored
+   * the same JSON).
+   */
+  _applyLocal(id, change, valueOf) {
+    if (change === UNCHANGED) return
+    if (change === DELETED) this._records.delete(id)
+    else this._records.set(id, valueOf())
+    this._replica._announce(this.name, CHANGE_TYPES[change], id)
   }
 
   get(id) {
@@ -248,8 +268,7 @@ export function createReplicaClass(loadCore) {
     applyUpdate(update) {
       const core = this._use('applyUpdate')
       if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
-      core.applyUpdate(update)
-      this._takeChanges('remote')
+      this._applyRemoteChanges(core.applyUpdate(update), 'remote')
     }
 
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
@@ -271,25 +290,27 @@ export function createReplicaClass(loadCore) {
     }
 
     /**
-     * @internal After a local write: the core reports which records changed (without values,
-     * since this side knows them: `valueOf(id, index)` computes each from what was written, and
-     * anything it cannot answer is read back from the core). Notifies unless inside transact().
+     * @internal After a local write of several records: the core reports which changed (without
+     * values, since this side knows them: `valueOf(id)` computes each from what was written,
+     * and anything it cannot answer is read back from the core).
      */
-    _afterLocalWrite(valueOf) {
-      const json = this._core.takeChanges(false)
+    _applyLocalChanges(json, valueOf) {
       if (json === '') return
       const rows = JSON.parse(json)
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]
+      for (const row of rows) {
         const [name, type, id] = row
-        if (type !== 'delete') row[3] = valueOf(id, i) ?? JSON.parse(this._core.get(name, id))
+        if (type !== 'delete') row[3] = valueOf(id) ?? JSON.parse(this._core.get(name, id))
       }
       this._applyToCache(rows)
       if (this._batchDepth === 0) this._notify(rows, 'local')
     }
 
-    _takeChanges(origin) {
-      const json = this._core.takeChanges(true)
+    /** @internal Notifies one local change unless inside transact() (then the net set does). */
+    _announce(name, type, id) {
+      if (this._batchDepth === 0) this._notify([[name, type, id]], 'local')
+    }
+
+    _applyRemoteChanges(json, origin) {
       if (json === '') return
       const rows = JSON.parse(json)
       this._applyToCache(rows)

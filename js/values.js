@@ -58,18 +58,25 @@ function checkPlainObject(value, where, path, stack) {
   }
 }
 
+// The chain of containers being checked, for cycle detection (checks are synchronous, so one
+// array serves every call).
+const stack = []
+
 /** Checks a record (or patch): a plain object of JSON fields. */
 export function checkRecord(record, where) {
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
     throw new TypeError(`${where}: a record must be a plain object, got ${record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record}`)
   }
-  checkPlainObject(record, where, '', [record])
+  stack.length = 0
+  stack.push(record)
+  checkPlainObject(record, where, '', stack)
 }
 
 /** Checks a query's literal values the same way (they are compared with stored JSON). */
 export function checkQueryValue(value, where) {
   if (value === undefined) return
-  checkValue(value, where, '', [])
+  stack.length = 0
+  checkValue(value, where, '', stack)
 }
 
 /**

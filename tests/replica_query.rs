@@ -5,11 +5,13 @@ use serde_json::json;
 use yreplica::replica::{Filter, Query, Replica};
 
 fn find(r: &mut Replica, q: serde_json::Value) -> Vec<String> {
-    r.find("todos", &Query::from_value(&q).unwrap()).unwrap()
+    r.find("todos", &Query::from_json(&q.to_string()).unwrap())
+        .unwrap()
 }
 
 fn count(r: &mut Replica, w: serde_json::Value) -> usize {
-    r.count("todos", &Filter::from_value(&w).unwrap()).unwrap()
+    r.count("todos", &Filter::from_json(&w.to_string()).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -199,7 +201,7 @@ fn invalid_queries_are_rejected_with_a_reason() {
         (json!({"sort": "a"}), "unknown option 'sort'"),
         (json!([]), "must be an object"),
     ] {
-        let err = Query::from_value(&q).unwrap_err();
+        let err = Query::from_json(&q.to_string()).unwrap_err();
         assert_eq!(err.code(), "INVALID_QUERY");
         assert!(
             err.to_string().contains(needle),

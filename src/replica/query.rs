@@ -9,7 +9,8 @@
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
+use std::collections::HashMap;
+
 use yrs::{Any, Number};
 
 use super::error::{ReplicaError, Result};
@@ -48,23 +49,21 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses `{ where, orderBy, limit, offset }`; every part is optional.
+    /// Parses `{ where, orderBy, limit, offset }` (JSON text); every part is optional.
     pub fn from_json(json: &str) -> Result<Query> {
-        let value: Value = serde_json::from_str(json)
-            .map_err(|e| ReplicaError::InvalidQuery(format!("not valid JSON: {e}")))?;
-        Query::from_value(&value)
+        Query::from_any(&parse(json)?)
     }
 
-    pub fn from_value(value: &Value) -> Result<Query> {
+    pub fn from_any(value: &Any) -> Result<Query> {
         let options = match value {
-            Value::Null => return Ok(Query::default()),
-            Value::Object(options) => options,
+            Any::Null | Any::Undefined => return Ok(Query::default()),
+            Any::Map(options) => options,
             _ => return Err(invalid("the query must be an object")),
         };
         let mut query = Query::default();
-        for (key, part) in options {
+        for (key, part) in options.iter() {
             match key.as_str() {
-                "where" => query.filter = Filter::from_value(part)?,
+                "where" => query.filter = Filter::from_any(part)?,
                 "orderBy" => query.order_by = parse_order_by(part)?,
                 "limit" => query.limit = parse_count(part, "limit")?,
                 "offset" => query.offset = parse_count(part, "offset")?.unwrap_or(0),
@@ -79,21 +78,24 @@ impl Query {
     }
 }
 
+fn parse(json: &str) -> Result<Any> {
+    Any::from_json(json).map_err(|e| ReplicaError::InvalidQuery(format!("not valid JSON: {e}")))
+}
+
 impl Filter {
+    /// Parses a `where` object (JSON text).
     pub fn from_json(json: &str) -> Result<Filter> {
-        let value: Value = serde_json::from_str(json)
-            .map_err(|e| ReplicaError::InvalidQuery(format!("not valid JSON: {e}")))?;
-        Filter::from_value(&value)
+        Filter::from_any(&parse(json)?)
     }
 
-    pub fn from_value(value: &Value) -> Result<Filter> {
+    pub fn from_any(value: &Any) -> Result<Filter> {
         let entries = match value {
-            Value::Null => return Ok(Filter::default()),
-            Value::Object(entries) => entries,
+            Any::Null | Any::Undefined => return Ok(Filter::default()),
+            Any::Map(entries) => entries,
             _ => return Err(invalid("'where' must be an object of field conditions")),
         };
         let mut fields = Vec::with_capacity(entries.len());
-        for (field, spec) in entries {
+        for (field, spec) in entries.iter() {
             fields.push((field.clone(), parse_conditions(field, spec)?));
         }
         Ok(Filter { fields })
@@ -130,25 +132,28 @@ impl Condition {
     }
 }
 
-fn parse_conditions(field: &str, spec: &Value) -> Result<Vec<Condition>> {
-    let operators = match spec {
-        Value::Object(map) if map.keys().any(|k| k.starts_with('$')) => map,
-        literal => return Ok(vec![Condition::Eq(value_to_any(literal))]),
+fn parse_conditions(field: &str, spec: &Any) -> Result<Vec<Condition>> {
+    let operators: &HashMap<String, Any> = match spec {
+        Any::Map(map) if map.keys().any(|k| k.starts_with('$')) => map,
+        literal => return Ok(vec![Condition::Eq(literal.clone())]),
     };
+    // Sorted so that error messages do not depend on hash order.
+    let mut operators: Vec<(&String, &Any)> = operators.iter().collect();
+    operators.sort_by(|a, b| a.0.cmp(b.0));
     let mut conditions = Vec::with_capacity(operators.len());
     for (op, operand) in operators {
         let condition = match op.as_str() {
-            "$eq" => Condition::Eq(value_to_any(operand)),
-            "$ne" => Condition::Ne(value_to_any(operand)),
-            "$gt" => Condition::Gt(value_to_any(operand)),
-            "$gte" => Condition::Gte(value_to_any(operand)),
-            "$lt" => Condition::Lt(value_to_any(operand)),
-            "$lte" => Condition::Lte(value_to_any(operand)),
+            "$eq" => Condition::Eq(operand.clone()),
+            "$ne" => Condition::Ne(operand.clone()),
+            "$gt" => Condition::Gt(operand.clone()),
+            "$gte" => Condition::Gte(operand.clone()),
+            "$lt" => Condition::Lt(operand.clone()),
+            "$lte" => Condition::Lte(operand.clone()),
             "$in" | "$nin" => {
-                let Value::Array(items) = operand else {
+                let Any::Array(items) = operand else {
                     return Err(invalid(&format!("field '{field}': {op} needs an array")));
                 };
-                let items = items.iter().map(value_to_any).collect();
+                let items = items.to_vec();
                 if op == "$in" {
                     Condition::In(items)
                 } else {
@@ -156,7 +161,7 @@ fn parse_conditions(field: &str, spec: &Value) -> Result<Vec<Condition>> {
                 }
             }
             "$exists" => match operand {
-                Value::Bool(flag) => Condition::Exists(*flag),
+                Any::Bool(flag) => Condition::Exists(*flag),
                 _ => {
                     return Err(invalid(&format!(
                         "field '{field}': $exists needs true or false"
@@ -177,19 +182,19 @@ fn parse_conditions(field: &str, spec: &Value) -> Result<Vec<Condition>> {
     Ok(conditions)
 }
 
-fn parse_order_by(value: &Value) -> Result<Vec<SortKey>> {
-    let names: Vec<&Value> = match value {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(items) => items.iter().collect(),
+fn parse_order_by(value: &Any) -> Result<Vec<SortKey>> {
+    let names: Vec<&Any> = match value {
+        Any::Null | Any::Undefined => return Ok(Vec::new()),
+        Any::Array(items) => items.iter().collect(),
         single => vec![single],
     };
     names
         .into_iter()
         .map(|name| match name {
-            Value::String(s) => {
+            Any::String(s) => {
                 let (field, descending) = match s.strip_prefix('-') {
                     Some(rest) => (rest, true),
-                    None => (s.as_str(), false),
+                    None => (&**s, false),
                 };
                 if field.is_empty() {
                     Err(invalid("orderBy: empty field name"))
@@ -207,39 +212,18 @@ fn parse_order_by(value: &Value) -> Result<Vec<SortKey>> {
         .collect()
 }
 
-fn parse_count(value: &Value, what: &str) -> Result<Option<usize>> {
+fn parse_count(value: &Any, what: &str) -> Result<Option<usize>> {
+    let error = || invalid(&format!("{what} must be a non-negative integer"));
     match value {
-        Value::Null => Ok(None),
-        Value::Number(n) => n
-            .as_u64()
-            .map(|n| Some(usize::try_from(n).unwrap_or(usize::MAX)))
-            .ok_or_else(|| invalid(&format!("{what} must be a non-negative integer"))),
-        _ => Err(invalid(&format!("{what} must be a non-negative integer"))),
+        Any::Null | Any::Undefined => Ok(None),
+        Any::Number(Number::Int(n)) => usize::try_from(*n).map(Some).map_err(|_| error()),
+        Any::Number(Number::Float(f)) if f.fract() == 0.0 && *f >= 0.0 => Ok(Some(*f as usize)),
+        _ => Err(error()),
     }
 }
 
 fn invalid(message: &str) -> ReplicaError {
     ReplicaError::InvalidQuery(message.to_string())
-}
-
-/// Converts a query literal into the value type records hold.
-pub fn value_to_any(value: &Value) -> Any {
-    match value {
-        Value::Null => Any::Null,
-        Value::Bool(b) => Any::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Any::Number(Number::Int(i)),
-            None => Any::Number(Number::Float(n.as_f64().unwrap_or(f64::NAN))),
-        },
-        Value::String(s) => Any::String(s.as_str().into()),
-        Value::Array(items) => Any::Array(items.iter().map(value_to_any).collect()),
-        Value::Object(map) => Any::Map(
-            map.iter()
-                .map(|(k, v)| (k.clone(), value_to_any(v)))
-                .collect::<std::collections::HashMap<_, _>>()
-                .into(),
-        ),
-    }
 }
 
 fn as_f64(n: &Number) -> f64 {

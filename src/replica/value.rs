@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use yrs::types::ToJson;
-use yrs::{Any, Map, MapRef, Out, ReadTxn};
+use yrs::{Any, GetString, Map, MapRef, Out, ReadTxn};
 
 use super::error::{ReplicaError, Result};
 
@@ -15,21 +15,26 @@ pub type Fields = HashMap<String, Any>;
 /// Name of the pseudo-field that carries a record's key.
 pub const ID_FIELD: &str = "id";
 
-/// Parses a JSON object of fields. `what` says where the text came from, for the error.
-pub fn fields_from_json(json: &str, what: &str) -> Result<Fields> {
-    match parse_any(json, what)? {
-        Any::Map(map) => Ok(Arc::unwrap_or_clone(map)),
-        other => Err(ReplicaError::InvalidValue(format!(
-            "{what}: a record must be a plain object, got {}",
+/// Parses a JSON object of fields. `what` names the operation, for the error (built only then).
+pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fields> {
+    match Any::from_json(json) {
+        Ok(Any::Map(map)) => Ok(Arc::unwrap_or_clone(map)),
+        Ok(other) => Err(ReplicaError::InvalidValue(format!(
+            "{}: a record must be a plain object, got {}",
+            what(),
             type_name(&other)
         ))),
+        Err(e) => Err(not_json(what, e)),
     }
 }
 
 /// Parses any JSON text into an `Any`.
-pub fn parse_any(json: &str, what: &str) -> Result<Any> {
-    Any::from_json(json)
-        .map_err(|e| ReplicaError::InvalidValue(format!("{what}: not valid JSON: {e}")))
+pub fn parse_any(json: &str, what: impl FnOnce() -> String) -> Result<Any> {
+    Any::from_json(json).map_err(|e| not_json(what, e))
+}
+
+fn not_json(what: impl FnOnce() -> String, e: impl std::fmt::Display) -> ReplicaError {
+    ReplicaError::InvalidValue(format!("{}: not valid JSON: {e}", what()))
 }
 
 /// Checks that a record id is usable as a key.
@@ -56,11 +61,16 @@ pub fn type_name(value: &Any) -> &'static str {
     }
 }
 
-/// A field value as plain data: nested Yjs types written by other apps become their JSON.
+/// A field value as plain data: nested maps, arrays and texts written by other apps become
+/// their JSON; other Yjs types (XML, sub-documents) are not record data and read as null.
+/// (Naming the types we read keeps the XML code out of the Wasm module.)
 pub fn out_to_any<T: ReadTxn>(out: Out, txn: &T) -> Any {
     match out {
         Out::Any(any) => any,
-        other => other.to_json(txn),
+        Out::YMap(map) => map.to_json(txn),
+        Out::YArray(array) => array.to_json(txn),
+        Out::YText(text) => Any::String(text.get_string(txn).into()),
+        _ => Any::Null,
     }
 }
 
@@ -119,7 +129,7 @@ impl<T: ReadTxn> Serialize for RecordJson<'_, T> {
                         match out {
                             Out::Any(any) => map.serialize_entry(key, &JsonAny(&any))?,
                             other => {
-                                map.serialize_entry(key, &JsonAny(&other.to_json(self.txn)))?
+                                map.serialize_entry(key, &JsonAny(&out_to_any(other, self.txn)))?
                             }
                         }
                     }

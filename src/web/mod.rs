@@ -2,8 +2,8 @@
 //! otherwise hands everything to the core: no policy lives here.
 //!
 //! Records cross the boundary as JSON text (one `JSON.stringify` / `JSON.parse` per call,
-//! not a conversion per field), and every write is followed by `takeChanges()`, whose
-//! change set keeps the facade's read cache exact.
+//! not a conversion per field), and every mutation returns the changes it made, which keep
+//! the facade's read cache exact.
 
 mod errors;
 
@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::SyncConfig;
 use crate::replica::value::{fields_from_json, parse_any, type_name};
-use crate::replica::{Filter, Query, Replica, Values};
+use crate::replica::{ChangeKind, Filter, Query, Replica, Values};
 use errors::{config_error, replica_error, JsResult};
 use yrs::Any;
 
@@ -35,33 +35,41 @@ impl WasmReplica {
         }
     }
 
-    /// Inserts one record given as JSON fields under `id`.
-    pub fn insert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<()> {
-        let what = format!("insert into '{collection}'");
-        let fields = fields_from_json(fields_json, &what).map_err(replica_error)?;
+    /// Inserts one record given as JSON fields under `id`. Returns the change code (see
+    /// [`WasmReplica::take_single_change`]).
+    pub fn insert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
+        let fields = fields_from_json(fields_json, || format!("insert into '{collection}'"))
+            .map_err(replica_error)?;
         self.core
             .insert(collection, id, fields)
-            .map_err(replica_error)
+            .map_err(replica_error)?;
+        Ok(self.take_single_change())
     }
 
     /// Inserts records in one transaction: `ids_json` is a JSON array of ids, `records_json`
-    /// a JSON array of field objects of the same length.
+    /// a JSON array of field objects of the same length. Returns the changes without values.
     #[wasm_bindgen(js_name = insertMany)]
     pub fn insert_many(
         &mut self,
         collection: &str,
         ids_json: &str,
         records_json: &str,
-    ) -> JsResult<()> {
-        let what = format!("insertMany into '{collection}'");
+    ) -> JsResult<String> {
+        let what = || format!("insertMany into '{collection}'");
         let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
-            errors::type_error(&format!("{what}: ids must be a JSON array of strings: {e}"))
+            errors::type_error(&format!(
+                "{}: ids must be a JSON array of strings: {e}",
+                what()
+            ))
         })?;
-        let records = match parse_any(records_json, &what).map_err(replica_error)? {
-            Any::Array(items) if items.len() == ids.len() => items,
+        let records: Vec<Any> = match parse_any(records_json, what).map_err(replica_error)? {
+            // Copying the slice clones only Arcs; dropping it leaves each record's map unshared,
+            // so it moves out below instead of being copied.
+            Any::Array(items) if items.len() == ids.len() => items.to_vec(),
             other => {
                 let message = format!(
-                    "{what}: expected an array of {} records, got {}",
+                    "{}: expected an array of {} records, got {}",
+                    what(),
                     ids.len(),
                     type_name(&other)
                 );
@@ -69,55 +77,87 @@ impl WasmReplica {
             }
         };
         let mut batch = Vec::with_capacity(records.len());
-        for (i, (id, record)) in ids.into_iter().zip(records.iter()).enumerate() {
+        for (i, (id, record)) in ids.into_iter().zip(records).enumerate() {
             let Any::Map(fields) = record else {
                 let message = format!(
-                    "{what}, record {i}: a record must be a plain object, got {}",
-                    type_name(record)
+                    "{}, record {i}: a record must be a plain object, got {}",
+                    what(),
+                    type_name(&record)
                 );
                 return Err(errors::type_error(&message));
             };
-            batch.push((id, (**fields).clone()));
+            batch.push((id, std::sync::Arc::unwrap_or_clone(fields)));
         }
         self.core
             .insert_many(collection, batch)
-            .map_err(replica_error)
+            .map_err(replica_error)?;
+        Ok(self.take_changes(false))
     }
 
-    /// Merges the JSON fields `set_json` into a record and removes the `unset` fields.
+    /// Merges the JSON fields `set_json` into a record and removes the fields listed in
+    /// `unset_json` (a JSON array, or "" for none). Returns the change code.
     pub fn update(
         &mut self,
         collection: &str,
         id: &str,
         set_json: &str,
-        unset: Vec<String>,
-    ) -> JsResult<()> {
-        let what = format!("update of '{id}' in '{collection}'");
-        let set = fields_from_json(set_json, &what).map_err(replica_error)?;
+        unset_json: &str,
+    ) -> JsResult<u8> {
+        let what = || format!("update of '{id}' in '{collection}'");
+        let set = fields_from_json(set_json, what).map_err(replica_error)?;
+        let unset: Vec<String> = if unset_json.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str(unset_json)
+                .map_err(|e| errors::type_error(&format!("{}: unset: {e}", what())))?
+        };
         self.core
             .update(collection, id, set, &unset)
-            .map_err(replica_error)
+            .map_err(replica_error)?;
+        Ok(self.take_single_change())
     }
 
-    pub fn replace(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<()> {
-        let what = format!("replace of '{id}' in '{collection}'");
-        let fields = fields_from_json(fields_json, &what).map_err(replica_error)?;
+    /// Makes a record hold exactly the JSON fields. Returns the change code.
+    pub fn replace(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
+        let what = || format!("replace of '{id}' in '{collection}'");
+        let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
         self.core
             .replace(collection, id, fields)
-            .map_err(replica_error)
+            .map_err(replica_error)?;
+        Ok(self.take_single_change())
     }
 
-    /// Returns true when a record was replaced, false when it was inserted.
-    pub fn upsert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<bool> {
-        let what = format!("upsert of '{id}' in '{collection}'");
-        let fields = fields_from_json(fields_json, &what).map_err(replica_error)?;
+    /// Inserts or replaces by id. Returns the change code (insert, update or none).
+    pub fn upsert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
+        let what = || format!("upsert of '{id}' in '{collection}'");
+        let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
         self.core
             .upsert(collection, id, fields)
-            .map_err(replica_error)
+            .map_err(replica_error)?;
+        Ok(self.take_single_change())
     }
 
-    pub fn delete(&mut self, collection: &str, id: &str) -> JsResult<bool> {
-        self.core.delete(collection, id).map_err(replica_error)
+    /// Deletes by id. Returns the change code (delete, or none when there was no record).
+    pub fn delete(&mut self, collection: &str, id: &str) -> JsResult<u8> {
+        self.core.delete(collection, id).map_err(replica_error)?;
+        Ok(self.take_single_change())
+    }
+
+    /// After a write of one record: its net change as a code, 0 none, 1 insert, 2 update,
+    /// 3 delete. Such a write touches only that record (every call drains the log), so no ids
+    /// need to cross.
+    fn take_single_change(&mut self) -> u8 {
+        let set = self.core.take_changes_with(Values::Omit);
+        debug_assert!(
+            set.changes.len() <= 1,
+            "a single-record write touched {:?}",
+            set.changes
+        );
+        set.changes.first().map_or(0, |change| match change.kind {
+            ChangeKind::Insert => 1,
+            ChangeKind::Update => 2,
+            ChangeKind::Delete => 3,
+        })
     }
 
     /// A record's JSON text, or undefined.
@@ -156,7 +196,7 @@ impl WasmReplica {
     }
 
     /// Ends a batch; the outermost end returns the batch's net changes (same form as
-    /// `takeChanges`), inner ones return undefined.
+    /// the other mutations), inner ones return undefined.
     #[wasm_bindgen(js_name = endBatch)]
     pub fn end_batch(&mut self, with_values: bool) -> Option<String> {
         self.core.end_batch(values(with_values)).map(|set| {
@@ -168,11 +208,10 @@ impl WasmReplica {
         })
     }
 
-    /// The net changes since the last call as `[[collection, kind, id, value|null], ...]`,
-    /// or an empty string when there are none. The facade asks for values only for changes it
-    /// did not make itself (remote updates): for its own writes it knows them.
-    #[wasm_bindgen(js_name = takeChanges)]
-    pub fn take_changes(&mut self, with_values: bool) -> String {
+    /// Every mutation drains the core's change log before returning, so nothing is left
+    /// between calls: `[[collection, kind, id, value|null], ...]` or "" when nothing changed.
+    /// Values are included only for changes the facade did not make itself (remote updates).
+    fn take_changes(&mut self, with_values: bool) -> String {
         let set = self.core.take_changes_with(values(with_values));
         if set.is_empty() {
             String::new()
@@ -196,9 +235,11 @@ impl WasmReplica {
         self.core.encode_diff(state_vector).map_err(replica_error)
     }
 
+    /// Applies a Yjs v1 update with a remote origin. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, update: &[u8]) -> JsResult<()> {
-        self.core.apply_update(update).map_err(replica_error)
+    pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
+        self.core.apply_update(update).map_err(replica_error)?;
+        Ok(self.take_changes(true))
     }
 }
 
@@ -210,17 +251,11 @@ fn values(with_values: bool) -> Values {
     }
 }
 
-/// Checks the sync options of `Replica.open` and returns them with defaults filled in.
+/// Checks the sync options of `Replica.open` (JSON text) and returns them, with defaults
+/// filled in, as JSON text.
 #[wasm_bindgen(js_name = checkSyncOptions)]
-pub fn check_sync_options(options: JsValue) -> JsResult<JsValue> {
-    let config: SyncConfig = serde_wasm_bindgen::from_value(options).map_err(|e| {
-        errors::error_with_code(
-            &format!("Replica.open: invalid options: {e}"),
-            "INVALID_OPTION",
-        )
-    })?;
-    config.validate().map_err(config_error)?;
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    serde::Serialize::serialize(&config, &serializer)
+pub fn check_sync_options(options_json: &str) -> JsResult<String> {
+    let config = SyncConfig::from_json(options_json).map_err(config_error)?;
+    serde_json::to_string(&config)
         .map_err(|e| errors::error_with_code(&e.to_string(), "INVALID_OPTION"))
 }

@@ -3,7 +3,8 @@ use serde_json::{json, Value};
 use yreplica::replica::{Change, ChangeKind, Fields, Replica};
 
 pub fn fields(v: Value) -> Fields {
-    yreplica::replica::value::fields_from_json(&v.to_string(), "test").expect("valid fields")
+    yreplica::replica::value::fields_from_json(&v.to_string(), || "test".into())
+        .expect("valid fields")
 }
 
 pub fn get(r: &mut Replica, c: &str, id: &str) -> Option<Value> {

@@ -4,6 +4,11 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 use yreplica::web::{check_sync_options, WasmReplica};
 
+const NONE: u8 = 0;
+const INSERT: u8 = 1;
+const UPDATE: u8 = 2;
+const DELETE: u8 = 3;
+
 fn code(err: &JsValue) -> String {
     Reflect::get(err, &"code".into())
         .ok()
@@ -26,27 +31,46 @@ fn crud_round_trip() {
     let mut r = WasmReplica::new();
     r.insert("todos", "a", r#"{"title":"Buy milk","done":false}"#)
         .unwrap();
-    r.insert_many(
-        "todos",
-        r#"["b","c"]"#,
-        r#"[{"title":"b","prio":2},{"title":"c","prio":1}]"#,
-    )
-    .unwrap();
+    let inserted = r
+        .insert_many(
+            "todos",
+            r#"["b","c"]"#,
+            r#"[{"title":"b","prio":2},{"title":"c","prio":1}]"#,
+        )
+        .unwrap();
+    let mut rows = json(&inserted).as_array().cloned().unwrap_or_default();
+    rows.sort_by_key(|row| row[2].as_str().map(String::from));
+    assert_eq!(
+        serde_json::Value::Array(rows),
+        serde_json::json!([
+            ["todos", "insert", "b", null],
+            ["todos", "insert", "c", null]
+        ])
+    );
     assert_eq!(
         json(&r.get("todos", "a").unwrap().unwrap()),
         serde_json::json!({"id":"a","title":"Buy milk","done":false})
     );
-    r.update("todos", "a", r#"{"done":true}"#, vec!["title".into()])
-        .unwrap();
+    assert_eq!(
+        r.update("todos", "a", r#"{"done":true}"#, r#"["title"]"#)
+            .unwrap(),
+        UPDATE
+    );
+    r.update("todos", "a", r#"{"done":true}"#, "").unwrap();
     assert_eq!(
         json(&r.get("todos", "a").unwrap().unwrap()),
         serde_json::json!({"id":"a","done":true})
     );
     r.replace("todos", "b", r#"{"title":"B"}"#).unwrap();
-    assert!(!r.upsert("todos", "d", r#"{"title":"d"}"#).unwrap());
-    assert!(r.upsert("todos", "d", r#"{"title":"D"}"#).unwrap());
-    assert!(r.delete("todos", "c").unwrap());
-    assert!(!r.delete("todos", "c").unwrap());
+    assert_eq!(r.upsert("todos", "d", r#"{"title":"d"}"#).unwrap(), INSERT);
+    assert_eq!(r.upsert("todos", "d", r#"{"title":"D"}"#).unwrap(), UPDATE);
+    assert_eq!(
+        r.upsert("todos", "d", r#"{"title":"D"}"#).unwrap(),
+        NONE,
+        "no change, no change code"
+    );
+    assert_eq!(r.delete("todos", "c").unwrap(), DELETE);
+    assert_eq!(r.delete("todos", "c").unwrap(), NONE);
     assert_eq!(
         json(&r.find("todos", r#"{"orderBy":"-title"}"#).unwrap()),
         serde_json::json!(["d", "b", "a"])
@@ -60,31 +84,24 @@ fn crud_round_trip() {
 }
 
 #[wasm_bindgen_test]
-fn change_sets_arrive_after_each_write_and_once_per_batch() {
+fn changes_come_back_from_every_mutation_and_once_per_batch() {
     let mut r = WasmReplica::new();
-    r.insert("todos", "a", r#"{"v":1}"#).unwrap();
-    assert_eq!(
-        json(&r.take_changes(true)),
-        serde_json::json!([["todos", "insert", "a", {"id":"a","v":1}]])
-    );
-    assert_eq!(r.take_changes(true), "");
+    assert_eq!(r.insert("todos", "a", r#"{"v":1}"#).unwrap(), INSERT);
+    assert_eq!(r.update("todos", "a", r#"{"v":1}"#, "").unwrap(), NONE);
     r.begin_batch();
-    r.update("todos", "a", r#"{"v":2}"#, vec![]).unwrap();
-    r.delete("todos", "a").unwrap();
-    r.take_changes(true);
-    let net = r
-        .end_batch(true)
-        .expect("outermost batch returns its changes");
+    assert_eq!(r.update("todos", "a", r#"{"v":2}"#, "").unwrap(), UPDATE);
+    assert_eq!(r.delete("todos", "a").unwrap(), DELETE);
     assert_eq!(
-        json(&net),
-        serde_json::json!([["todos", "delete", "a", null]])
+        r.end_batch(true).as_deref().map(json),
+        Some(serde_json::json!([["todos", "delete", "a", null]]))
     );
+    assert!(r.end_batch(true).is_none());
 }
 
 #[wasm_bindgen_test]
 fn errors_are_js_errors_with_codes() {
     let mut r = WasmReplica::new();
-    let err = r.update("todos", "nope", "{}", vec![]).unwrap_err();
+    let err = r.update("todos", "nope", "{}", "").unwrap_err();
     assert_eq!(code(&err), "NOT_FOUND");
     assert!(message(&err).contains("'nope'"), "{}", message(&err));
     let err = r.insert("todos", "x", "[1,2]").unwrap_err();
@@ -116,26 +133,24 @@ fn state_moves_between_replicas() {
     let mut a = WasmReplica::new();
     a.insert("notes", "n", r#"{"text":"hi"}"#).unwrap();
     let mut b = WasmReplica::new();
-    b.apply_update(&a.encode_state()).unwrap();
     assert_eq!(
-        json(&b.take_changes(true)),
+        json(&b.apply_update(&a.encode_state()).unwrap()),
         serde_json::json!([["notes", "insert", "n", {"id":"n","text":"hi"}]])
     );
     let diff = a.encode_diff(&b.state_vector()).unwrap();
-    b.apply_update(&diff).unwrap();
-    assert_eq!(b.take_changes(true), "");
+    assert_eq!(b.apply_update(&diff).unwrap(), "");
 }
 
 #[wasm_bindgen_test]
 fn sync_options_are_checked() {
-    let ok =
-        js_sys::JSON::parse(r#"{"endpoints":["ws://127.0.0.1:1234"],"heartbeatIntervalMs":500}"#)
+    let normalized =
+        check_sync_options(r#"{"endpoints":["ws://127.0.0.1:1234"],"heartbeatIntervalMs":500}"#)
             .unwrap();
-    let normalized = check_sync_options(ok).unwrap();
-    let missed = Reflect::get(&normalized, &"missedHeartbeats".into()).unwrap();
-    assert_eq!(missed.as_f64(), Some(2.0));
-    let bad = js_sys::JSON::parse(r#"{"endpoints":["http://x"]}"#).unwrap();
-    let err = check_sync_options(bad).unwrap_err();
+    assert_eq!(
+        json(&normalized)["missedHeartbeats"],
+        serde_json::json!(2.0)
+    );
+    let err = check_sync_options(r#"{"endpoints":["http://x"]}"#).unwrap_err();
     assert_eq!(code(&err), "INVALID_OPTION");
     assert!(message(&err).contains("http://x"));
 }
