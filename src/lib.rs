@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod replica;
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -450,6 +450,16 @@ impl Replica {
         Ok(self.doc.transact().encode_state_as_update_v1(&sv))
     }
 
+    /// The document's state vector.
+    pub fn state_vector_now(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    /// Everything the document holds that a peer with state vector `sv` lacks (Yjs v1).
+    pub fn diff_since(&self, sv: &StateVector) -> Vec<u8> {
+        self.doc.transact().encode_state_as_update_v1(sv)
+    }
+
     /// The document's state vector (Yjs v1 encoding).
     pub fn state_vector(&self) -> Vec<u8> {
         self.doc.transact().state_vector().encode_v1()

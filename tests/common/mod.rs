@@ -47,3 +47,4 @@ pub fn sync(from: &Replica, to: &mut Replica) {
     let diff = from.encode_diff(&to.state_vector()).unwrap();
     to.apply_update(&diff).unwrap();
 }
+pub mod sim;

@@ -1,0 +1,832 @@
+//! The failover state machine: endpoints in priority order, connect timeouts, heartbeats,
+//! jittered backoff between rounds, failback after a hold-down, manual moves, and
+//! acknowledgements (`pending`, `flush`). Time is whatever `now` the caller passes.
+
+use std::collections::VecDeque;
+
+use yrs::sync::{Message, SyncMessage};
+
+use super::link::{Link, Phase, Probe, Role};
+use super::protocol;
+use crate::config::SyncConfig;
+use crate::replica::Replica;
+
+pub type ConnId = u64;
+
+/// Why the replica moved to another endpoint (API.md's 'failover' reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Heartbeat,
+    ConnectTimeout,
+    Closed,
+    Error,
+    Manual,
+    Failback,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Heartbeat => "heartbeat",
+            Reason::ConnectTimeout => "connect-timeout",
+            Reason::Closed => "closed",
+            Reason::Error => "error",
+            Reason::Manual => "manual",
+            Reason::Failback => "failback",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Offline,
+    Connecting,
+    Syncing,
+    Online,
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connection::Offline => "offline",
+            Connection::Connecting => "connecting",
+            Connection::Syncing => "syncing",
+            Connection::Online => "online",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub connection: Connection,
+    pub endpoint: Option<String>,
+    pub pending: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointState {
+    Unknown,
+    Up,
+    Down,
+}
+
+impl EndpointState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointState::Unknown => "unknown",
+            EndpointState::Up => "up",
+            EndpointState::Down => "down",
+        }
+    }
+}
+
+/// One endpoint's health, as `replica.endpoints` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointView {
+    pub url: String,
+    pub state: EndpointState,
+    pub rtt_ms: Option<u64>,
+    pub last_seen_at: Option<u64>,
+    pub failures: u32,
+    pub active: bool,
+}
+
+/// What the driver must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Connect {
+        conn: ConnId,
+        url: String,
+    },
+    Send {
+        conn: ConnId,
+        data: Vec<u8>,
+    },
+    Close {
+        conn: ConnId,
+    },
+    Status(Status),
+    Failover {
+        from: String,
+        to: String,
+        reason: Reason,
+        at: u64,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+    },
+    FlushResolved {
+        id: u64,
+    },
+    FlushTimedOut {
+        id: u64,
+    },
+}
+
+#[derive(Debug)]
+struct Flush {
+    id: u64,
+    /// Every local update up to this sequence number must be acknowledged...
+    target: u64,
+    /// ...by the answer to a probe sent at or after the call.
+    min_serial: u64,
+    deadline: u64,
+}
+
+pub struct SyncEngine {
+    endpoints: Vec<EndpointView>,
+    room: String,
+    params: Vec<(String, String)>,
+    heartbeat: u64,
+    missed: u32,
+    connect_timeout: u64,
+    backoff_initial: u64,
+    backoff_max: u64,
+    failback: bool,
+    failback_after: u64,
+
+    next_conn: ConnId,
+    active: Option<Link>,
+    monitor: Option<Link>,
+    monitor_retry_at: Option<u64>,
+    monitor_candidate: usize,
+    pinned: Option<usize>,
+    tried: Vec<bool>,
+    failed_rounds: u32,
+    retry_at: Option<u64>,
+    /// The endpoint last connected to, and why it was left (for 'failover' events).
+    last_endpoint: Option<usize>,
+    leave_reason: Option<Reason>,
+    rng: u64,
+
+    local_seq: u64,
+    acked_seq: u64,
+    probe_serial: u64,
+    answered_serial: u64,
+    flushes: Vec<Flush>,
+
+    out: VecDeque<Output>,
+    status: Status,
+    stopped: bool,
+}
+
+impl SyncEngine {
+    /// `seed` drives the backoff jitter (the driver passes a random one; tests a fixed one).
+    pub fn new(config: &SyncConfig, room: &str, seed: u64) -> SyncEngine {
+        let endpoints: Vec<EndpointView> = config
+            .endpoints
+            .iter()
+            .map(|url| EndpointView {
+                url: url.clone(),
+                state: EndpointState::Unknown,
+                rtt_ms: None,
+                last_seen_at: None,
+                failures: 0,
+                active: false,
+            })
+            .collect();
+        let count = endpoints.len();
+        SyncEngine {
+            endpoints,
+            room: room.to_string(),
+            params: config
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            heartbeat: config.heartbeat_interval_ms as u64,
+            missed: config.missed_heartbeats as u32,
+            connect_timeout: config.connect_timeout_ms as u64,
+            backoff_initial: config.backoff.initial_ms as u64,
+            backoff_max: config.backoff.max_ms as u64,
+            failback: config.failback,
+            failback_after: config.failback_after_ms as u64,
+            next_conn: 1,
+            active: None,
+            monitor: None,
+            monitor_retry_at: None,
+            monitor_candidate: 0,
+            pinned: None,
+            tried: vec![false; count],
+            failed_rounds: 0,
+            retry_at: None,
+            last_endpoint: None,
+            leave_reason: None,
+            rng: seed | 1,
+            local_seq: 0,
+            acked_seq: 0,
+            probe_serial: 0,
+            answered_serial: 0,
+            flushes: Vec::new(),
+            out: VecDeque::new(),
+            status: Status {
+                connection: Connection::Offline,
+                endpoint: None,
+                pending: 0,
+            },
+            stopped: false,
+        }
+    }
+
+    // ---- inputs --------------------------------------------------------------------------
+
+    /// Starts connecting to the first endpoint.
+    pub fn start(&mut self, now: u64) {
+        if !self.endpoints.is_empty() && self.active.is_none() {
+            self.connect_active(0, now);
+        }
+        self.refresh_status();
+    }
+
+    /// Stops everything: closes every link; later inputs are ignored.
+    pub fn stop(&mut self) {
+        for link in [self.active.take(), self.monitor.take()]
+            .into_iter()
+            .flatten()
+        {
+            self.out.push_back(Output::Close { conn: link.conn });
+        }
+        self.stopped = true;
+        self.retry_at = None;
+        self.monitor_retry_at = None;
+        self.refresh_status();
+    }
+
+    pub fn handle_open(&mut self, conn: ConnId, now: u64, replica: &Replica) {
+        let delivered = self.acked_seq;
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        if link.is_open() {
+            return;
+        }
+        link.phase = Phase::Open {
+            handshake_sent: false,
+            synced: false,
+        };
+        link.last_rx = now;
+        link.delivered = delivered;
+        let step1 = protocol::sync_step1(&replica.state_vector_now());
+        self.send_probe(conn, step1, now);
+        self.refresh_status();
+    }
+
+    pub fn handle_closed(&mut self, conn: ConnId, now: u64) {
+        if self.active.as_ref().is_some_and(|l| l.conn == conn) {
+            self.fail_active(Reason::Closed, now);
+        } else if self.monitor.as_ref().is_some_and(|l| l.conn == conn) {
+            self.fail_monitor(now);
+        }
+    }
+
+    /// A frame from a link. Frames of links already dropped are ignored.
+    pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: u64, replica: &mut Replica) {
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        let role = link.role;
+        let endpoint = link.endpoint;
+        link.last_rx = now;
+        link.misses = 0;
+        link.heartbeat_sent_at = None;
+        self.endpoints[endpoint].last_seen_at = Some(now);
+        let messages = match protocol::decode_frame(frame) {
+            Ok(messages) => messages,
+            Err(e) => {
+                let message = format!("{}: {e}", self.endpoints[endpoint].url);
+                return self.link_error(conn, "PROTOCOL_ERROR", message, now);
+            }
+        };
+        for message in messages {
+            if self.link_mut(conn).is_none() {
+                return; // the link failed while handling an earlier message of this frame
+            }
+            match message {
+                Message::Sync(SyncMessage::SyncStep1(sv)) if role == Role::Active => {
+                    let diff = replica.diff_since(&sv);
+                    self.send(conn, protocol::sync_step2(diff));
+                    self.after_handshake(conn, now, replica);
+                }
+                Message::Sync(SyncMessage::SyncStep2(update)) => {
+                    if !self.apply(conn, &update, now, replica) {
+                        return;
+                    }
+                    self.probe_answered(conn, now);
+                }
+                Message::Sync(SyncMessage::Update(update))
+                    if !self.apply(conn, &update, now, replica) =>
+                {
+                    return;
+                }
+                Message::Auth(Some(reason)) => {
+                    let message =
+                        format!("{} denied access: {reason}", self.endpoints[endpoint].url);
+                    return self.link_error(conn, "PERMISSION_DENIED", message, now);
+                }
+                // Monitors only probe; presence (awareness) is not kept yet.
+                _ => {}
+            }
+        }
+        // Updates sent after the last answered probe still need one to be acknowledged.
+        let unacked = self.active.as_ref().filter(|l| {
+            l.conn == conn
+                && l.handshake_sent()
+                && l.probes.is_empty()
+                && l.delivered > self.acked_seq
+        });
+        if unacked.is_some() {
+            let step1 = protocol::sync_step1(&replica.state_vector_now());
+            self.send_probe(conn, step1, now);
+        }
+        self.check_flushes();
+        self.refresh_status();
+    }
+
+    /// Advances timers. Early or repeated calls are harmless.
+    pub fn handle_timeout(&mut self, now: u64, replica: &Replica) {
+        if self.stopped {
+            return;
+        }
+        if let Some(link) = &self.active {
+            match link.phase {
+                Phase::Connecting { deadline } if now >= deadline => {
+                    self.fail_active(Reason::ConnectTimeout, now)
+                }
+                Phase::Open { .. } => self.heartbeat(link.conn, now, replica),
+                _ => {}
+            }
+        }
+        if let Some(link) = &self.monitor {
+            match link.phase {
+                Phase::Connecting { deadline } if now >= deadline => self.fail_monitor(now),
+                Phase::Open { .. } => self.heartbeat(link.conn, now, replica),
+                _ => {}
+            }
+        }
+        if self.retry_at.is_some_and(|t| now >= t) {
+            self.retry_at = None;
+            self.tried.iter_mut().for_each(|t| *t = false);
+            let first = self.pinned.unwrap_or(0);
+            self.connect_active(first, now);
+        }
+        if self.monitor_retry_at.is_some_and(|t| now >= t) {
+            self.monitor_retry_at = None;
+            self.ensure_monitor(now);
+        }
+        let expired: Vec<u64> = self
+            .flushes
+            .iter()
+            .filter(|f| now >= f.deadline)
+            .map(|f| f.id)
+            .collect();
+        self.flushes.retain(|f| now < f.deadline);
+        for id in expired {
+            self.out.push_back(Output::FlushTimedOut { id });
+        }
+        self.check_failback(now);
+        self.refresh_status();
+    }
+
+    /// A local update (Yjs v1) the replica just made. Online, it is sent at once, followed by
+    /// a probe unless one is already in flight (whose successor will cover it): so `pending`
+    /// drains within a round trip without a probe per update.
+    pub fn local_update(&mut self, update: Vec<u8>, now: u64, replica: &Replica) {
+        self.local_seq += 1;
+        let seq = self.local_seq;
+        if let Some(link) = self.active.as_mut().filter(|l| l.handshake_sent()) {
+            link.delivered = seq;
+            let conn = link.conn;
+            let probe_in_flight = !link.probes.is_empty();
+            self.send(conn, protocol::update(update));
+            if !probe_in_flight {
+                let step1 = protocol::sync_step1(&replica.state_vector_now());
+                self.send_probe(conn, step1, now);
+            }
+        }
+        self.refresh_status();
+    }
+
+    /// Resolves (FlushResolved) once every change made so far is acknowledged by a server's
+    /// answer to a probe sent now or later; times out (FlushTimedOut) after `timeout_ms`.
+    pub fn flush(&mut self, id: u64, timeout_ms: u64, now: u64, replica: &Replica) {
+        self.flushes.push(Flush {
+            id,
+            target: self.local_seq,
+            min_serial: self.probe_serial + 1,
+            deadline: now + timeout_ms,
+        });
+        if let Some(conn) = self
+            .active
+            .as_ref()
+            .filter(|l| l.handshake_sent())
+            .map(|l| l.conn)
+        {
+            let step1 = protocol::sync_step1(&replica.state_vector_now());
+            self.send_probe(conn, step1, now);
+        }
+    }
+
+    /// Manual: leave the current endpoint for the next one now (clears a pin).
+    pub fn failover(&mut self, now: u64) {
+        if self.endpoints.is_empty() || self.stopped {
+            return;
+        }
+        self.pinned = None;
+        let current = self
+            .active
+            .as_ref()
+            .map(|l| l.endpoint)
+            .or(self.last_endpoint)
+            .unwrap_or(0);
+        let next = (current + 1) % self.endpoints.len();
+        self.move_to(next, Reason::Manual, now);
+    }
+
+    /// Manual: go to `url` and stay there until [`SyncEngine::unpin`].
+    pub fn switch_to(&mut self, url: &str, now: u64) -> Result<(), String> {
+        let index = self
+            .endpoints
+            .iter()
+            .position(|e| e.url == url)
+            .ok_or_else(|| format!("'{url}' is not one of the endpoints"))?;
+        self.pinned = Some(index);
+        if self.active.as_ref().is_some_and(|l| l.endpoint == index) {
+            self.drop_monitor();
+            return Ok(());
+        }
+        self.move_to(index, Reason::Manual, now);
+        Ok(())
+    }
+
+    /// Lets failback work again after [`SyncEngine::switch_to`].
+    pub fn unpin(&mut self, now: u64) {
+        self.pinned = None;
+        self.ensure_monitor(now);
+    }
+
+    // ---- outputs -------------------------------------------------------------------------
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The next moment [`SyncEngine::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let links = [&self.active, &self.monitor]
+            .into_iter()
+            .flatten()
+            .map(|l| l.deadline(self.heartbeat));
+        let flushes = self.flushes.iter().map(|f| f.deadline);
+        let monitor_hold = self
+            .monitor
+            .as_ref()
+            .and_then(|m| m.healthy_since)
+            .map(|t| t + self.failback_after);
+        links
+            .chain(flushes)
+            .chain(self.retry_at)
+            .chain(self.monitor_retry_at)
+            .chain(monitor_hold)
+            .min()
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    pub fn endpoints(&self) -> Vec<EndpointView> {
+        let active = self.active.as_ref().map(|l| l.endpoint);
+        self.endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EndpointView {
+                active: Some(i) == active,
+                ..e.clone()
+            })
+            .collect()
+    }
+
+    pub fn pinned(&self) -> Option<&str> {
+        self.pinned.map(|i| self.endpoints[i].url.as_str())
+    }
+
+    // ---- internals -----------------------------------------------------------------------
+
+    fn link_mut(&mut self, conn: ConnId) -> Option<&mut Link> {
+        [self.active.as_mut(), self.monitor.as_mut()]
+            .into_iter()
+            .flatten()
+            .find(|l| l.conn == conn)
+    }
+
+    fn send(&mut self, conn: ConnId, data: Vec<u8>) {
+        self.out.push_back(Output::Send { conn, data });
+    }
+
+    /// Sends a SyncStep1 whose answer both proves liveness and acknowledges what was sent.
+    fn send_probe(&mut self, conn: ConnId, step1: Vec<u8>, now: u64) {
+        self.probe_serial += 1;
+        let serial = self.probe_serial;
+        if let Some(link) = self.link_mut(conn) {
+            let covers = link.delivered;
+            link.probes.push_back(Probe {
+                serial,
+                sent_at: now,
+                covers,
+            });
+            self.send(conn, step1);
+        }
+    }
+
+    fn heartbeat(&mut self, conn: ConnId, now: u64, replica: &Replica) {
+        let heartbeat = self.heartbeat;
+        let missed = self.missed;
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        match link.heartbeat_sent_at {
+            Some(sent) if now >= sent + heartbeat => {
+                link.misses += 1;
+                link.healthy_since = None;
+                if link.misses >= missed {
+                    match link.role {
+                        Role::Active => self.fail_active(Reason::Heartbeat, now),
+                        Role::Monitor => self.fail_monitor(now),
+                    }
+                    return;
+                }
+                link.heartbeat_sent_at = Some(now);
+            }
+            None if now >= link.last_rx + heartbeat => link.heartbeat_sent_at = Some(now),
+            _ => return,
+        }
+        let step1 = protocol::sync_step1(&replica.state_vector_now());
+        self.send_probe(conn, step1, now);
+    }
+
+    /// After our SyncStep2 answered the server's SyncStep1: the server now has everything we
+    /// had, so later local updates go out as they happen; a probe acknowledges the handshake.
+    fn after_handshake(&mut self, conn: ConnId, now: u64, replica: &Replica) {
+        let local_seq = self.local_seq;
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        if let Phase::Open { handshake_sent, .. } = &mut link.phase {
+            if *handshake_sent {
+                return;
+            }
+            *handshake_sent = true;
+        }
+        link.delivered = local_seq;
+        let step1 = protocol::sync_step1(&replica.state_vector_now());
+        self.send_probe(conn, step1, now);
+    }
+
+    /// Applies a remote update; on bad bytes drops the link and returns false.
+    fn apply(&mut self, conn: ConnId, update: &[u8], now: u64, replica: &mut Replica) -> bool {
+        match replica.apply_update(update) {
+            Ok(()) => true,
+            Err(e) => {
+                let url = self
+                    .link_mut(conn)
+                    .map(|l| l.endpoint)
+                    .map(|i| self.endpoints[i].url.clone());
+                let message = format!("{}: {e}", url.unwrap_or_default());
+                self.link_error(conn, "INVALID_UPDATE", message, now);
+                false
+            }
+        }
+    }
+
+    fn probe_answered(&mut self, conn: ConnId, now: u64) {
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        let Some(probe) = link.probes.pop_front() else {
+            return;
+        };
+        let role = link.role;
+        let endpoint = link.endpoint;
+        let first_sync = !link.synced();
+        if let Phase::Open { synced, .. } = &mut link.phase {
+            *synced = true;
+        }
+        if role == Role::Monitor && link.healthy_since.is_none() {
+            link.healthy_since = Some(now);
+        }
+        let e = &mut self.endpoints[endpoint];
+        e.rtt_ms = Some(now.saturating_sub(probe.sent_at));
+        e.state = EndpointState::Up;
+        self.answered_serial = self.answered_serial.max(probe.serial);
+        if role == Role::Active {
+            self.acked_seq = self.acked_seq.max(probe.covers);
+            if first_sync {
+                self.failed_rounds = 0;
+                self.tried.iter_mut().for_each(|t| *t = false);
+                self.ensure_monitor(now);
+            }
+        } else {
+            self.check_failback(now);
+        }
+    }
+
+    fn check_flushes(&mut self) {
+        let (acked, answered) = (self.acked_seq, self.answered_serial);
+        let mut done = Vec::new();
+        self.flushes.retain(|f| {
+            let ok = acked >= f.target && answered >= f.min_serial;
+            if ok {
+                done.push(f.id);
+            }
+            !ok
+        });
+        for id in done {
+            self.out.push_back(Output::FlushResolved { id });
+        }
+    }
+
+    fn link_error(&mut self, conn: ConnId, code: &'static str, message: String, now: u64) {
+        self.out.push_back(Output::Error { code, message });
+        if self.active.as_ref().is_some_and(|l| l.conn == conn) {
+            self.fail_active(Reason::Error, now);
+        } else {
+            self.fail_monitor(now);
+        }
+    }
+
+    /// The active link failed: mark its endpoint down and go to the next one, or wait.
+    fn fail_active(&mut self, reason: Reason, now: u64) {
+        let Some(link) = self.active.take() else {
+            return;
+        };
+        self.out.push_back(Output::Close { conn: link.conn });
+        let e = &mut self.endpoints[link.endpoint];
+        e.state = EndpointState::Down;
+        e.failures += 1;
+        self.tried[link.endpoint] = true;
+        self.leave_reason = Some(reason);
+        self.drop_monitor();
+        let next = match self.pinned {
+            Some(pinned) => (!self.tried[pinned]).then_some(pinned),
+            None => self.tried.iter().position(|t| !t),
+        };
+        match next {
+            Some(next) => self.connect_active(next, now),
+            None => {
+                self.failed_rounds += 1;
+                self.retry_at = Some(now + self.backoff_delay());
+            }
+        }
+        self.refresh_status();
+    }
+
+    /// Leaves the current endpoint for `index` at once (manual moves and failback).
+    fn move_to(&mut self, index: usize, reason: Reason, now: u64) {
+        if let Some(link) = self.active.take() {
+            self.out.push_back(Output::Close { conn: link.conn });
+        }
+        self.drop_monitor();
+        self.retry_at = None;
+        self.leave_reason = Some(reason);
+        self.tried.iter_mut().for_each(|t| *t = false);
+        self.connect_active(index, now);
+        self.refresh_status();
+    }
+
+    fn connect_active(&mut self, index: usize, now: u64) {
+        if let (Some(from), Some(reason)) = (self.last_endpoint, self.leave_reason) {
+            if from != index {
+                self.out.push_back(Output::Failover {
+                    from: self.endpoints[from].url.clone(),
+                    to: self.endpoints[index].url.clone(),
+                    reason,
+                    at: now,
+                });
+            }
+        }
+        self.leave_reason = None;
+        self.last_endpoint = Some(index);
+        let conn = self.open_link(index);
+        self.active = Some(Link::new(
+            conn,
+            index,
+            Role::Active,
+            now,
+            self.connect_timeout,
+        ));
+    }
+
+    fn open_link(&mut self, index: usize) -> ConnId {
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let url = protocol::room_url(&self.endpoints[index].url, &self.room, &self.params);
+        self.out.push_back(Output::Connect { conn, url });
+        conn
+    }
+
+    /// Watches a higher-priority endpoint while a lower one is in use, for failback.
+    fn ensure_monitor(&mut self, now: u64) {
+        let Some(active) = self
+            .active
+            .as_ref()
+            .filter(|l| l.synced())
+            .map(|l| l.endpoint)
+        else {
+            return;
+        };
+        if !self.failback
+            || self.pinned.is_some()
+            || active == 0
+            || self.monitor.is_some()
+            || self.stopped
+        {
+            return;
+        }
+        if self.monitor_retry_at.is_some() {
+            return;
+        }
+        let target = self.monitor_candidate % active;
+        let conn = self.open_link(target);
+        self.monitor = Some(Link::new(
+            conn,
+            target,
+            Role::Monitor,
+            now,
+            self.connect_timeout,
+        ));
+    }
+
+    fn fail_monitor(&mut self, now: u64) {
+        let Some(link) = self.monitor.take() else {
+            return;
+        };
+        self.out.push_back(Output::Close { conn: link.conn });
+        let e = &mut self.endpoints[link.endpoint];
+        if e.state != EndpointState::Down {
+            e.failures += 1;
+        }
+        e.state = EndpointState::Down;
+        self.monitor_candidate = link.endpoint + 1;
+        self.monitor_retry_at = Some(now + self.heartbeat.max(self.backoff_initial));
+    }
+
+    fn drop_monitor(&mut self) {
+        if let Some(link) = self.monitor.take() {
+            self.out.push_back(Output::Close { conn: link.conn });
+        }
+        self.monitor_retry_at = None;
+        self.monitor_candidate = 0;
+    }
+
+    /// Fails back once the monitored endpoint has answered every probe for the hold-down.
+    fn check_failback(&mut self, now: u64) {
+        let Some(monitor) = &self.monitor else { return };
+        if monitor
+            .healthy_since
+            .is_some_and(|t| now >= t + self.failback_after)
+        {
+            let target = monitor.endpoint;
+            self.move_to(target, Reason::Failback, now);
+        }
+    }
+
+    /// Equal jitter: a delay in [base/2, base], base doubling per failed round up to the cap.
+    fn backoff_delay(&mut self) -> u64 {
+        let exponent = self.failed_rounds.saturating_sub(1).min(30);
+        let base = self
+            .backoff_initial
+            .saturating_mul(1 << exponent)
+            .min(self.backoff_max);
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let random = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+        let half = base / 2;
+        half + random % (base - half + 1)
+    }
+
+    fn refresh_status(&mut self) {
+        let connection = match &self.active {
+            None => Connection::Offline,
+            Some(link) => match link.phase {
+                Phase::Connecting { .. } => Connection::Connecting,
+                Phase::Open { synced: false, .. } => Connection::Syncing,
+                Phase::Open { synced: true, .. } => Connection::Online,
+            },
+        };
+        let status = Status {
+            connection,
+            endpoint: self
+                .active
+                .as_ref()
+                .map(|l| self.endpoints[l.endpoint].url.clone()),
+            pending: self.local_seq - self.acked_seq.min(self.local_seq),
+        };
+        if status != self.status {
+            self.status = status.clone();
+            self.out.push_back(Output::Status(status));
+        }
+    }
+}

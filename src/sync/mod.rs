@@ -1,0 +1,10 @@
+//! Sync with several servers, sans-IO: [`SyncEngine`] is fed `now_ms` and events (socket
+//! opened, frame received, socket closed, timer fired, local update, app commands) and
+//! returns actions ([`Output`]: connect, send, close, events) plus the next deadline.
+//! The wasm driver in `src/web/` only executes them.
+
+mod engine;
+mod link;
+pub mod protocol;
+
+pub use engine::{ConnId, EndpointState, EndpointView, Output, Reason, Status, SyncEngine};
