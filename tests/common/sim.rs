@@ -116,10 +116,8 @@ impl Sim {
                     }
                     // frozen: the TCP handshake completes, the WebSocket upgrade never does.
                 }
-                Output::Send { conn, data } => {
-                    if self.open.get(conn).copied().unwrap_or(false) {
-                        self.schedule(LATENCY, Event::ToServer(*conn, data.clone()));
-                    }
+                Output::Send { conn, data } if self.open.get(conn).copied().unwrap_or(false) => {
+                    self.schedule(LATENCY, Event::ToServer(*conn, data.clone()));
                 }
                 Output::Close { conn } => {
                     self.open.remove(conn);
