@@ -1,9 +1,11 @@
 // Entry point for Node.js: the `nodejs` wasm-pack build, which loads its .wasm synchronously.
 import core from '../pkg/node/yreplica.js'
+import { WebSocket } from 'ws'
 import { createReplicaClass, Collection } from './replica.js'
 
 const { WasmReplica, checkSyncOptions } = core
 const loaded = Promise.resolve({ WasmReplica, checkSyncOptions })
 
-export const Replica = createReplicaClass(() => loaded)
+// Node 20 has no global WebSocket: the `ws` package stands in unless the app passes one.
+export const Replica = createReplicaClass(() => loaded, WebSocket)
 export { Collection }

@@ -155,6 +155,7 @@ export class Collection {
     if (change === DELETED) this._records.delete(id)
     else this._records.set(id, valueOf())
     this._replica._announce(this.name, CHANGE_TYPES[change], id)
+    this._replica._drainSync()
   }
 
   get(id) {
@@ -197,13 +198,20 @@ export class Collection {
   }
 }
 
-export function createReplicaClass(loadCore) {
+/**
+ * @param loadCore resolves to the wasm module's exports
+ * @param defaultWebSocket the WebSocket constructor to use when neither the options nor the
+ *   global scope provide one (Node < 22: the `ws` package)
+ */
+export function createReplicaClass(loadCore, defaultWebSocket) {
   class Replica {
     /** Opens a replica. See API.md "Opening and closing". */
     static async open(options) {
       const core = await loadCore()
       const checked = checkOptions(options, core.checkSyncOptions)
-      return new Replica(new core.WasmReplica(), checked)
+      const replica = new Replica(new core.WasmReplica(), checked)
+      if (checked.sync.endpoints.length > 0) replica._startSync(defaultWebSocket)
+      return replica
     }
 
     /** @internal */
@@ -216,6 +224,108 @@ export function createReplicaClass(loadCore) {
       this._collections = new Map()
       this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set() }
       this._batchDepth = 0
+      this._syncing = false
+      this._status = { connection: 'offline', endpoint: null, pending: 0 }
+      /** @type {Map<number, { resolve: Function, reject: Function }>} */
+      this._flushes = new Map()
+      this._nextFlush = 1
+    }
+
+    _startSync(defaultWebSocket) {
+      const WebSocketClass = this._options.WebSocket ?? globalThis.WebSocket ?? defaultWebSocket
+      if (typeof WebSocketClass !== 'function') {
+        const error = new Error('Replica.open: no WebSocket implementation here; pass the `WebSocket` option')
+        error.code = 'INVALID_OPTION'
+        throw error
+      }
+      const seed = Math.floor(Math.random() * 2 ** 52)
+      this._core.startSync(JSON.stringify(this._options.sync), this.room, WebSocketClass, () => this._drainSync(), seed)
+      this._syncing = true
+      this._drainSync()
+    }
+
+    /** Connection state: { connection, endpoint, pending }. */
+    get status() {
+      return { ...this._status }
+    }
+
+    /** Per-endpoint health: [{ url, state, rttMs, lastSeenAt, failures, active }]. */
+    get endpoints() {
+      return this._core === null ? [] : JSON.parse(this._core.endpoints())
+    }
+
+    /** Resolves when every change made before the call is acknowledged by the connected server. */
+    flush({ timeoutMs = 5000 } = {}) {
+      const core = this._use('flush')
+      if (!this._syncing) {
+        const error = new Error('flush: this replica has no endpoints to acknowledge its changes')
+        error.code = 'NO_ENDPOINTS'
+        return Promise.reject(error)
+      }
+      if (!(timeoutMs > 0)) return Promise.reject(new TypeError('flush: timeoutMs must be a positive number'))
+      const id = this._nextFlush++
+      const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
+      core.flush(id, timeoutMs)
+      this._drainSync()
+      return done
+    }
+
+    /** Leaves the current endpoint for the next one now. */
+    async failover() {
+      this._use('failover').failover()
+      this._drainSync()
+    }
+
+    /** Goes to `url` (one of the endpoints) and stays there until unpin(). */
+    async switchTo(url) {
+      this._use('switchTo').switchTo(url)
+      this._drainSync()
+    }
+
+    unpin() {
+      this._use('unpin').unpin()
+      this._drainSync()
+    }
+
+    /** @internal Delivers what the sync driver queued: remote changes and events. */
+    _drainSync() {
+      if (!this._syncing || this._core === null) return
+      const json = this._core.drain()
+      if (json === '') return
+      for (const [kind, payload, ok] of JSON.parse(json)) {
+        if (kind === 'changes') {
+          this._applyToCache(payload)
+          this._notify(payload, 'remote')
+        } else if (kind === 'status') {
+          this._status = payload
+          this._emit('status', { ...payload })
+        } else if (kind === 'failover') {
+          this._emit('failover', payload)
+        } else if (kind === 'error') {
+          const error = new Error(payload.message)
+          error.code = payload.code
+          this._emit('error', error)
+        } else if (kind === 'flush') {
+          const waiter = this._flushes.get(payload)
+          this._flushes.delete(payload)
+          if (waiter && ok) waiter.resolve()
+          else if (waiter) {
+            const error = new Error(`flush: not acknowledged within ${waiter.timeoutMs} ms`)
+            error.code = 'TIMEOUT'
+            waiter.reject(error)
+          }
+        }
+      }
+    }
+
+    _emit(event, payload) {
+      for (const listener of [...this._listeners[event]]) {
+        try {
+          listener(payload)
+        } catch (error) {
+          if (event !== 'error') this._emit('error', error)
+        }
+      }
     }
 
     _use(what) {
@@ -251,6 +361,7 @@ export function createReplicaClass(loadCore) {
         // The cache already holds every value; the net change set only says what to announce.
         const net = this._core === null ? undefined : core.endBatch(false)
         if (net) this._notify(JSON.parse(net), 'local')
+        this._drainSync()
       }
     }
 
@@ -285,7 +396,11 @@ export function createReplicaClass(loadCore) {
     async close() {
       if (this._core === null) return
       const core = this._core
+      if (this._syncing) core.stopSync()
+      this._syncing = false
       this._core = null
+      for (const { reject } of this._flushes.values()) reject(closedError())
+      this._flushes.clear()
       core.free()
     }
 
@@ -303,6 +418,7 @@ export function createReplicaClass(loadCore) {
       }
       this._applyToCache(rows)
       if (this._batchDepth === 0) this._notify(rows, 'local')
+      this._drainSync()
     }
 
     /** @internal Notifies one local change unless inside transact() (then the net set does). */

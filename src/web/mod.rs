@@ -5,19 +5,26 @@
 //! not a conversion per field), and every mutation returns the changes it made, which keep
 //! the facade's read cache exact.
 
+mod driver;
 mod errors;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::prelude::*;
+
+use std::cell::RefMut;
 
 use crate::config::SyncConfig;
 use crate::replica::value::{fields_from_json, parse_any, type_name};
 use crate::replica::{ChangeKind, Filter, Query, Replica, Values};
+use crate::sync::SyncEngine;
 use errors::{config_error, replica_error, JsResult};
 use yrs::Any;
 
 #[wasm_bindgen]
 pub struct WasmReplica {
-    core: Replica,
+    shared: driver::SharedRef,
 }
 
 impl Default for WasmReplica {
@@ -31,7 +38,10 @@ impl WasmReplica {
     #[wasm_bindgen(constructor)]
     pub fn new() -> WasmReplica {
         WasmReplica {
-            core: Replica::new(),
+            shared: Rc::new(RefCell::new(driver::Shared {
+                core: Replica::new(),
+                sync: None,
+            })),
         }
     }
 
@@ -40,7 +50,7 @@ impl WasmReplica {
     pub fn insert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
         let fields = fields_from_json(fields_json, || format!("insert into '{collection}'"))
             .map_err(replica_error)?;
-        self.core
+        self.core_mut()
             .insert(collection, id, fields)
             .map_err(replica_error)?;
         Ok(self.take_single_change())
@@ -88,7 +98,7 @@ impl WasmReplica {
             };
             batch.push((id, std::sync::Arc::unwrap_or_clone(fields)));
         }
-        self.core
+        self.core_mut()
             .insert_many(collection, batch)
             .map_err(replica_error)?;
         Ok(self.take_changes(false))
@@ -111,7 +121,7 @@ impl WasmReplica {
             serde_json::from_str(unset_json)
                 .map_err(|e| errors::type_error(&format!("{}: unset: {e}", what())))?
         };
-        self.core
+        self.core_mut()
             .update(collection, id, set, &unset)
             .map_err(replica_error)?;
         Ok(self.take_single_change())
@@ -121,7 +131,7 @@ impl WasmReplica {
     pub fn replace(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
         let what = || format!("replace of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
-        self.core
+        self.core_mut()
             .replace(collection, id, fields)
             .map_err(replica_error)?;
         Ok(self.take_single_change())
@@ -131,7 +141,7 @@ impl WasmReplica {
     pub fn upsert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
         let what = || format!("upsert of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
-        self.core
+        self.core_mut()
             .upsert(collection, id, fields)
             .map_err(replica_error)?;
         Ok(self.take_single_change())
@@ -139,7 +149,9 @@ impl WasmReplica {
 
     /// Deletes by id. Returns the change code (delete, or none when there was no record).
     pub fn delete(&mut self, collection: &str, id: &str) -> JsResult<u8> {
-        self.core.delete(collection, id).map_err(replica_error)?;
+        self.core_mut()
+            .delete(collection, id)
+            .map_err(replica_error)?;
         Ok(self.take_single_change())
     }
 
@@ -147,7 +159,8 @@ impl WasmReplica {
     /// 3 delete. Such a write touches only that record (every call drains the log), so no ids
     /// need to cross.
     fn take_single_change(&mut self) -> u8 {
-        let set = self.core.take_changes_with(Values::Omit);
+        let set = self.core_mut().take_changes_with(Values::Omit);
+        self.after_local_write();
         debug_assert!(
             set.changes.len() <= 1,
             "a single-record write touched {:?}",
@@ -162,44 +175,49 @@ impl WasmReplica {
 
     /// A record's JSON text, or undefined.
     pub fn get(&mut self, collection: &str, id: &str) -> JsResult<Option<String>> {
-        self.core.get(collection, id).map_err(replica_error)
+        self.core_mut().get(collection, id).map_err(replica_error)
     }
 
     /// A JSON array of every record, ordered by id.
     pub fn all(&mut self, collection: &str) -> JsResult<String> {
-        self.core.all(collection).map_err(replica_error)
+        self.core_mut().all(collection).map_err(replica_error)
     }
 
     /// A JSON array of the ids matching `{ where, orderBy, limit, offset }` (JSON), in order.
     pub fn find(&mut self, collection: &str, query_json: &str) -> JsResult<String> {
         let query = Query::from_json(query_json).map_err(replica_error)?;
-        let ids = self.core.find(collection, &query).map_err(replica_error)?;
+        let ids = self
+            .core_mut()
+            .find(collection, &query)
+            .map_err(replica_error)?;
         Ok(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
     }
 
     pub fn count(&mut self, collection: &str, where_json: &str) -> JsResult<u32> {
         let filter = Filter::from_json(where_json).map_err(replica_error)?;
         let n = self
-            .core
+            .core_mut()
             .count(collection, &filter)
             .map_err(replica_error)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     pub fn collections(&self) -> Vec<String> {
-        self.core.collections()
+        self.core_mut().collections()
     }
 
     #[wasm_bindgen(js_name = beginBatch)]
     pub fn begin_batch(&mut self) {
-        self.core.begin_batch()
+        self.core_mut().begin_batch()
     }
 
     /// Ends a batch; the outermost end returns the batch's net changes (same form as
     /// the other mutations), inner ones return undefined.
     #[wasm_bindgen(js_name = endBatch)]
     pub fn end_batch(&mut self, with_values: bool) -> Option<String> {
-        self.core.end_batch(values(with_values)).map(|set| {
+        let net = self.core_mut().end_batch(values(with_values));
+        self.after_local_write();
+        net.map(|set| {
             if set.is_empty() {
                 String::new()
             } else {
@@ -212,7 +230,8 @@ impl WasmReplica {
     /// between calls: `[[collection, kind, id, value|null], ...]` or "" when nothing changed.
     /// Values are included only for changes the facade did not make itself (remote updates).
     fn take_changes(&mut self, with_values: bool) -> String {
-        let set = self.core.take_changes_with(values(with_values));
+        let set = self.core_mut().take_changes_with(values(with_values));
+        self.after_local_write();
         if set.is_empty() {
             String::new()
         } else {
@@ -222,24 +241,167 @@ impl WasmReplica {
 
     #[wasm_bindgen(js_name = encodeState)]
     pub fn encode_state(&self) -> Vec<u8> {
-        self.core.encode_state()
+        self.core_mut().encode_state()
     }
 
     #[wasm_bindgen(js_name = stateVector)]
     pub fn state_vector(&self) -> Vec<u8> {
-        self.core.state_vector()
+        self.core_mut().state_vector()
     }
 
     #[wasm_bindgen(js_name = encodeDiff)]
     pub fn encode_diff(&self, state_vector: &[u8]) -> JsResult<Vec<u8>> {
-        self.core.encode_diff(state_vector).map_err(replica_error)
+        self.core_mut()
+            .encode_diff(state_vector)
+            .map_err(replica_error)
     }
 
     /// Applies a Yjs v1 update with a remote origin. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
     pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
-        self.core.apply_update(update).map_err(replica_error)?;
+        self.core_mut()
+            .apply_update(update)
+            .map_err(replica_error)?;
         Ok(self.take_changes(true))
+    }
+}
+
+impl WasmReplica {
+    fn core_mut(&self) -> RefMut<'_, Replica> {
+        RefMut::map(self.shared.borrow_mut(), |s| &mut s.core)
+    }
+
+    /// Hands the updates of a local write to the sync engine (when syncing) and runs it.
+    fn after_local_write(&self) {
+        driver::pump(&self.shared, false, |s, now| {
+            if let Some(d) = s.sync.as_mut() {
+                for update in s.core.take_local_updates() {
+                    d.engine.local_update(update, now, &s.core);
+                }
+            }
+        });
+    }
+
+    fn with_engine(&self, command: impl FnOnce(&mut SyncEngine, &Replica, u64)) {
+        driver::pump(&self.shared, false, |s, now| {
+            if let Some(d) = s.sync.as_mut() {
+                command(&mut d.engine, &s.core, now);
+            }
+        });
+    }
+}
+
+/// Sync with servers: the driver and the engine behind `replica.status`, `flush()`, ….
+#[wasm_bindgen]
+impl WasmReplica {
+    /// Starts syncing with the endpoints of `options_json` (checked sync options). `websocket`
+    /// is the WebSocket constructor to use; `wake()` is called after socket or timer events
+    /// that produced news, which `drain()` then returns.
+    #[wasm_bindgen(js_name = startSync)]
+    pub fn start_sync(
+        &mut self,
+        options_json: &str,
+        room: &str,
+        websocket: js_sys::Function,
+        wake: js_sys::Function,
+        seed: f64,
+    ) -> JsResult<()> {
+        let config = SyncConfig::from_json(options_json).map_err(config_error)?;
+        if config.endpoints.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut shared = self.shared.borrow_mut();
+            if shared.sync.is_some() {
+                return Err(errors::error_with_code(
+                    "sync is already running",
+                    "INVALID_STATE",
+                ));
+            }
+            shared.core.capture_local_updates();
+            let engine = SyncEngine::new(&config, room, seed as u64);
+            shared.sync = Some(driver::Driver::new(engine, websocket, wake));
+        }
+        self.with_engine(|engine, _, now| engine.start(now));
+        Ok(())
+    }
+
+    /// Events since the last call, as a JSON array of `[kind, payload]` ("" when none):
+    /// `changes` (remote changes with values), `status`, `failover`, `error`, `flush`.
+    pub fn drain(&mut self) -> String {
+        let mut shared = self.shared.borrow_mut();
+        match shared.sync.as_mut() {
+            Some(d) if !d.events.is_empty() => {
+                format!("[{}]", std::mem::take(&mut d.events).join(","))
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// `{ connection, endpoint, pending }` as JSON.
+    #[wasm_bindgen(js_name = syncStatus)]
+    pub fn sync_status(&self) -> String {
+        let shared = self.shared.borrow();
+        match shared.sync.as_ref() {
+            Some(d) => driver::status_json(d.engine.status()),
+            None => r#"{"connection":"offline","endpoint":null,"pending":0}"#.into(),
+        }
+    }
+
+    /// Per-endpoint health as a JSON array.
+    pub fn endpoints(&self) -> String {
+        let shared = self.shared.borrow();
+        let Some(d) = shared.sync.as_ref() else {
+            return "[]".into();
+        };
+        let rows: Vec<String> = d
+            .engine
+            .endpoints()
+            .iter()
+            .map(|e| {
+                let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
+                format!(
+                    "{{\"url\":{},\"state\":\"{}\",\"rttMs\":{},\"lastSeenAt\":{},\"failures\":{},\"active\":{}}}",
+                    driver::json_str(&e.url),
+                    e.state.as_str(),
+                    opt(e.rtt_ms),
+                    opt(e.last_seen_at),
+                    e.failures,
+                    e.active
+                )
+            })
+            .collect();
+        format!("[{}]", rows.join(","))
+    }
+
+    /// Asks for an acknowledgement of everything written so far; the answer arrives as a
+    /// `flush` event with this id.
+    pub fn flush(&mut self, id: f64, timeout_ms: f64) {
+        self.with_engine(|engine, core, now| engine.flush(id as u64, timeout_ms as u64, now, core));
+    }
+
+    pub fn failover(&mut self) {
+        self.with_engine(|engine, _, now| engine.failover(now));
+    }
+
+    #[wasm_bindgen(js_name = switchTo)]
+    pub fn switch_to(&mut self, url: &str) -> JsResult<()> {
+        let mut result = Ok(());
+        self.with_engine(|engine, _, now| result = engine.switch_to(url, now));
+        result.map_err(|message| errors::error_with_code(&message, "UNKNOWN_ENDPOINT"))
+    }
+
+    pub fn unpin(&mut self) {
+        self.with_engine(|engine, _, now| engine.unpin(now));
+    }
+
+    /// Stops syncing and closes every socket.
+    #[wasm_bindgen(js_name = stopSync)]
+    pub fn stop_sync(&mut self) {
+        let driver = self.shared.borrow_mut().sync.take();
+        if let Some(mut driver) = driver {
+            driver.shutdown();
+        }
     }
 }
 
