@@ -71,7 +71,9 @@ export interface Change<T extends object = Record<string, JsonValue>> {
 }
 
 /** Errors carry a stable `code`: NOT_FOUND, ALREADY_EXISTS, INVALID_VALUE (TypeError),
- * INVALID_QUERY, INVALID_UPDATE, INVALID_OPTION, UNSUPPORTED, CLOSED. */
+ * INVALID_QUERY, INVALID_UPDATE, INVALID_OPTION, UNSUPPORTED, CLOSED; from sync: TIMEOUT,
+ * NO_ENDPOINTS, UNKNOWN_ENDPOINT, and on 'error' events PERMISSION_DENIED, PROTOCOL_ERROR,
+ * CONNECT_FAILED. */
 export interface ReplicaError extends Error {
   code: string
 }
@@ -96,8 +98,41 @@ export declare class Collection<T extends object = Record<string, JsonValue>> {
   subscribe(listener: (changes: Change<T>[]) => void): () => void
 }
 
+export interface SyncStatus {
+  connection: 'offline' | 'connecting' | 'syncing' | 'online'
+  endpoint: string | null
+  /** Local changes not yet acknowledged by a server. */
+  pending: number
+}
+
+export interface EndpointHealth {
+  url: string
+  state: 'unknown' | 'up' | 'down'
+  rttMs: number | null
+  lastSeenAt: number | null
+  failures: number
+  active: boolean
+}
+
+export interface FailoverEvent {
+  from: string
+  to: string
+  reason: 'heartbeat' | 'connect-timeout' | 'closed' | 'error' | 'manual' | 'failback'
+  at: number
+}
+
 export declare class Replica {
   static open(options: OpenOptions): Promise<Replica>
+  readonly status: SyncStatus
+  readonly endpoints: EndpointHealth[]
+  /** Resolves when every change made before the call is acknowledged by the connected server;
+   * rejects with code 'TIMEOUT' after timeoutMs (default 5000), 'NO_ENDPOINTS' without endpoints. */
+  flush(options?: { timeoutMs?: number }): Promise<void>
+  /** Leaves the current endpoint for the next one now (reason 'manual'). */
+  failover(): Promise<void>
+  /** Goes to `url` and stays there until unpin(); rejects with code 'UNKNOWN_ENDPOINT'. */
+  switchTo(url: string): Promise<void>
+  unpin(): void
   readonly name: string
   readonly room: string
   collection<T extends object = Record<string, JsonValue>>(name: string): Collection<T>
@@ -113,6 +148,7 @@ export declare class Replica {
   applyUpdate(update: Uint8Array): void
   on(event: 'change', listener: (changes: Change[]) => void): () => void
   on(event: 'error', listener: (error: Error) => void): () => void
-  on(event: 'status' | 'failover', listener: (payload: unknown) => void): () => void
+  on(event: 'status', listener: (status: SyncStatus) => void): () => void
+  on(event: 'failover', listener: (event: FailoverEvent) => void): () => void
   close(): Promise<void>
 }

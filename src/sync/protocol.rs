@@ -16,9 +16,20 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
         return Err(ProtocolError("empty frame".into()));
     }
     let mut decoder = DecoderV1::new(Cursor::new(frame));
-    MessageReader::new(&mut decoder)
+    let messages: Vec<Message> = MessageReader::new(&mut decoder)
         .map(|m| m.map_err(|e| ProtocolError(e.to_string())))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    // The reader stops quietly at the end of the buffer, also inside a truncated message. lib0
+    // writes canonical encodings, so the messages re-encode to exactly the frame's length.
+    let read: usize = messages.iter().map(|m| m.encode_v1().len()).sum();
+    if read != frame.len() {
+        return Err(ProtocolError(format!(
+            "{} of {} bytes form whole messages (truncated or trailing bytes)",
+            read,
+            frame.len()
+        )));
+    }
+    Ok(messages)
 }
 
 pub fn sync_step1(state_vector: &StateVector) -> Vec<u8> {

@@ -65,6 +65,15 @@ impl Drop for Socket {
     }
 }
 
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The timer's closure dies with the driver: the timer must not fire after it.
+        if let Some(handle) = self.timer.take() {
+            clear_timeout(&handle);
+        }
+    }
+}
+
 pub fn now() -> u64 {
     js_sys::Date::now() as u64
 }
