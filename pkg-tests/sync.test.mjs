@@ -127,7 +127,7 @@ test('b) SIGSTOP of the active server while two replicas write: both move on wit
     }
     // detection is bounded by (missed + 1) heartbeat intervals after the last message (plus
     // the write interval and timer slack of a loaded machine)
-    assert.ok(movedAfter <= BOUND + 600, `moved ${movedAfter} ms after the freeze (bound ${BOUND} ms)`)
+    assert.ok(movedAfter <= BOUND + 1000, `moved ${movedAfter} ms after the freeze (bound ${BOUND} ms + timer slack)`)
     await a.flush({ timeoutMs: 5000 })
     await b.flush({ timeoutMs: 5000 })
     const all = [...written[0], ...written[1]]

@@ -1,0 +1,58 @@
+//! Where bulk insert spends its time (native): cargo run --release --example profile_insert
+use std::time::Instant;
+use yreplica::replica::{Replica, Values};
+
+fn main() {
+    let n = 10_000;
+    let json: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"title":"Task number {i} with some words","done":{},"prio":{},"tags":["a","b"],"createdAt":{},"owner":"u{}"}}"#, i % 3 == 0, i % 5, 1_700_000_000_000u64 + i, i % 97))
+        .collect();
+    let all = format!("[{}]", json.join(","));
+    for _ in 0..3 {
+        let t = Instant::now();
+        let parsed = yrs::Any::from_json(&all).unwrap();
+        let parse = t.elapsed();
+        let yrs::Any::Array(items) = parsed else {
+            panic!()
+        };
+        let records: Vec<(String, yreplica::replica::Fields)> = items
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match a {
+                yrs::Any::Map(m) => (format!("rec-{i}"), (**m).clone()),
+                _ => panic!(),
+            })
+            .collect();
+        plain_yrs(&records);
+        let mut r = Replica::new();
+        let t = Instant::now();
+        r.insert_many("todos", records).unwrap();
+        let insert = t.elapsed();
+        let t = Instant::now();
+        let c = r.take_changes_with(Values::Omit).to_json();
+        let take = t.elapsed();
+        println!(
+            "parse {parse:?} insert {insert:?} take {take:?} ({} bytes)",
+            c.len()
+        );
+    }
+}
+
+#[allow(dead_code)]
+fn plain_yrs(records: &[(String, yreplica::replica::Fields)]) {
+    use yrs::{In, Map, MapPrelim, Transact, WriteTxn};
+    let doc = yrs::Doc::new();
+    let t = Instant::now();
+    {
+        let mut txn = doc.transact_mut();
+        let map = txn.get_or_insert_map("todos");
+        for (id, fields) in records {
+            let prelim: MapPrelim = fields
+                .iter()
+                .map(|(k, v)| (k.clone(), In::Any(v.clone())))
+                .collect();
+            map.insert(&mut txn, id.clone(), prelim);
+        }
+    }
+    println!("  plain yrs insert+commit, no observers: {:?}", t.elapsed());
+}
