@@ -9,8 +9,6 @@ const SYNC_KEYS = [
   'endpoints', 'heartbeatIntervalMs', 'missedHeartbeats', 'connectTimeoutMs', 'backoff',
   'failback', 'failbackAfterMs', 'params',
 ]
-/** Storage kinds this build can open. The others are documented and come later. */
-const BUILT_STORAGE = new Set(['memory'])
 
 export function optionError(message, code = 'INVALID_OPTION') {
   const error = new Error(`Replica.open: ${message}`)
@@ -28,7 +26,7 @@ function describeStorage(storage) {
   return 'custom adapter'
 }
 
-function checkStorage(storage) {
+function checkStorage(storage, env) {
   if (typeof storage === 'string') {
     if (!['memory', 'indexeddb'].includes(storage)) {
       throw optionError(`unknown storage '${storage}' (expected 'indexeddb', 'memory', { dir } or an adapter)`)
@@ -42,12 +40,11 @@ function checkStorage(storage) {
       if (typeof storage[method] !== 'function') throw optionError(`a storage adapter needs a ${method}() method`)
     }
   }
-  const kind = typeof storage === 'string' ? storage : null
-  if (!BUILT_STORAGE.has(kind)) {
-    throw optionError(
-      `storage ${describeStorage(storage)} is not available in this version yet; pass storage: 'memory'`,
-      'UNSUPPORTED',
-    )
+  if (storage === 'indexeddb') {
+    throw optionError("storage 'indexeddb' is not available in this version yet; pass storage: 'memory' or an adapter", 'UNSUPPORTED')
+  }
+  if (typeof storage === 'object' && 'dir' in storage && !env.openFileStore) {
+    throw optionError(`storage ${describeStorage(storage)} needs Node.js (node:fs); in browsers pass 'memory' or an adapter`, 'UNSUPPORTED')
   }
 }
 
@@ -55,7 +52,7 @@ function checkStorage(storage) {
  * Returns { name, room, storage, sync } or throws an Error with code 'INVALID_OPTION'
  * (or 'UNSUPPORTED' for storage kinds not built yet).
  */
-export function checkOptions(options, checkSyncOptions) {
+export function checkOptions(options, checkSyncOptions, env = {}) {
   if (options === null || typeof options !== 'object') throw optionError('options must be an object')
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw optionError(`unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
@@ -74,7 +71,7 @@ export function checkOptions(options, checkSyncOptions) {
     }
   }
   const storage = options.storage === undefined ? defaultStorage() : options.storage
-  checkStorage(storage)
+  checkStorage(storage, env)
 
   const syncInput = {}
   for (const key of SYNC_KEYS) if (options[key] !== undefined) syncInput[key] = options[key]

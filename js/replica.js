@@ -5,6 +5,7 @@
 import { checkOptions } from './options.js'
 import { checkQueryValue, checkRecord, cloneJson } from './values.js'
 import { newId } from './ids.js'
+import { Persistence } from './persistence.js'
 
 // Change codes returned by the core's single-record writes.
 const UNCHANGED = 0
@@ -17,14 +18,6 @@ function closedError() {
   return error
 }
 
-/** Runs a synchronous write and turns its outcome into a promise (memory storage is durable at once). */
-function settle(write) {
-  try {
-    return Promise.resolve(write())
-  } catch (error) {
-    return Promise.reject(error)
-  }
-}
 
 function checkId(id, where) {
   if (typeof id !== 'string' || id === '') {
@@ -58,7 +51,7 @@ export class Collection {
   }
 
   insert(record) {
-    return settle(() => {
+    return this._replica._settle(() => {
       const where = `${this.name}.insert`
       checkRecord(record, where)
       const id = record.id === undefined ? newId() : record.id
@@ -71,7 +64,7 @@ export class Collection {
   }
 
   insertMany(records) {
-    return settle(() => {
+    return this._replica._settle(() => {
       const where = `${this.name}.insertMany`
       if (!Array.isArray(records)) throw new TypeError(`${where}: expected an array of records`)
       const ids = new Array(records.length)
@@ -97,7 +90,7 @@ export class Collection {
   }
 
   update(id, fields) {
-    return settle(() => {
+    return this._replica._settle(() => {
       const where = `${this.name}.update`
       checkId(id, where)
       checkRecord(fields, where)
@@ -114,7 +107,7 @@ export class Collection {
   }
 
   replace(id, record) {
-    return settle(() => {
+    return this._replica._settle(() => {
       const where = `${this.name}.replace`
       checkId(id, where)
       checkRecord(record, where)
@@ -125,7 +118,7 @@ export class Collection {
   }
 
   upsert(record) {
-    return settle(() => {
+    return this._replica._settle(() => {
       const where = `${this.name}.upsert`
       checkRecord(record, where)
       checkId(record.id, `${where}: field 'id'`)
@@ -136,7 +129,7 @@ export class Collection {
   }
 
   delete(id) {
-    return settle(() => {
+    return this._replica._settle(() => {
       const where = `${this.name}.delete`
       checkId(id, where)
       const change = this._core(where).delete(this.name, id)
@@ -200,17 +193,30 @@ export class Collection {
 
 /**
  * @param loadCore resolves to the wasm module's exports
- * @param defaultWebSocket the WebSocket constructor to use when neither the options nor the
- *   global scope provide one (Node < 22: the `ws` package)
+ * @param env what the platform adds: `defaultWebSocket`, the WebSocket constructor to use when
+ *   neither the options nor the global scope provide one (Node < 22: the `ws` package), and
+ *   `openFileStore(dir, name, onError)` for `storage: { dir }` (Node)
  */
-export function createReplicaClass(loadCore, defaultWebSocket) {
+export function createReplicaClass(loadCore, env = {}) {
   class Replica {
     /** Opens a replica. See API.md "Opening and closing". */
     static async open(options) {
       const core = await loadCore()
-      const checked = checkOptions(options, core.checkSyncOptions)
+      const checked = checkOptions(options, core.checkSyncOptions, env)
       const replica = new Replica(new core.WasmReplica(), checked)
-      if (checked.sync.endpoints.length > 0) replica._startSync(defaultWebSocket)
+      try {
+        await replica._openStorage(env)
+      } catch (error) {
+        replica._core.free()
+        replica._core = null
+        throw error
+      }
+      if (checked.sync.endpoints.length > 0) replica._startSync(env.defaultWebSocket)
+      // Errors found while opening (a corrupt storage tail, …) reach listeners attached right
+      // after `await Replica.open(…)`.
+      const early = replica._earlyErrors
+      replica._earlyErrors = null
+      if (early.length > 0) setTimeout(() => early.forEach((error) => replica._emit('error', error)), 0)
       return replica
     }
 
@@ -225,10 +231,50 @@ export function createReplicaClass(loadCore, defaultWebSocket) {
       this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set() }
       this._batchDepth = 0
       this._syncing = false
+      this._persistence = null
+      this._earlyErrors = []
       this._status = { connection: 'offline', endpoint: null, pending: 0 }
       /** @type {Map<number, { resolve: Function, reject: Function }>} */
       this._flushes = new Map()
       this._nextFlush = 1
+    }
+
+    /** Loads what local storage holds, then keeps every update for it. */
+    async _openStorage(env) {
+      const storage = this._options.storage
+      if (storage === 'memory') return
+      const onError = (error) => this._emit('error', error)
+      const adapter = typeof storage === 'object' && 'dir' in storage ? await env.openFileStore(storage.dir, this.name, onError) : storage
+      const persistence = new Persistence(adapter, this._core, onError)
+      try {
+        await persistence.load((update) => {
+          if (!(update instanceof Uint8Array)) throw new TypeError('a stored update is not a Uint8Array')
+          const json = this._core.applyUpdate(update)
+          if (json !== '') this._applyToCache(JSON.parse(json))
+        })
+      } catch (error) {
+        try {
+          await adapter.close()
+        } catch {
+          // the load error is the one to report
+        }
+        throw error
+      }
+      this._core.captureForStorage()
+      this._persistence = persistence
+    }
+
+    /**
+     * @internal Runs a synchronous write; the promise resolves when it is durable in local
+     * storage (at once for 'memory') and rejects with the write's or the storage's error.
+     */
+    _settle(write) {
+      try {
+        const value = write()
+        return this._persistence ? this._persistence.schedule().then(() => value) : Promise.resolve(value)
+      } catch (error) {
+        return Promise.reject(error)
+      }
     }
 
     _startSync(defaultWebSocket) {
@@ -296,6 +342,7 @@ export function createReplicaClass(loadCore, defaultWebSocket) {
         if (kind === 'changes') {
           this._applyToCache(payload)
           this._notify(payload, 'remote')
+          this._persistence?.schedule() // received data is kept locally too
         } else if (kind === 'status') {
           this._status = payload
           this._emit('status', { ...payload })
@@ -319,6 +366,10 @@ export function createReplicaClass(loadCore, defaultWebSocket) {
     }
 
     _emit(event, payload) {
+      if (event === 'error' && this._earlyErrors) {
+        this._earlyErrors.push(payload)
+        return
+      }
       for (const listener of [...this._listeners[event]]) {
         try {
           listener(payload)
@@ -380,6 +431,7 @@ export function createReplicaClass(loadCore, defaultWebSocket) {
       const core = this._use('applyUpdate')
       if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
       this._applyRemoteChanges(core.applyUpdate(update), 'remote')
+      this._persistence?.schedule()
     }
 
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
@@ -401,6 +453,8 @@ export function createReplicaClass(loadCore, defaultWebSocket) {
       this._core = null
       for (const { reject } of this._flushes.values()) reject(closedError())
       this._flushes.clear()
+      if (this._persistence) await this._persistence.close()
+      this._persistence = null
       core.free()
     }
 

@@ -326,3 +326,34 @@ fn proto_keys_are_plain_data() {
     assert_eq!(got["__proto__"], json!({"polluted": true}));
     assert_eq!(got["constructor"], json!("c"));
 }
+
+#[test]
+fn storage_capture_keeps_local_and_remote_updates_merged() {
+    let mut r = Replica::with_client_id(3);
+    r.insert("todos", "before", fields(json!({}))).unwrap();
+    r.capture_for_storage();
+    assert_eq!(r.take_storage_update(), None);
+    r.insert("todos", "local", fields(json!({"v": 1}))).unwrap();
+    r.begin_batch();
+    r.insert("todos", "b1", fields(json!({}))).unwrap();
+    r.update("todos", "b1", fields(json!({"v": 2})), &[])
+        .unwrap();
+    r.end_batch(Values::Omit);
+    let mut other = Replica::with_client_id(4);
+    other
+        .insert("todos", "remote", fields(json!({"v": 3})))
+        .unwrap();
+    r.apply_update(&other.encode_state()).unwrap();
+
+    let persisted = r.take_storage_update().expect("one merged update");
+    assert_eq!(r.take_storage_update(), None, "taken once");
+    let mut restored = Replica::new();
+    restored.apply_update(&persisted).unwrap();
+    for id in ["local", "b1", "remote"] {
+        assert!(get(&mut restored, "todos", id).is_some(), "{id} persisted");
+    }
+    assert!(
+        get(&mut restored, "todos", "before").is_none(),
+        "written before capture started"
+    );
+}

@@ -59,8 +59,10 @@ pub struct Replica {
     batch_depth: u32,
     /// Origin of the changes logged since the last change set.
     pending_origin: Origin,
-    /// Local updates (Yjs v1) waiting for a consumer, when capture is on.
+    /// Local updates (Yjs v1) waiting for the sync engine, when capture is on.
     local_updates: Option<Vec<Vec<u8>>>,
+    /// Every update, local or remote, waiting to be persisted, when storage capture is on.
+    storage_updates: Option<Vec<Vec<u8>>>,
     /// Updates made inside the open batch, merged into one when it ends.
     batch_updates: Vec<Vec<u8>>,
     /// Records touched inside the open batch, for its net change set.
@@ -94,6 +96,7 @@ impl Replica {
             batch_depth: 0,
             pending_origin: Origin::Local,
             local_updates: None,
+            storage_updates: None,
             batch_updates: Vec::new(),
             batch_log: ChangeLog::default(),
         }
@@ -151,7 +154,7 @@ impl Replica {
         let mut txn = self.doc.transact_mut_with(LOCAL_ORIGIN);
         let result = write(&mut txn);
         txn.commit();
-        if self.local_updates.is_some() && txn.has_changes() {
+        if (self.local_updates.is_some() || self.storage_updates.is_some()) && txn.has_changes() {
             let update = txn.encode_update_v1();
             drop(txn);
             self.keep_local_update(update);
@@ -162,7 +165,12 @@ impl Replica {
     fn keep_local_update(&mut self, update: Vec<u8>) {
         if self.batch_depth > 0 {
             self.batch_updates.push(update);
-        } else if let Some(queue) = self.local_updates.as_mut() {
+            return;
+        }
+        if let Some(queue) = self.storage_updates.as_mut() {
+            queue.push(update.clone());
+        }
+        if let Some(queue) = self.local_updates.as_mut() {
             queue.push(update);
         }
     }
@@ -352,8 +360,8 @@ impl Replica {
             1 => updates.into_iter().next(),
             _ => yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).ok(),
         };
-        if let (Some(update), Some(queue)) = (merged, self.local_updates.as_mut()) {
-            queue.push(update);
+        if let Some(update) = merged {
+            self.keep_local_update(update);
         }
         let not_yet_taken = self.log.borrow_mut().take();
         for t in not_yet_taken {
@@ -429,6 +437,21 @@ impl Replica {
         self.local_updates.get_or_insert_with(Vec::new);
     }
 
+    /// Starts keeping every update, local or remote, for local storage until taken.
+    pub fn capture_for_storage(&mut self) {
+        self.storage_updates.get_or_insert_with(Vec::new);
+    }
+
+    /// Everything to persist since the last call, merged into one Yjs v1 update.
+    pub fn take_storage_update(&mut self) -> Option<Vec<u8>> {
+        let updates = self.storage_updates.as_mut().map(std::mem::take)?;
+        match updates.len() {
+            0 => None,
+            1 => updates.into_iter().next(),
+            _ => yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).ok(),
+        }
+    }
+
     pub fn take_local_updates(&mut self) -> Vec<Vec<u8>> {
         self.local_updates
             .as_mut()
@@ -475,6 +498,9 @@ impl Replica {
             let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
             txn.apply_update(update)
                 .map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
+        }
+        if let Some(queue) = self.storage_updates.as_mut() {
+            queue.push(bytes.to_vec());
         }
         self.adopt_new_collections(&known)
     }

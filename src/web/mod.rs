@@ -256,6 +256,18 @@ impl WasmReplica {
             .map_err(replica_error)
     }
 
+    /// From now on keeps every update, local or remote, for local storage.
+    #[wasm_bindgen(js_name = captureForStorage)]
+    pub fn capture_for_storage(&mut self) {
+        self.core_mut().capture_for_storage()
+    }
+
+    /// Everything to persist since the last call, merged into one Yjs v1 update.
+    #[wasm_bindgen(js_name = takeStorageUpdate)]
+    pub fn take_storage_update(&mut self) -> Option<Vec<u8>> {
+        self.core_mut().take_storage_update()
+    }
+
     /// Applies a Yjs v1 update with a remote origin. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
     pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {

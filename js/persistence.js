@@ -1,0 +1,112 @@
+// Local durability for any storage adapter ({ load, append, compact, close }): the updates of
+// one tick are merged by the core and appended once; a write's promise resolves when the
+// append that holds it has completed. Appends and compactions run one at a time, in order.
+// A failed append rejects the writes of its tick and reports an 'error'; the update is kept
+// and retried first on the next tick, so no change is dropped.
+
+const COMPACT_AFTER = 500
+
+function storageError(error, what) {
+  if (error && typeof error === 'object' && typeof error.code === 'string' && error instanceof Error) return error
+  const wrapped = new Error(`storage ${what} failed: ${error instanceof Error ? error.message : String(error)}`)
+  wrapped.code = 'STORAGE_FAILED'
+  wrapped.cause = error
+  return wrapped
+}
+
+export class Persistence {
+  /**
+   * @param adapter { load, append, compact, close }
+   * @param core the wasm replica (takeStorageUpdate, encodeState)
+   * @param onError reports failures as 'error' events
+   */
+  constructor(adapter, core, onError) {
+    this.adapter = adapter
+    this.core = core
+    this.onError = onError
+    this.chain = Promise.resolve()
+    this.tick = null
+    this.retry = []
+    this.records = 0
+  }
+
+  /** Loads every stored update through `apply`; a bad one is reported and skipped. */
+  async load(apply) {
+    let updates
+    try {
+      updates = await this.adapter.load()
+    } catch (error) {
+      throw storageError(error, 'load')
+    }
+    if (!Array.isArray(updates)) throw storageError(new TypeError('load() must resolve to an array of Uint8Array'), 'load')
+    for (const [i, update] of updates.entries()) {
+      try {
+        apply(update)
+      } catch (error) {
+        const e = new Error(`stored update ${i} could not be applied and was skipped: ${error.message}`)
+        e.code = 'STORAGE_CORRUPT'
+        this.onError(e)
+      }
+    }
+    this.records = updates.length
+  }
+
+  /** Called after each change: resolves once everything changed so far is durable. */
+  schedule() {
+    if (this.tick === null) {
+      const tick = {}
+      tick.promise = new Promise((resolve, reject) => {
+        tick.resolve = resolve
+        tick.reject = reject
+      })
+      tick.promise.catch(() => {}) // the writes hold their own handlers
+      this.tick = tick
+      queueMicrotask(() => this.flushTick())
+    }
+    return this.tick.promise
+  }
+
+  flushTick() {
+    const tick = this.tick
+    if (tick === null) return
+    this.tick = null
+    const update = this.core.takeStorageUpdate()
+    if (update !== undefined) this.retry.push(update)
+    this.chain = this.chain.then(async () => {
+      try {
+        while (this.retry.length > 0) {
+          await this.adapter.append(this.retry[0])
+          this.retry.shift()
+          this.records++
+        }
+      } catch (error) {
+        const e = storageError(error, 'append')
+        tick.reject(e)
+        this.onError(e)
+        return
+      }
+      tick.resolve()
+      if (this.records > COMPACT_AFTER) await this.compact()
+    })
+  }
+
+  async compact() {
+    try {
+      await this.adapter.compact(this.core.encodeState())
+      this.records = 1
+    } catch (error) {
+      this.onError(storageError(error, 'compact'))
+    }
+  }
+
+  /** Writes what is pending, waits for it, and closes the adapter. */
+  async close() {
+    this.flushTick()
+    await this.chain
+    try {
+      await this.adapter.close()
+    } catch (error) {
+      this.onError(storageError(error, 'close'))
+    }
+  }
+}
