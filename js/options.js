@@ -16,8 +16,8 @@ export function optionError(message, code = 'INVALID_OPTION') {
   return error
 }
 
-function defaultStorage() {
-  return typeof globalThis.indexedDB === 'undefined' ? 'memory' : 'indexeddb'
+function defaultStorage(env) {
+  return env.openIndexedDb && typeof globalThis.indexedDB !== 'undefined' ? 'indexeddb' : 'memory'
 }
 
 function describeStorage(storage) {
@@ -40,8 +40,8 @@ function checkStorage(storage, env) {
       if (typeof storage[method] !== 'function') throw optionError(`a storage adapter needs a ${method}() method`)
     }
   }
-  if (storage === 'indexeddb') {
-    throw optionError("storage 'indexeddb' is not available in this version yet; pass storage: 'memory' or an adapter", 'UNSUPPORTED')
+  if (storage === 'indexeddb' && !(env.openIndexedDb && typeof globalThis.indexedDB !== 'undefined')) {
+    throw optionError("storage 'indexeddb' needs a browser (IndexedDB); in Node pass { dir } or 'memory'", 'UNSUPPORTED')
   }
   if (typeof storage === 'object' && 'dir' in storage && !env.openFileStore) {
     throw optionError(`storage ${describeStorage(storage)} needs Node.js (node:fs); in browsers pass 'memory' or an adapter`, 'UNSUPPORTED')
@@ -70,7 +70,7 @@ export function checkOptions(options, checkSyncOptions, env = {}) {
       if (!['string', 'number', 'boolean'].includes(typeof value)) throw optionError(`params.${key} must be a string, number or boolean`)
     }
   }
-  const storage = options.storage === undefined ? defaultStorage() : options.storage
+  const storage = options.storage === undefined ? defaultStorage(env) : options.storage
   checkStorage(storage, env)
 
   const syncInput = {}

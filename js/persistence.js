@@ -70,8 +70,9 @@ export class Persistence {
     const tick = this.tick
     if (tick === null) return
     this.tick = null
-    const update = this.core.takeStorageUpdate()
-    if (update !== undefined) this.retry.push(update)
+    for (let update = this.core.takeStorageUpdate(); update !== undefined; update = this.core.takeStorageUpdate()) {
+      this.retry.push(update)
+    }
     this.chain = this.chain.then(async () => {
       try {
         while (this.retry.length > 0) {

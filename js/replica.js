@@ -211,6 +211,7 @@ export function createReplicaClass(loadCore, env = {}) {
         replica._core = null
         throw error
       }
+      if (env.broadcast) replica._startBroadcast()
       if (checked.sync.endpoints.length > 0) replica._startSync(env.defaultWebSocket)
       // Errors found while opening (a corrupt storage tail, …) reach listeners attached right
       // after `await Replica.open(…)`.
@@ -232,6 +233,8 @@ export function createReplicaClass(loadCore, env = {}) {
       this._batchDepth = 0
       this._syncing = false
       this._persistence = null
+      this._channel = null
+      this._broadcastScheduled = false
       this._earlyErrors = []
       this._status = { connection: 'offline', endpoint: null, pending: 0 }
       /** @type {Map<number, { resolve: Function, reject: Function }>} */
@@ -244,7 +247,12 @@ export function createReplicaClass(loadCore, env = {}) {
       const storage = this._options.storage
       if (storage === 'memory') return
       const onError = (error) => this._emit('error', error)
-      const adapter = typeof storage === 'object' && 'dir' in storage ? await env.openFileStore(storage.dir, this.name, onError) : storage
+      const adapter =
+        storage === 'indexeddb'
+          ? await env.openIndexedDb(this.name)
+          : typeof storage === 'object' && 'dir' in storage
+            ? await env.openFileStore(storage.dir, this.name, onError)
+            : storage
       const persistence = new Persistence(adapter, this._core, onError)
       try {
         await persistence.load((update) => {
@@ -271,10 +279,47 @@ export function createReplicaClass(loadCore, env = {}) {
     _settle(write) {
       try {
         const value = write()
+        this._scheduleBroadcast()
         return this._persistence ? this._persistence.schedule().then(() => value) : Promise.resolve(value)
       } catch (error) {
         return Promise.reject(error)
       }
+    }
+
+    /** Other tabs and workers with this replica's name get its local updates, and it theirs. */
+    _startBroadcast() {
+      if (typeof globalThis.BroadcastChannel !== 'function') return
+      this._core.captureForBroadcast()
+      const channel = new BroadcastChannel(`yreplica:${this.name}`)
+      channel.onmessage = (event) => this._onBroadcast(event.data, channel)
+      this._channel = channel
+      // Ask the others for anything they hold that this tab lacks.
+      channel.postMessage({ type: 'state-vector', stateVector: this._core.stateVector() })
+    }
+
+    _onBroadcast(message, channel) {
+      if (this._core === null || message === null || typeof message !== 'object') return
+      try {
+        if (message.type === 'update' && message.update instanceof Uint8Array) {
+          this.applyUpdate(message.update)
+        } else if (message.type === 'state-vector' && message.stateVector instanceof Uint8Array) {
+          channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector) })
+        }
+      } catch (error) {
+        this._emit('error', error)
+      }
+    }
+
+    _scheduleBroadcast() {
+      if (!this._channel || this._broadcastScheduled) return
+      this._broadcastScheduled = true
+      queueMicrotask(() => {
+        this._broadcastScheduled = false
+        if (this._core === null) return
+        for (let update = this._core.takeBroadcastUpdate(); update !== undefined; update = this._core.takeBroadcastUpdate()) {
+          this._channel.postMessage({ type: 'update', update })
+        }
+      })
     }
 
     _startSync(defaultWebSocket) {
@@ -413,6 +458,7 @@ export function createReplicaClass(loadCore, env = {}) {
         const net = this._core === null ? undefined : core.endBatch(false)
         if (net) this._notify(JSON.parse(net), 'local')
         this._drainSync()
+        this._scheduleBroadcast()
       }
     }
 
@@ -450,6 +496,14 @@ export function createReplicaClass(loadCore, env = {}) {
       const core = this._core
       if (this._syncing) core.stopSync()
       this._syncing = false
+      if (this._channel) {
+        // what this tab wrote last still reaches the others
+        for (let update = core.takeBroadcastUpdate(); update !== undefined; update = core.takeBroadcastUpdate()) {
+          this._channel.postMessage({ type: 'update', update })
+        }
+        this._channel.close()
+        this._channel = null
+      }
       this._core = null
       for (const { reject } of this._flushes.values()) reject(closedError())
       this._flushes.clear()

@@ -1,7 +1,9 @@
 // Entry point for browsers, workers and bundlers: the `web` wasm-pack build, whose .wasm
 // file is fetched next to its glue on first use.
-import init, { WasmReplica, checkSyncOptions } from '../pkg/web/yreplica.js'
+import init, { WasmReplica, checkSyncOptions, IdbStore } from '../pkg/web/yreplica.js'
 import { createReplicaClass, Collection } from './replica.js'
+
+const OPEN_TIMEOUT_MS = 10_000
 
 let ready = null
 function loadCore() {
@@ -9,5 +11,20 @@ function loadCore() {
   return ready
 }
 
-export const Replica = createReplicaClass(loadCore)
+/** IndexedDB with the y-indexeddb layout (src/web/idb.rs) as a storage adapter. */
+async function openIndexedDb(name) {
+  const store = await IdbStore.open(name, OPEN_TIMEOUT_MS)
+  return {
+    load: () => store.load(),
+    append: (update) => store.append(update),
+    compact: (state) => store.compact(state),
+    close: async () => {
+      store.close()
+      store.free()
+    },
+  }
+}
+
+// Tabs and workers of one origin exchange updates over BroadcastChannel.
+export const Replica = createReplicaClass(loadCore, { openIndexedDb, broadcast: true })
 export { Collection }

@@ -354,13 +354,8 @@ impl Replica {
         if self.batch_depth > 0 {
             return None;
         }
-        let updates = std::mem::take(&mut self.batch_updates);
-        let merged = match updates.len() {
-            0 => None,
-            1 => updates.into_iter().next(),
-            _ => yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).ok(),
-        };
-        if let Some(update) = merged {
+        let merged = merge_updates(std::mem::take(&mut self.batch_updates));
+        for update in merged {
             self.keep_local_update(update);
         }
         let not_yet_taken = self.log.borrow_mut().take();
@@ -442,14 +437,10 @@ impl Replica {
         self.storage_updates.get_or_insert_with(Vec::new);
     }
 
-    /// Everything to persist since the last call, merged into one Yjs v1 update.
+    /// Everything to persist since the last call, merged into one Yjs v1 update (call again
+    /// until None: should merging fail, the updates come one by one).
     pub fn take_storage_update(&mut self) -> Option<Vec<u8>> {
-        let updates = self.storage_updates.as_mut().map(std::mem::take)?;
-        match updates.len() {
-            0 => None,
-            1 => updates.into_iter().next(),
-            _ => yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).ok(),
-        }
+        take_merged(self.storage_updates.as_mut()?)
     }
 
     pub fn take_local_updates(&mut self) -> Vec<Vec<u8>> {
@@ -534,6 +525,25 @@ impl Replica {
         let txn = self.doc.transact();
         txn.get_map(name).map(|m| m.to_json(&txn))
     }
+}
+
+/// Several Yjs v1 updates as one; should merging ever fail, the originals, so none is lost.
+pub fn merge_updates(updates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if updates.len() <= 1 {
+        return updates;
+    }
+    match yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)) {
+        Ok(merged) => vec![merged],
+        Err(_) => updates,
+    }
+}
+
+/// Takes a queue of updates as one merged update; leftovers (if merging failed) stay queued.
+pub fn take_merged(queue: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
+    let mut merged = merge_updates(std::mem::take(queue));
+    let first = (!merged.is_empty()).then(|| merged.remove(0));
+    *queue = merged;
+    first
 }
 
 fn not_found(collection: &str, id: &str) -> ReplicaError {

@@ -30,6 +30,8 @@ extern "C" {
 pub struct Shared {
     pub core: Replica,
     pub sync: Option<Driver>,
+    /// Local updates for the other tabs (BroadcastChannel), when the facade asked for them.
+    pub broadcast: Option<Vec<Vec<u8>>>,
 }
 
 pub type SharedRef = Rc<RefCell<Shared>>;
@@ -126,7 +128,7 @@ pub fn pump(shared: &SharedRef, from_event: bool, input: impl FnOnce(&mut Shared
 
 /// Executes the engine's outputs and re-arms the one timer at its next deadline.
 pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
-    let Shared { core, sync } = state;
+    let Shared { core, sync, .. } = state;
     let Some(driver) = sync.as_mut() else { return };
     let remote = core.take_changes_with(Values::Include);
     if !remote.is_empty() {

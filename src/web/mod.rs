@@ -7,6 +7,7 @@
 
 mod driver;
 mod errors;
+pub mod idb;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -41,6 +42,7 @@ impl WasmReplica {
             shared: Rc::new(RefCell::new(driver::Shared {
                 core: Replica::new(),
                 sync: None,
+                broadcast: None,
             })),
         }
     }
@@ -262,6 +264,22 @@ impl WasmReplica {
         self.core_mut().capture_for_storage()
     }
 
+    /// From now on keeps local updates for the other tabs (see `takeBroadcastUpdate`).
+    #[wasm_bindgen(js_name = captureForBroadcast)]
+    pub fn capture_for_broadcast(&mut self) {
+        let mut shared = self.shared.borrow_mut();
+        shared.core.capture_local_updates();
+        shared.broadcast.get_or_insert_with(Vec::new);
+    }
+
+    /// Local updates since the last call, merged into one Yjs v1 update (call again until
+    /// undefined).
+    #[wasm_bindgen(js_name = takeBroadcastUpdate)]
+    pub fn take_broadcast_update(&mut self) -> Option<Vec<u8>> {
+        let mut shared = self.shared.borrow_mut();
+        crate::replica::take_merged(shared.broadcast.as_mut()?)
+    }
+
     /// Everything to persist since the last call, merged into one Yjs v1 update.
     #[wasm_bindgen(js_name = takeStorageUpdate)]
     pub fn take_storage_update(&mut self) -> Option<Vec<u8>> {
@@ -284,14 +302,32 @@ impl WasmReplica {
     }
 
     /// Hands the updates of a local write to the sync engine (when syncing) and runs it.
+    /// Hands the updates of a local write to the other tabs and the sync engine.
     fn after_local_write(&self) {
-        driver::pump(&self.shared, false, |s, now| {
-            if let Some(d) = s.sync.as_mut() {
-                for update in s.core.take_local_updates() {
-                    d.engine.local_update(update, now, &s.core);
+        let syncing = {
+            let mut guard = self.shared.borrow_mut();
+            let shared = &mut *guard;
+            if shared.sync.is_none() {
+                let updates = shared.core.take_local_updates();
+                if let Some(queue) = shared.broadcast.as_mut() {
+                    queue.extend(updates);
                 }
             }
-        });
+            shared.sync.is_some()
+        };
+        if syncing {
+            driver::pump(&self.shared, false, |s, now| {
+                let updates = s.core.take_local_updates();
+                if let Some(queue) = s.broadcast.as_mut() {
+                    queue.extend(updates.iter().cloned());
+                }
+                if let Some(d) = s.sync.as_mut() {
+                    for update in updates {
+                        d.engine.local_update(update, now, &s.core);
+                    }
+                }
+            });
+        }
     }
 
     fn with_engine(&self, command: impl FnOnce(&mut SyncEngine, &Replica, u64)) {

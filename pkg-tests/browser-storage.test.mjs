@@ -1,0 +1,174 @@
+// IndexedDB storage and cross-tab sync in headless Chromium: reopen, reload mid-burst,
+// y-indexeddb compatibility both ways, and two pages that see each other's writes offline.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { launchBrowser, serveDir } from './helpers/browser.mjs'
+import { waitFor } from './helpers/servers.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const rootModules = join(here, '..', 'node_modules')
+let site, http, browser
+
+before(async () => {
+  site = mkdtempSync(join(tmpdir(), 'yreplica-idb-'))
+  symlinkSync(rootModules, join(site, 'node_modules'))
+  symlinkSync(join(here, 'node_modules', 'yreplica'), join(site, 'yreplica'))
+  const lib0 = Object.fromEntries(
+    readdirSync(join(rootModules, 'lib0'))
+      .filter((f) => f.endsWith('.js') && !f.includes('.test.'))
+      .map((f) => [`lib0/${f.slice(0, -3)}`, `/node_modules/lib0/${f}`]),
+  )
+  const imports = {
+    yreplica: '/yreplica/js/web.js',
+    yjs: '/node_modules/yjs/dist/yjs.mjs',
+    'y-indexeddb': '/node_modules/y-indexeddb/src/y-indexeddb.js',
+    ...lib0,
+  }
+  writeFileSync(join(site, 'index.html'), `<!doctype html>
+<script type="importmap">${JSON.stringify({ imports })}</script>
+<script type="module">
+  import { Replica } from 'yreplica'
+  import * as Y from 'yjs'
+  import { IndexeddbPersistence } from 'y-indexeddb'
+  Object.assign(window, { Replica, Y, IndexeddbPersistence, ready: true })
+</script>`)
+  http = await serveDir(site)
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await http?.close()
+  if (site) rmSync(site, { recursive: true, force: true })
+})
+
+async function newPage(context) {
+  const page = await context.newPage()
+  page.errors = []
+  page.on('pageerror', (e) => page.errors.push(String(e)))
+  await page.goto(`${http.url}/index.html`)
+  await page.waitForFunction(() => window.ready === true)
+  return page
+}
+
+test('1,000 records in IndexedDB survive close, reopen and a page reload', async () => {
+  const context = await browser.newContext()
+  const page = await newPage(context)
+  const stored = await page.evaluate(async () => {
+    const r = await window.Replica.open({ name: 'thousand' })
+    await r.collection('todos').insertMany(Array.from({ length: 1000 }, (_, i) => ({ id: `t${i}`, i })))
+    await r.collection('todos').update('t5', { edited: true })
+    await r.close()
+    const again = await window.Replica.open({ name: 'thousand', storage: 'indexeddb' })
+    const count = again.collection('todos').count()
+    await again.close()
+    return count
+  })
+  assert.equal(stored, 1000)
+  await page.reload()
+  await page.waitForFunction(() => window.ready === true)
+  const afterReload = await page.evaluate(async () => {
+    const r = await window.Replica.open({ name: 'thousand' })
+    const result = [r.collection('todos').count(), r.collection('todos').get('t5')]
+    await r.close()
+    return result
+  })
+  assert.deepEqual(afterReload, [1000, { id: 't5', i: 5, edited: true }])
+  assert.deepEqual(page.errors, [])
+  await context.close()
+})
+
+test('a reload in the middle of a burst keeps every write whose promise resolved', async () => {
+  const context = await browser.newContext()
+  const page = await newPage(context)
+  const acknowledged = []
+  page.on('console', (message) => {
+    const text = message.text()
+    if (text.startsWith('ack ')) acknowledged.push(text.slice(4))
+  })
+  page.evaluate(async () => {
+    const r = await window.Replica.open({ name: 'burst' })
+    for (let i = 0; ; i++) {
+      await r.collection('todos').insert({ id: `k${i}`, i })
+      console.log(`ack k${i}`)
+    }
+  }).catch(() => {}) // cut short by the reload
+  await waitFor(() => acknowledged.length >= 200, 20_000, '200 acknowledged writes')
+  await page.reload()
+  await page.waitForFunction(() => window.ready === true)
+  const present = await page.evaluate(async (ids) => {
+    const r = await window.Replica.open({ name: 'burst' })
+    const found = ids.filter((id) => r.collection('todos').get(id))
+    await r.close()
+    return found.length
+  }, acknowledged)
+  assert.equal(present, acknowledged.length, `${present} of ${acknowledged.length} acknowledged writes present`)
+  await context.close()
+})
+
+test('IndexedDB is compatible with y-indexeddb in both directions', async () => {
+  const context = await browser.newContext()
+  const page = await newPage(context)
+  const result = await page.evaluate(async () => {
+    const { Y, IndexeddbPersistence, Replica } = window
+    // written by y-indexeddb + Yjs, read by yreplica
+    const doc = new Y.Doc()
+    const persistence = new IndexeddbPersistence('from-yidb', doc)
+    await persistence.whenSynced
+    doc.getMap('todos').set('m', new Y.Map([['title', 'a Y.Map record'], ['done', false]]))
+    doc.getMap('todos').set('p', { title: 'a plain-object record' })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await persistence.destroy()
+    const r = await Replica.open({ name: 'from-yidb' })
+    const read = [r.collection('todos').get('m'), r.collection('todos').get('p')]
+    await r.collection('todos').insert({ id: 'added', title: 'by yreplica' })
+    await r.close()
+    const doc2 = new Y.Doc()
+    const p2 = new IndexeddbPersistence('from-yidb', doc2)
+    await p2.whenSynced
+    const roundTrip = doc2.getMap('todos').get('added')?.get('title')
+    await p2.destroy()
+
+    // written by yreplica, read by y-indexeddb + Yjs
+    const w = await Replica.open({ name: 'from-yreplica' })
+    for (let i = 0; i < 600; i++) await w.collection('todos').insert({ id: `w${i}`, i }) // past compaction
+    await w.close()
+    const doc3 = new Y.Doc()
+    const p3 = new IndexeddbPersistence('from-yreplica', doc3)
+    await p3.whenSynced
+    const seen = doc3.getMap('todos').size
+    const sample = doc3.getMap('todos').get('w599')?.get('i')
+    await p3.destroy()
+    return { read, roundTrip, seen, sample }
+  })
+  assert.deepEqual(result.read, [{ id: 'm', title: 'a Y.Map record', done: false }, { id: 'p', title: 'a plain-object record' }])
+  assert.equal(result.roundTrip, 'by yreplica')
+  assert.equal(result.seen, 600)
+  assert.equal(result.sample, 599)
+  assert.deepEqual(page.errors, [])
+  await context.close()
+})
+
+test("two pages of one origin see each other's writes through BroadcastChannel while every server is down", async () => {
+  const context = await browser.newContext()
+  const [a, b] = [await newPage(context), await newPage(context)]
+  const open = (page) =>
+    page.evaluate(async () => {
+      window.r = await window.Replica.open({ name: 'tabs', endpoints: ['ws://127.0.0.1:9'], connectTimeoutMs: 500 })
+    })
+  await open(a)
+  await open(b)
+  await a.evaluate(() => window.r.collection('todos').insert({ id: 'x', title: 'from tab a' }))
+  await waitFor(() => b.evaluate(() => window.r.collection('todos').get('x')?.title === 'from tab a'), 5_000, 'tab b sees tab a')
+  await b.evaluate(() => window.r.collection('todos').update('x', { done: true }))
+  await waitFor(() => a.evaluate(() => window.r.collection('todos').get('x')?.done === true), 5_000, 'tab a sees tab b')
+  const status = await a.evaluate(() => window.r.status.connection)
+  assert.notEqual(status, 'online')
+  await a.evaluate(() => window.r.close())
+  await b.evaluate(() => window.r.close())
+  await context.close()
+})

@@ -1,0 +1,201 @@
+//! IndexedDB storage with the y-indexeddb layout: a database named after the replica with the
+//! object stores `updates` (auto-increment keys, Yjs v1 update bytes) and `custom`.
+//!
+//! Each call is one IndexedDB transaction whose requests are all issued synchronously (nothing
+//! but IndexedDB requests is awaited inside it); a write resolves when its transaction has
+//! completed. Requests and transactions settle JS promises whose resolve/reject functions are
+//! the event handlers themselves, so no Rust closure outlives a call.
+
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{
+    IdbDatabase, IdbFactory, IdbObjectStoreParameters, IdbOpenDbRequest, IdbTransaction,
+    IdbTransactionMode,
+};
+
+const UPDATES: &str = "updates";
+const CUSTOM: &str = "custom";
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout_with(callback: &Function, ms: f64, argument: &JsValue) -> JsValue;
+}
+
+fn error(message: &str, code: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    error.into()
+}
+
+/// An IndexedDB failure as an Error with a code ('QUOTA_EXCEEDED' for QuotaExceededError).
+fn storage_error(what: &str, cause: &JsValue) -> JsValue {
+    let dom = cause
+        .dyn_ref::<web_sys::DomException>()
+        .cloned()
+        .or_else(|| {
+            // error events carry the failing request or transaction as target
+            let target = Reflect::get(cause, &"target".into()).ok()?;
+            let error = Reflect::get(&target, &"error".into()).ok()?;
+            error.dyn_into::<web_sys::DomException>().ok()
+        });
+    match dom {
+        Some(dom) if dom.name() == "QuotaExceededError" => error(
+            &format!(
+                "IndexedDB {what}: the storage quota is exceeded ({})",
+                dom.message()
+            ),
+            "QUOTA_EXCEEDED",
+        ),
+        Some(dom) => error(
+            &format!("IndexedDB {what} failed: {}: {}", dom.name(), dom.message()),
+            "STORAGE_FAILED",
+        ),
+        None => error(&format!("IndexedDB {what} failed"), "STORAGE_FAILED"),
+    }
+}
+
+/// Resolves when the transaction completes, rejects when it fails or aborts.
+async fn completed(tx: &IdbTransaction, what: &str) -> Result<(), JsValue> {
+    let done = Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onerror(Some(&reject));
+        tx.set_onabort(Some(&reject));
+    });
+    JsFuture::from(done).await.map(|_| ()).map_err(|e| {
+        let cause = tx.error().map(JsValue::from).unwrap_or(e);
+        storage_error(what, &cause)
+    })
+}
+
+fn factory() -> Result<IdbFactory, JsValue> {
+    Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .ok()
+        .filter(|f| !f.is_undefined() && !f.is_null())
+        .map(|f| f.unchecked_into::<IdbFactory>())
+        .ok_or_else(|| error("IndexedDB is not available here", "UNSUPPORTED"))
+}
+
+#[wasm_bindgen]
+pub struct IdbStore {
+    db: IdbDatabase,
+    name: String,
+    /// Closes the database when another tab upgrades it, instead of blocking that tab.
+    _on_version_change: Closure<dyn FnMut()>,
+}
+
+#[wasm_bindgen]
+impl IdbStore {
+    /// Opens (creating if needed) the database `name`; fails after `timeout_ms` instead of
+    /// hanging (a blocked upgrade, Safari's stuck first open).
+    pub async fn open(name: String, timeout_ms: f64) -> Result<IdbStore, JsValue> {
+        let request: IdbOpenDbRequest = factory()?.open(&name)?;
+        let on_upgrade = Closure::<dyn FnMut()>::new({
+            let request = request.clone();
+            move || {
+                if let Ok(db) = request.result().map(|r| r.unchecked_into::<IdbDatabase>()) {
+                    let names = db.object_store_names();
+                    if !names.contains(UPDATES) {
+                        let params = IdbObjectStoreParameters::new();
+                        params.set_auto_increment(true);
+                        let _ = db.create_object_store_with_optional_parameters(UPDATES, &params);
+                    }
+                    if !names.contains(CUSTOM) {
+                        let _ = db.create_object_store(CUSTOM);
+                    }
+                }
+            }
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+        let opened = Promise::new(&mut |resolve, reject| {
+            request.set_onsuccess(Some(&resolve));
+            request.set_onerror(Some(&reject));
+            request.set_onblocked(Some(&reject));
+            let timeout = error(
+                &format!("IndexedDB open of '{name}' did not finish within {timeout_ms} ms"),
+                "TIMEOUT",
+            );
+            set_timeout_with(&reject, timeout_ms, &timeout);
+        });
+        let outcome = JsFuture::from(opened).await;
+        request.set_onupgradeneeded(None);
+        drop(on_upgrade);
+        let event = outcome.map_err(|e| {
+            if Reflect::get(&e, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("blocked") {
+                error(&format!("IndexedDB open of '{name}' is blocked: another tab holds an older version open"), "BLOCKED")
+            } else if Reflect::has(&e, &"code".into()).unwrap_or(false) {
+                e
+            } else {
+                storage_error("open", &e)
+            }
+        })?;
+        let _ = event;
+        let db: IdbDatabase = request.result()?.unchecked_into();
+        let on_version_change = Closure::<dyn FnMut()>::new({
+            let db = db.clone();
+            move || db.close()
+        });
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        Ok(IdbStore {
+            db,
+            name,
+            _on_version_change: on_version_change,
+        })
+    }
+
+    /// Every stored update, in key order.
+    pub fn load(&self) -> Promise {
+        let db = self.db.clone();
+        future_to_promise(async move {
+            let tx = db.transaction_with_str(UPDATES)?;
+            let request = tx.object_store(UPDATES)?.get_all()?;
+            completed(&tx, "load").await?;
+            let values: Array = request.result()?.unchecked_into();
+            let updates = Array::new();
+            for value in values.iter() {
+                if value.is_instance_of::<Uint8Array>() {
+                    updates.push(&value);
+                } else if value.is_instance_of::<js_sys::ArrayBuffer>() {
+                    updates.push(&Uint8Array::new(&value));
+                }
+            }
+            Ok(updates.into())
+        })
+    }
+
+    /// Appends one update in one transaction.
+    pub fn append(&self, update: Uint8Array) -> Promise {
+        let db = self.db.clone();
+        future_to_promise(async move {
+            let tx = db.transaction_with_str_and_mode(UPDATES, IdbTransactionMode::Readwrite)?;
+            tx.object_store(UPDATES)?.add(&update)?;
+            completed(&tx, "write").await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Replaces the log with one snapshot, atomically (clear and add in one transaction).
+    pub fn compact(&self, state: Uint8Array) -> Promise {
+        let db = self.db.clone();
+        future_to_promise(async move {
+            let tx = db.transaction_with_str_and_mode(UPDATES, IdbTransactionMode::Readwrite)?;
+            let store = tx.object_store(UPDATES)?;
+            store.clear()?;
+            store.add(&state)?;
+            completed(&tx, "compaction").await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn close(&self) {
+        self.db.set_onversionchange(None);
+        self.db.close();
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+}
