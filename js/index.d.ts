@@ -26,7 +26,8 @@ export interface OpenOptions {
   room?: string
   /** Server URLs (ws:// or wss://) in priority order; absent or [] means local only. */
   endpoints?: string[]
-  /** Only 'memory' is available in this version; the others are rejected with code 'UNSUPPORTED'. */
+  /** Default: 'indexeddb' in browsers, 'memory' in Node. `{ dir }` is the Node file store.
+   * A kind the platform lacks is rejected with code 'UNSUPPORTED'. */
   storage?: 'indexeddb' | 'memory' | { dir: string } | StorageAdapter
   heartbeatIntervalMs?: number
   missedHeartbeats?: number
@@ -73,7 +74,8 @@ export interface Change<T extends object = Record<string, JsonValue>> {
 /** Errors carry a stable `code`: NOT_FOUND, ALREADY_EXISTS, INVALID_VALUE (TypeError),
  * INVALID_QUERY, INVALID_UPDATE, INVALID_OPTION, UNSUPPORTED, CLOSED; from sync: TIMEOUT,
  * NO_ENDPOINTS, UNKNOWN_ENDPOINT, and on 'error' events PERMISSION_DENIED, PROTOCOL_ERROR,
- * CONNECT_FAILED. */
+ * CONNECT_FAILED; from storage: STORAGE_FAILED, STORAGE_CORRUPT, QUOTA_EXCEEDED, LOCKED,
+ * BLOCKED, TIMEOUT. */
 export interface ReplicaError extends Error {
   code: string
 }

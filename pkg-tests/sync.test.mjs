@@ -85,6 +85,13 @@ test('a) two replicas and a plain y-websocket client converge both ways', async 
   }
 })
 
+/** Replicas 'a' and 'b' in the test room, online at the first server. */
+async function twoReplicasOnline(servers) {
+  const replicas = [await open('a', servers), await open('b', servers)]
+  for (const r of replicas) await online(r, servers[0])
+  return replicas
+}
+
 async function writeContinuously(replicas, prefix, perSecond, stop) {
   const written = replicas.map(() => [])
   let n = 0
@@ -103,10 +110,7 @@ async function writeContinuously(replicas, prefix, perSecond, stop) {
 test('b) SIGSTOP of the active server while two replicas write: both move on within the bound, nothing lost', async () => {
   const servers = await startServers(3)
   try {
-    const a = await open('a', servers)
-    const b = await open('b', servers)
-    await online(a, servers[0])
-    await online(b, servers[0])
+    const [a, b] = await twoReplicasOnline(servers)
     const stop = { done: false }
     const { written, finished } = await writeContinuously([a, b], 'w', 240, stop)
     await sleep(500)
@@ -144,10 +148,7 @@ test('b) SIGSTOP of the active server while two replicas write: both move on wit
 test('c) SIGKILL of the active server: failover, then failback after the hold-down', async () => {
   const servers = await startServers(3)
   try {
-    const a = await open('a', servers)
-    const b = await open('b', servers)
-    await online(a, servers[0])
-    await online(b, servers[0])
+    const [a, b] = await twoReplicasOnline(servers)
     const stop = { done: false }
     const { written, finished } = await writeContinuously([a, b], 'k', 100, stop)
     await sleep(300)
