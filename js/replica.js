@@ -203,7 +203,9 @@ export function createReplicaClass(loadCore, env = {}) {
     static async open(options) {
       const core = await loadCore()
       const checked = checkOptions(options, core.checkSyncOptions, env)
-      const replica = new Replica(new core.WasmReplica(), checked)
+      // A random 32-bit Yjs client id, as Yjs itself picks (smaller encodings than 53 bits).
+      const clientId = globalThis.crypto.getRandomValues(new Uint32Array(1))[0] || 1
+      const replica = new Replica(new core.WasmReplica(clientId), checked)
       try {
         await replica._openStorage(env)
       } catch (error) {

@@ -28,7 +28,7 @@ fn json(text: &str) -> serde_json::Value {
 
 #[wasm_bindgen_test]
 fn crud_round_trip() {
-    let mut r = WasmReplica::new();
+    let mut r = WasmReplica::new(None);
     r.insert("todos", "a", r#"{"title":"Buy milk","done":false}"#)
         .unwrap();
     let inserted = r
@@ -85,7 +85,7 @@ fn crud_round_trip() {
 
 #[wasm_bindgen_test]
 fn changes_come_back_from_every_mutation_and_once_per_batch() {
-    let mut r = WasmReplica::new();
+    let mut r = WasmReplica::new(None);
     assert_eq!(r.insert("todos", "a", r#"{"v":1}"#).unwrap(), INSERT);
     assert_eq!(r.update("todos", "a", r#"{"v":1}"#, "").unwrap(), NONE);
     r.begin_batch();
@@ -100,7 +100,7 @@ fn changes_come_back_from_every_mutation_and_once_per_batch() {
 
 #[wasm_bindgen_test]
 fn errors_are_js_errors_with_codes() {
-    let mut r = WasmReplica::new();
+    let mut r = WasmReplica::new(None);
     let err = r.update("todos", "nope", "{}", "").unwrap_err();
     assert_eq!(code(&err), "NOT_FOUND");
     assert!(message(&err).contains("'nope'"), "{}", message(&err));
@@ -130,9 +130,9 @@ fn errors_are_js_errors_with_codes() {
 
 #[wasm_bindgen_test]
 fn state_moves_between_replicas() {
-    let mut a = WasmReplica::new();
+    let mut a = WasmReplica::new(None);
     a.insert("notes", "n", r#"{"text":"hi"}"#).unwrap();
-    let mut b = WasmReplica::new();
+    let mut b = WasmReplica::new(None);
     assert_eq!(
         json(&b.apply_update(&a.encode_state()).unwrap()),
         serde_json::json!([["notes", "insert", "n", {"id":"n","text":"hi"}]])
