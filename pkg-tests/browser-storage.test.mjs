@@ -172,3 +172,31 @@ test("two pages of one origin see each other's writes through BroadcastChannel w
   await b.evaluate(() => window.r.close())
   await context.close()
 })
+
+test('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported; the replica stays usable', async () => {
+  const context = await browser.newContext()
+  const page = await newPage(context)
+  // A real quota, made small through the DevTools protocol.
+  const cdp = await context.newCDPSession(page)
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: http.url, quotaSize: 200_000 })
+  const result = await page.evaluate(async () => {
+    const r = await window.Replica.open({ name: 'quota' })
+    const errors = []
+    r.on('error', (e) => errors.push(e.code))
+    await r.collection('todos').insert({ id: 'small', title: 'fits' })
+    let rejected = null
+    try {
+      await r.collection('todos').insert({ id: 'big', blob: 'x'.repeat(2_000_000) })
+    } catch (e) {
+      rejected = e.code
+    }
+    const stillThere = r.collection('todos').get('small')?.title
+    await r.close()
+    return { rejected, errors, stillThere }
+  })
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: http.url })
+  assert.equal(result.rejected, 'QUOTA_EXCEEDED')
+  assert.ok(result.errors.includes('QUOTA_EXCEEDED'), JSON.stringify(result.errors))
+  assert.equal(result.stillThere, 'fits')
+  await context.close()
+})
