@@ -135,6 +135,11 @@ export declare class Replica {
   /** Goes to `url` and stays there until unpin(); rejects with code 'UNKNOWN_ENDPOINT'. */
   switchTo(url: string): Promise<void>
   unpin(): void
+  /** Shares this client's presence with the others in the room (any JSON value; null clears).
+   * Sent with the awareness protocol, renewed every 15 s; needs endpoints. */
+  setPresence(state: JsonValue | undefined): void
+  /** The other clients' presence states (dropped 30 s after their last renewal). */
+  readonly presence: { clientId: number; state: JsonValue }[]
   readonly name: string
   readonly room: string
   collection<T extends object = Record<string, JsonValue>>(name: string): Collection<T>
@@ -152,5 +157,6 @@ export declare class Replica {
   on(event: 'error', listener: (error: Error) => void): () => void
   on(event: 'status', listener: (status: SyncStatus) => void): () => void
   on(event: 'failover', listener: (event: FailoverEvent) => void): () => void
+  on(event: 'presence', listener: (presence: { clientId: number; state: JsonValue }[]) => void): () => void
   close(): Promise<void>
 }

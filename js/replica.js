@@ -231,7 +231,7 @@ export function createReplicaClass(loadCore, env = {}) {
       this._options = options
       /** @type {Map<string, Collection>} */
       this._collections = new Map()
-      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set() }
+      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set() }
       this._batchDepth = 0
       this._syncing = false
       this._persistence = null
@@ -380,6 +380,19 @@ export function createReplicaClass(loadCore, env = {}) {
       this._drainSync()
     }
 
+    /** Shares this client's presence (any JSON value; null or undefined clears it). */
+    setPresence(state) {
+      const core = this._use('setPresence')
+      checkQueryValue(state, 'setPresence')
+      core.setPresence(state === undefined || state === null ? undefined : JSON.stringify(state))
+      this._drainSync()
+    }
+
+    /** The other clients' presence: [{ clientId, state }]. */
+    get presence() {
+      return this._core === null ? [] : JSON.parse(this._core.presence())
+    }
+
     /** @internal Delivers what the sync driver queued: remote changes and events. */
     _drainSync() {
       if (!this._syncing || this._core === null) return
@@ -395,6 +408,8 @@ export function createReplicaClass(loadCore, env = {}) {
           this._emit('status', { ...payload })
         } else if (kind === 'failover') {
           this._emit('failover', payload)
+        } else if (kind === 'presence') {
+          this._emit('presence', payload)
         } else if (kind === 'error') {
           const error = new Error(payload.message)
           error.code = payload.code
@@ -485,7 +500,7 @@ export function createReplicaClass(loadCore, env = {}) {
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
     on(event, listener) {
       const set = this._listeners[event]
-      if (set === undefined) throw new TypeError(`on: unknown event '${event}' (expected change, status, failover or error)`)
+      if (set === undefined) throw new TypeError(`on: unknown event '${event}' (expected change, status, failover, presence or error)`)
       if (typeof listener !== 'function') throw new TypeError('on: expected a function')
       set.add(listener)
       return () => {

@@ -250,3 +250,31 @@ test('f) flush() resolves once the server has the change, and rejects with TIMEO
     await stopServers(servers)
   }
 })
+
+test('g) presence: replicas and a y-websocket client see each other; a closed replica leaves', async () => {
+  const servers = await startServers(1)
+  try {
+    const a = await open('a', servers)
+    const b = await open('b', servers)
+    await online(a)
+    await online(b)
+    a.setPresence({ name: 'ada', cursor: 3 })
+    b.setPresence({ name: 'bob' })
+    const doc = new Y.Doc()
+    const provider = new WebsocketProvider(servers[0].url, 'room-1', doc, { WebSocketPolyfill: WebSocket, disableBc: true })
+    provider.awareness.setLocalState({ name: 'yjs user' })
+    const names = (r) => r.presence.map((p) => p.state?.name).filter(Boolean).sort()
+    await waitFor(() => names(a).join() === 'bob,yjs user' && names(b).join() === 'ada,yjs user', 5_000, 'presence everywhere')
+    await waitFor(() => [...provider.awareness.getStates().values()].some((s) => s.name === 'ada'), 5_000, 'yjs sees ada')
+    const events = []
+    a.on('presence', (p) => events.push(p))
+    await b.close()
+    await waitFor(() => names(a).join() === 'yjs user', 5_000, 'bob left')
+    assert.ok(events.length > 0)
+    assert.throws(() => a.setPresence({ bad: () => 1 }), TypeError)
+    provider.destroy()
+    doc.destroy()
+  } finally {
+    await stopServers(servers)
+  }
+})

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use yrs::sync::{Message, SyncMessage};
 
 use super::link::{Link, Phase, Probe, Role};
+use super::presence::Presence;
 use super::protocol;
 use crate::config::SyncConfig;
 use crate::replica::Replica;
@@ -122,6 +123,8 @@ pub enum Output {
     FlushTimedOut {
         id: u64,
     },
+    /// The other clients' presence states changed (read them with `presence_json`).
+    Presence,
 }
 
 #[derive(Debug)]
@@ -165,6 +168,8 @@ pub struct SyncEngine {
     probe_serial: u64,
     answered_serial: u64,
     flushes: Vec<Flush>,
+
+    presence: Presence,
 
     out: VecDeque<Output>,
     status: Status,
@@ -219,6 +224,7 @@ impl SyncEngine {
             probe_serial: 0,
             answered_serial: 0,
             flushes: Vec::new(),
+            presence: Presence::default(),
             out: VecDeque::new(),
             status: Status {
                 connection: Connection::Offline,
@@ -319,6 +325,17 @@ impl SyncEngine {
                 {
                     return;
                 }
+                // Applying takes the update in; the event is due only when the set changed.
+                Message::Awareness(update)
+                    if role == Role::Active && self.presence.apply(&update, now) =>
+                {
+                    self.out.push_back(Output::Presence);
+                }
+                Message::AwarenessQuery if role == Role::Active => {
+                    if let Some(message) = self.presence.local_message() {
+                        self.send(conn, message);
+                    }
+                }
                 Message::Auth(Some(reason)) => {
                     let message =
                         format!("{} denied access: {reason}", self.endpoints[endpoint].url);
@@ -385,7 +402,40 @@ impl SyncEngine {
             self.out.push_back(Output::FlushTimedOut { id });
         }
         self.check_failback(now);
+        if self.presence.expire(now) {
+            self.out.push_back(Output::Presence);
+        }
+        if self.presence.renew_at().is_some_and(|t| now >= t) {
+            if let Some(conn) = self
+                .active
+                .as_ref()
+                .filter(|l| l.handshake_sent())
+                .map(|l| l.conn)
+            {
+                let renewal = self.presence.renew(now);
+                self.send(conn, renewal);
+            }
+        }
         self.refresh_status();
+    }
+
+    /// Sets (or with None clears) this replica's presence state, a JSON text, and sends it.
+    pub fn set_presence(&mut self, json: Option<String>, client_id: u64, now: u64) {
+        let message = self.presence.set_local(client_id, json);
+        if let Some(conn) = self
+            .active
+            .as_ref()
+            .filter(|l| l.handshake_sent())
+            .map(|l| l.conn)
+        {
+            self.send(conn, message);
+            self.presence.mark_sent(now);
+        }
+    }
+
+    /// The other clients' presence states as JSON: `[{ clientId, state }, ...]`.
+    pub fn presence_json(&self) -> String {
+        self.presence.peers_json()
     }
 
     /// A local update (Yjs v1) the replica just made. Online, it is sent at once, followed by
@@ -483,11 +533,18 @@ impl SyncEngine {
             .as_ref()
             .and_then(|m| m.healthy_since)
             .map(|t| t + self.failback_after);
+        let renew = self
+            .active
+            .as_ref()
+            .filter(|l| l.handshake_sent())
+            .and(self.presence.renew_at());
         links
             .chain(flushes)
             .chain(self.retry_at)
             .chain(self.monitor_retry_at)
             .chain(monitor_hold)
+            .chain(renew)
+            .chain(self.presence.expire_at())
             .min()
     }
 
@@ -581,6 +638,10 @@ impl SyncEngine {
         link.delivered = local_seq;
         let step1 = protocol::sync_step1(&replica.state_vector_now());
         self.send_probe(conn, step1, now);
+        if let Some(message) = self.presence.local_message() {
+            self.send(conn, message);
+            self.presence.mark_sent(now);
+        }
     }
 
     /// Applies a remote update; on bad bytes drops the link and returns false.
@@ -667,6 +728,7 @@ impl SyncEngine {
         self.tried[link.endpoint] = true;
         self.leave_reason = Some(reason);
         self.drop_monitor();
+        self.forget_peers();
         let next = match self.pinned {
             Some(pinned) => (!self.tried[pinned]).then_some(pinned),
             None => self.tried.iter().position(|t| !t),
@@ -686,12 +748,20 @@ impl SyncEngine {
         if let Some(link) = self.active.take() {
             self.out.push_back(Output::Close { conn: link.conn });
         }
+        self.forget_peers();
         self.drop_monitor();
         self.retry_at = None;
         self.leave_reason = Some(reason);
         self.tried.iter_mut().for_each(|t| *t = false);
         self.connect_active(index, now);
         self.refresh_status();
+    }
+
+    /// The others' states came through the link just left; the next server will send its own.
+    fn forget_peers(&mut self) {
+        if self.presence.clear_peers() {
+            self.out.push_back(Output::Presence);
+        }
     }
 
     fn connect_active(&mut self, index: usize, now: u64) {

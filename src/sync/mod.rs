@@ -5,6 +5,7 @@
 
 mod engine;
 mod link;
+pub mod presence;
 pub mod protocol;
 
 pub use engine::{ConnId, EndpointState, EndpointView, Output, Reason, Status, SyncEngine};

@@ -450,6 +450,23 @@ impl WasmReplica {
         self.with_engine(|engine, _, now| engine.unpin(now));
     }
 
+    /// Sets this replica's presence state (JSON text; undefined clears it).
+    #[wasm_bindgen(js_name = setPresence)]
+    pub fn set_presence(&mut self, state_json: Option<String>) {
+        self.with_engine(|engine, core, now| {
+            engine.set_presence(state_json, core.doc().client_id().get(), now)
+        });
+    }
+
+    /// The other clients' presence states: `[{ clientId, state }, ...]` as JSON.
+    pub fn presence(&self) -> String {
+        let shared = self.shared.borrow();
+        shared
+            .sync
+            .as_ref()
+            .map_or_else(|| "[]".into(), |d| d.engine.presence_json())
+    }
+
     /// Stops syncing and closes every socket.
     #[wasm_bindgen(js_name = stopSync)]
     pub fn stop_sync(&mut self) {

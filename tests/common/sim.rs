@@ -169,6 +169,19 @@ impl Sim {
                         );
                     }
                 }
+                Message::Awareness(update) => {
+                    // y-websocket relays awareness to every connection of the room.
+                    let relayed = Message::Awareness(update).encode_v1();
+                    let peers: Vec<ConnId> = self
+                        .conns
+                        .iter()
+                        .filter(|(_, &i)| i == index)
+                        .map(|(c, _)| *c)
+                        .collect();
+                    for peer in peers {
+                        self.schedule(LATENCY, Event::ToClient(peer, relayed.clone()));
+                    }
+                }
                 _ => {}
             }
         }
@@ -264,6 +277,13 @@ impl Sim {
 
     pub fn unpin(&mut self) {
         self.engine.unpin(self.now);
+        self.drain();
+    }
+
+    pub fn set_presence(&mut self, json: Option<&str>) {
+        let client = self.replica.doc().client_id().get();
+        self.engine
+            .set_presence(json.map(String::from), client, self.now);
         self.drain();
     }
 

@@ -1,0 +1,150 @@
+//! Presence over the awareness protocol: this replica's state (JSON), renewed every 15 s, and
+//! the states of the other clients, dropped after 30 s without news (y-protocols' timings).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use yrs::block::ClientID;
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::sync::Message;
+use yrs::updates::encoder::Encode;
+
+/// A state is renewed after this long (y-protocols: outdatedTimeout / 2).
+pub const RENEW_MS: u64 = 15_000;
+/// A remote state not renewed for this long is dropped (y-protocols: outdatedTimeout).
+pub const OUTDATED_MS: u64 = 30_000;
+
+#[derive(Debug, Clone)]
+struct Peer {
+    clock: u32,
+    json: Arc<str>,
+    seen_at: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Presence {
+    client_id: u64,
+    local: Option<Arc<str>>,
+    clock: u32,
+    sent_at: Option<u64>,
+    peers: BTreeMap<u64, Peer>,
+}
+
+impl Presence {
+    /// Sets (or with None clears) this replica's state; returns the message announcing it.
+    pub fn set_local(&mut self, client_id: u64, json: Option<String>) -> Vec<u8> {
+        self.client_id = client_id;
+        self.local = json.map(Arc::from);
+        self.clock += 1;
+        self.encode_local()
+    }
+
+    /// Clears this replica's state (it is leaving); returns the message saying so.
+    pub fn leave(&mut self) -> Vec<u8> {
+        self.local = None;
+        self.clock += 1;
+        self.encode_local()
+    }
+
+    /// The message carrying this replica's current state, if it ever set one.
+    pub fn local_message(&self) -> Option<Vec<u8>> {
+        (self.clock > 0).then(|| self.encode_local())
+    }
+
+    fn encode_local(&self) -> Vec<u8> {
+        let json = self.local.clone().unwrap_or_else(|| Arc::from("null"));
+        let entry = AwarenessUpdateEntry {
+            clock: self.clock,
+            json,
+        };
+        let clients = HashMap::from([(ClientID::new(self.client_id), entry)]);
+        Message::Awareness(AwarenessUpdate { clients }).encode_v1()
+    }
+
+    pub fn mark_sent(&mut self, now: u64) {
+        self.sent_at = Some(now);
+    }
+
+    /// When this replica's state must be sent again to stay alive at the others.
+    pub fn renew_at(&self) -> Option<u64> {
+        self.local.as_ref().and(self.sent_at).map(|t| t + RENEW_MS)
+    }
+
+    /// Renews the state (a new clock, as y-protocols does); returns the message.
+    pub fn renew(&mut self, now: u64) -> Vec<u8> {
+        self.clock += 1;
+        self.sent_at = Some(now);
+        self.encode_local()
+    }
+
+    /// Takes in an awareness update; true when the set of others' states changed.
+    pub fn apply(&mut self, update: &AwarenessUpdate, now: u64) -> bool {
+        let mut changed = false;
+        for (client, entry) in &update.clients {
+            let client = client.get();
+            if client == self.client_id && self.clock > 0 {
+                continue; // our own state, echoed by the server
+            }
+            let newer = self
+                .peers
+                .get(&client)
+                .is_none_or(|p| entry.clock >= p.clock);
+            if !newer {
+                continue;
+            }
+            if serde_json::from_str::<serde::de::IgnoredAny>(&entry.json).is_err() {
+                continue; // not JSON: never handed to the app
+            }
+            if &*entry.json == "null" {
+                changed |= self.peers.remove(&client).is_some();
+            } else {
+                let same = self
+                    .peers
+                    .get(&client)
+                    .is_some_and(|p| p.json == entry.json);
+                self.peers.insert(
+                    client,
+                    Peer {
+                        clock: entry.clock,
+                        json: entry.json.clone(),
+                        seen_at: now,
+                    },
+                );
+                changed |= !same;
+            }
+        }
+        changed
+    }
+
+    /// Drops states not renewed for [`OUTDATED_MS`]; true when any was dropped.
+    pub fn expire(&mut self, now: u64) -> bool {
+        let before = self.peers.len();
+        self.peers.retain(|_, p| now < p.seen_at + OUTDATED_MS);
+        self.peers.len() != before
+    }
+
+    pub fn expire_at(&self) -> Option<u64> {
+        self.peers.values().map(|p| p.seen_at + OUTDATED_MS).min()
+    }
+
+    /// Forgets the others (the link to their server is gone); true when there were any.
+    pub fn clear_peers(&mut self) -> bool {
+        let had = !self.peers.is_empty();
+        self.peers.clear();
+        had
+    }
+
+    /// `[{ "clientId": n, "state": <json> }, ...]`, ordered by client id.
+    pub fn peers_json(&self) -> String {
+        let items: Vec<String> = self
+            .peers
+            .iter()
+            .map(|(client, p)| format!("{{\"clientId\":{client},\"state\":{}}}", p.json))
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+}
