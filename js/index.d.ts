@@ -37,6 +37,10 @@ export interface OpenOptions {
   failbackAfterMs?: number
   params?: Record<string, string | number | boolean>
   WebSocket?: unknown
+  /** The servers' dialect: 'y-websocket' (default) or 'hocuspocus'. */
+  protocol?: 'y-websocket' | 'hocuspocus'
+  /** Hocuspocus: the token sent in the Auth message (never shown in errors or events). */
+  token?: string
 }
 
 export type WhereOperators = {
@@ -71,7 +75,7 @@ export interface Change<T extends object = Record<string, JsonValue>> {
   collection: string
 }
 
-/** Errors carry a stable `code`: NOT_FOUND, ALREADY_EXISTS, INVALID_VALUE (TypeError),
+/** Errors carry a stable `code` (REJECTED: a Hocuspocus server refused a change): NOT_FOUND, ALREADY_EXISTS, INVALID_VALUE (TypeError),
  * INVALID_QUERY, INVALID_UPDATE, INVALID_OPTION, UNSUPPORTED, CLOSED; from sync: TIMEOUT,
  * NO_ENDPOINTS, UNKNOWN_ENDPOINT, and on 'error' events PERMISSION_DENIED, PROTOCOL_ERROR,
  * CONNECT_FAILED; from storage: STORAGE_FAILED, STORAGE_CORRUPT, QUOTA_EXCEEDED, LOCKED,

@@ -4,10 +4,11 @@
 const KNOWN = new Set([
   'name', 'room', 'endpoints', 'storage', 'heartbeatIntervalMs', 'missedHeartbeats',
   'connectTimeoutMs', 'backoff', 'failback', 'failbackAfterMs', 'params', 'WebSocket',
+  'protocol', 'token',
 ])
 const SYNC_KEYS = [
   'endpoints', 'heartbeatIntervalMs', 'missedHeartbeats', 'connectTimeoutMs', 'backoff',
-  'failback', 'failbackAfterMs', 'params',
+  'failback', 'failbackAfterMs', 'params', 'protocol', 'token',
 ]
 
 export function optionError(message, code = 'INVALID_OPTION') {

@@ -417,8 +417,12 @@ export function createReplicaClass(loadCore, env = {}) {
         } else if (kind === 'flush') {
           const waiter = this._flushes.get(payload)
           this._flushes.delete(payload)
-          if (waiter && ok) waiter.resolve()
-          else if (waiter) {
+          if (waiter && ok === true) waiter.resolve()
+          else if (waiter && ok === 'rejected') {
+            const error = new Error('flush: the server refused a change (a read-only connection?)')
+            error.code = 'REJECTED'
+            waiter.reject(error)
+          } else if (waiter) {
             const error = new Error(`flush: not acknowledged within ${waiter.timeoutMs} ms`)
             error.code = 'TIMEOUT'
             waiter.reject(error)

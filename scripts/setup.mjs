@@ -38,16 +38,21 @@ if (wanted && installed !== wanted) {
   run('cargo', ['install', 'wasm-bindgen-cli', '--version', wanted, '--force'])
 }
 
-if (!existsSync('/usr/bin/chromium') || !existsSync(CHROMEDRIVER)) {
+const aptMissing = [
+  ['chromium', existsSync('/usr/bin/chromium')],
+  ['chromium-driver', existsSync(CHROMEDRIVER)],
+  ['redis-server', has('redis-server', ['--version'])],
+].filter(([, present]) => !present).map(([name]) => name)
+if (aptMissing.length > 0) {
   if (process.getuid?.() === 0 && has('apt-get', ['--version'])) {
     run('apt-get', ['update'])
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium', 'chromium-driver'])
+    run('apt-get', ['install', '-y', '--no-install-recommends', ...aptMissing])
   } else {
-    console.warn('setup: Chromium and ChromeDriver are missing; browser tests need them (Debian: apt-get install chromium chromium-driver).')
+    console.warn(`setup: missing ${aptMissing.join(', ')}; browser and cluster tests need them (Debian: apt-get install ${aptMissing.join(' ')}).`)
   }
 }
 
-const modules = ['binaryen', 'yjs', 'playwright-core'].map((m) => join(root, 'node_modules', m, 'package.json'))
+const modules = ['binaryen', 'yjs', 'playwright-core', '@y/websocket-server', '@hocuspocus/server', 'y-indexeddb'].map((m) => join(root, 'node_modules', m, 'package.json'))
 if (!modules.every(existsSync)) {
   run('npm', existsSync(join(root, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'])
 }

@@ -45,6 +45,10 @@ pub struct SyncConfig {
     pub failback: bool,
     pub failback_after_ms: f64,
     pub params: std::collections::BTreeMap<String, String>,
+    /// 'y-websocket' (default) or 'hocuspocus'.
+    pub protocol: String,
+    /// Hocuspocus: the token sent in the Auth message.
+    pub token: Option<String>,
 }
 
 impl Default for SyncConfig {
@@ -58,6 +62,8 @@ impl Default for SyncConfig {
             failback: true,
             failback_after_ms: 10_000.0,
             params: Default::default(),
+            protocol: "y-websocket".into(),
+            token: None,
         }
     }
 }
@@ -87,6 +93,12 @@ impl SyncConfig {
         positive("missedHeartbeats", self.missed_heartbeats)?;
         if self.missed_heartbeats.fract() != 0.0 {
             return Err(bad("missedHeartbeats", "must be a whole number"));
+        }
+        if !["y-websocket", "hocuspocus"].contains(&self.protocol.as_str()) {
+            return Err(bad(
+                "protocol",
+                format!("'{}' is not 'y-websocket' or 'hocuspocus'", self.protocol),
+            ));
         }
         if self.backoff.max_ms < self.backoff.initial_ms {
             return Err(bad("backoff.maxMs", "must not be below backoff.initialMs"));

@@ -92,3 +92,81 @@ fn malformed_frames_are_errors_not_panics() {
         "trailing byte"
     );
 }
+
+fn hocuspocus() -> protocol::Dialect {
+    protocol::Dialect::Hocuspocus {
+        document: "doc-1".into(),
+        token: "t0k".into(),
+    }
+}
+
+#[test]
+fn hocuspocus_frames_carry_the_document_name_and_open_with_the_token() {
+    let d = hocuspocus();
+    // varString("doc-1") then the y-protocols message
+    assert_eq!(
+        d.frame(vec![0, 0, 1, 0]),
+        [5, b'd', b'o', b'c', b'-', b'1', 0, 0, 1, 0]
+    );
+    let auth = d.on_open().unwrap();
+    assert_eq!(
+        &auth[6..],
+        [2, 0, 3, b't', b'0', b'k'],
+        "Auth, Token, varString(token)"
+    );
+    assert_eq!(
+        d.url("ws://h:1", "doc-1", &[("a".into(), "b".into())]),
+        "ws://h:1?a=b"
+    );
+    assert!(d.acks_with_sync_status() && !protocol::Dialect::YWebsocket.acks_with_sync_status());
+}
+
+#[test]
+fn hocuspocus_server_messages_are_read() {
+    use protocol::Incoming;
+    let d = hocuspocus();
+    let prefix = |body: &[u8]| d.frame(body.to_vec());
+    assert_eq!(d.decode(&[9]).unwrap(), [Incoming::Ping]);
+    assert_eq!(d.pong(), [10]);
+    assert_eq!(
+        d.decode(&prefix(&[8, 1])).unwrap(),
+        [Incoming::SyncStatus(true)]
+    );
+    assert_eq!(
+        d.decode(&prefix(&[8, 0])).unwrap(),
+        [Incoming::SyncStatus(false)]
+    );
+    assert_eq!(
+        d.decode(&prefix(&[2, 1, 2, b'n', b'o'])).unwrap(),
+        [Incoming::Denied("no".into())]
+    );
+    assert_eq!(
+        d.decode(&prefix(&[
+            2, 2, 8, b'r', b'e', b'a', b'd', b'o', b'n', b'l', b'y'
+        ]))
+        .unwrap(),
+        [Incoming::Authenticated("readonly".into())]
+    );
+    assert_eq!(
+        d.decode(&prefix(&[7, 3, b'b', b'y', b'e'])).unwrap(),
+        [Incoming::Close("bye".into())]
+    );
+    // Sync and SyncReply carry sync messages; several messages may share a frame
+    let mut two = prefix(&[0, 1, 2, 0, 0]);
+    two.extend(prefix(&[4, 0, 1, 0]));
+    assert_eq!(d.decode(&two).unwrap().len(), 2);
+    assert!(d.decode(&prefix(&[42])).is_err(), "unknown message type");
+    assert!(d.decode(&[200]).is_err(), "truncated document name");
+}
+
+#[test]
+fn sync_options_take_the_protocol_and_token() {
+    let c = yreplica::config::SyncConfig::from_json(r#"{"protocol":"hocuspocus","token":"x"}"#)
+        .unwrap();
+    assert_eq!(
+        (c.protocol.as_str(), c.token.as_deref()),
+        ("hocuspocus", Some("x"))
+    );
+    let err = yreplica::config::SyncConfig::from_json(r#"{"protocol":"socket.io"}"#).unwrap_err();
+    assert!(err.to_string().contains("'socket.io'"));
+}

@@ -4,11 +4,11 @@
 
 use std::collections::VecDeque;
 
-use yrs::sync::{Message, SyncMessage};
+use yrs::sync::SyncMessage;
 
 use super::link::{Link, Phase, Probe, Role};
 use super::presence::Presence;
-use super::protocol;
+use super::protocol::{self, Dialect, Incoming};
 use crate::config::SyncConfig;
 use crate::replica::Replica;
 
@@ -120,6 +120,10 @@ pub enum Output {
     FlushResolved {
         id: u64,
     },
+    /// The server refused an update this flush waited for (Hocuspocus read-only connection).
+    FlushRejected {
+        id: u64,
+    },
     FlushTimedOut {
         id: u64,
     },
@@ -138,6 +142,7 @@ struct Flush {
 }
 
 pub struct SyncEngine {
+    dialect: Dialect,
     endpoints: Vec<EndpointView>,
     room: String,
     params: Vec<(String, String)>,
@@ -192,7 +197,15 @@ impl SyncEngine {
             })
             .collect();
         let count = endpoints.len();
+        let dialect = match config.protocol.as_str() {
+            "hocuspocus" => Dialect::Hocuspocus {
+                document: room.to_string(),
+                token: config.token.clone().unwrap_or_default(),
+            },
+            _ => Dialect::YWebsocket,
+        };
         SyncEngine {
+            dialect,
             endpoints,
             room: room.to_string(),
             params: config
@@ -273,6 +286,9 @@ impl SyncEngine {
         };
         link.last_rx = now;
         link.delivered = delivered;
+        if let Some(auth) = self.dialect.on_open() {
+            self.out.push_back(Output::Send { conn, data: auth });
+        }
         let step1 = protocol::sync_step1(&replica.state_vector_now());
         self.send_probe(conn, step1, now);
         self.refresh_status();
@@ -297,7 +313,7 @@ impl SyncEngine {
         link.misses = 0;
         link.heartbeat_sent_at = None;
         self.endpoints[endpoint].last_seen_at = Some(now);
-        let messages = match protocol::decode_frame(frame) {
+        let messages = match self.dialect.decode(frame) {
             Ok(messages) => messages,
             Err(e) => {
                 let message = format!("{}: {e}", self.endpoints[endpoint].url);
@@ -309,39 +325,62 @@ impl SyncEngine {
                 return; // the link failed while handling an earlier message of this frame
             }
             match message {
-                Message::Sync(SyncMessage::SyncStep1(sv)) if role == Role::Active => {
+                Incoming::Sync(SyncMessage::SyncStep1(sv)) if role == Role::Active => {
                     let diff = replica.diff_since(&sv);
-                    self.send(conn, protocol::sync_step2(diff));
+                    self.send_update_message(conn, protocol::sync_step2(diff), self.local_seq);
                     self.after_handshake(conn, now, replica);
                 }
-                Message::Sync(SyncMessage::SyncStep2(update)) => {
+                Incoming::Sync(SyncMessage::SyncStep2(update)) => {
                     if !self.apply(conn, &update, now, replica) {
                         return;
                     }
                     self.probe_answered(conn, now);
                 }
-                Message::Sync(SyncMessage::Update(update))
+                Incoming::Sync(SyncMessage::Update(update))
                     if !self.apply(conn, &update, now, replica) =>
                 {
                     return;
                 }
                 // Applying takes the update in; the event is due only when the set changed.
-                Message::Awareness(update)
+                Incoming::Awareness(update)
                     if role == Role::Active && self.presence.apply(&update, now) =>
                 {
                     self.out.push_back(Output::Presence);
                 }
-                Message::AwarenessQuery if role == Role::Active => {
+                Incoming::AwarenessQuery if role == Role::Active => {
                     if let Some(message) = self.presence.local_message() {
                         self.send(conn, message);
                     }
                 }
-                Message::Auth(Some(reason)) => {
+                Incoming::Denied(reason) => {
                     let message =
                         format!("{} denied access: {reason}", self.endpoints[endpoint].url);
                     return self.link_error(conn, "PERMISSION_DENIED", message, now);
                 }
-                // Monitors only probe; presence (awareness) is not kept yet.
+                Incoming::SyncStatus(applied) if role == Role::Active => {
+                    self.sync_status(conn, applied);
+                }
+                Incoming::Ping => {
+                    let pong = self.dialect.pong();
+                    self.out.push_back(Output::Send { conn, data: pong });
+                }
+                Incoming::Close(reason) => {
+                    let message = format!(
+                        "{} closed the document: {reason}",
+                        self.endpoints[endpoint].url
+                    );
+                    self.out.push_back(Output::Error {
+                        code: "CLOSED_BY_SERVER",
+                        message,
+                    });
+                    if role == Role::Active {
+                        self.fail_active(Reason::Closed, now);
+                    } else {
+                        self.fail_monitor(now);
+                    }
+                    return;
+                }
+                // Monitors only probe; Authenticated and stateless messages need no answer.
                 _ => {}
             }
         }
@@ -447,8 +486,8 @@ impl SyncEngine {
         if let Some(link) = self.active.as_mut().filter(|l| l.handshake_sent()) {
             link.delivered = seq;
             let conn = link.conn;
-            let probe_in_flight = !link.probes.is_empty();
-            self.send(conn, protocol::update(update));
+            let probe_in_flight = !link.probes.is_empty() || self.dialect.acks_with_sync_status();
+            self.send_update_message(conn, protocol::update(update), seq);
             if !probe_in_flight {
                 let step1 = protocol::sync_step1(&replica.state_vector_now());
                 self.send_probe(conn, step1, now);
@@ -577,8 +616,51 @@ impl SyncEngine {
             .find(|l| l.conn == conn)
     }
 
-    fn send(&mut self, conn: ConnId, data: Vec<u8>) {
+    fn send(&mut self, conn: ConnId, message: Vec<u8>) {
+        let data = self.dialect.frame(message);
         self.out.push_back(Output::Send { conn, data });
+    }
+
+    /// Sends a SyncStep2 or Update carrying local changes up to `seq`; with SyncStatus
+    /// acknowledgements, remembers which answer will cover it.
+    fn send_update_message(&mut self, conn: ConnId, message: Vec<u8>, seq: u64) {
+        if self.dialect.acks_with_sync_status() {
+            if let Some(link) = self.link_mut(conn) {
+                link.status_acks.push_back(seq);
+            }
+        }
+        self.send(conn, message);
+    }
+
+    /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered.
+    fn sync_status(&mut self, conn: ConnId, applied: bool) {
+        let Some(covers) = self.link_mut(conn).and_then(|l| l.status_acks.pop_front()) else {
+            return;
+        };
+        if applied {
+            self.acked_seq = self.acked_seq.max(covers);
+            return;
+        }
+        let url = self
+            .active
+            .as_ref()
+            .map(|l| self.endpoints[l.endpoint].url.clone())
+            .unwrap_or_default();
+        self.out.push_back(Output::Error {
+            code: "REJECTED",
+            message: format!("{url} did not apply an update (a read-only connection?)"),
+        });
+        let mut rejected = Vec::new();
+        self.flushes.retain(|f| {
+            let waits_for_it = f.target >= covers;
+            if waits_for_it {
+                rejected.push(f.id);
+            }
+            !waits_for_it
+        });
+        for id in rejected {
+            self.out.push_back(Output::FlushRejected { id });
+        }
     }
 
     /// Sends a SyncStep1 whose answer both proves liveness and acknowledges what was sent.
@@ -681,7 +763,9 @@ impl SyncEngine {
         e.state = EndpointState::Up;
         self.answered_serial = self.answered_serial.max(probe.serial);
         if role == Role::Active {
-            self.acked_seq = self.acked_seq.max(probe.covers);
+            if !self.dialect.acks_with_sync_status() {
+                self.acked_seq = self.acked_seq.max(probe.covers);
+            }
             if first_sync {
                 self.failed_rounds = 0;
                 self.tried.iter_mut().for_each(|t| *t = false);
@@ -709,6 +793,10 @@ impl SyncEngine {
 
     fn link_error(&mut self, conn: ConnId, code: &'static str, message: String, now: u64) {
         self.out.push_back(Output::Error { code, message });
+        if code == "PERMISSION_DENIED" {
+            // Asking again at once would be refused again: start the backoff further along.
+            self.failed_rounds = self.failed_rounds.max(2);
+        }
         if self.active.as_ref().is_some_and(|l| l.conn == conn) {
             self.fail_active(Reason::Error, now);
         } else {
@@ -790,7 +878,9 @@ impl SyncEngine {
     fn open_link(&mut self, index: usize) -> ConnId {
         let conn = self.next_conn;
         self.next_conn += 1;
-        let url = protocol::room_url(&self.endpoints[index].url, &self.room, &self.params);
+        let url = self
+            .dialect
+            .url(&self.endpoints[index].url, &self.room, &self.params);
         self.out.push_back(Output::Connect { conn, url });
         conn
     }

@@ -49,6 +49,9 @@ pub struct Link {
     pub delivered: u64,
     /// Monitor links: since when every probe has been answered in time.
     pub healthy_since: Option<u64>,
+    /// Hocuspocus: for each SyncStep2 / Update sent, the local sequence number it carries;
+    /// each SyncStatus answers the oldest.
+    pub status_acks: VecDeque<u64>,
 }
 
 impl Link {
@@ -66,6 +69,7 @@ impl Link {
             probes: VecDeque::new(),
             delivered: 0,
             healthy_since: None,
+            status_acks: VecDeque::new(),
         }
     }
 

@@ -51,9 +51,16 @@ pub fn state_vector(bytes: &[u8]) -> Result<StateVector, ProtocolError> {
 
 /// `endpoint/room?params`, as y-websocket builds it (the room is one path segment).
 pub fn room_url(endpoint: &str, room: &str, params: &[(String, String)]) -> String {
-    let mut url = endpoint.trim_end_matches('/').to_string();
-    url.push('/');
-    url.push_str(&encode_component(room));
+    let url = format!(
+        "{}/{}",
+        endpoint.trim_end_matches('/'),
+        encode_component(room)
+    );
+    with_params(url, params)
+}
+
+/// `url?key=value&...` with percent-encoding.
+fn with_params(mut url: String, params: &[(String, String)]) -> String {
     for (i, (key, value)) in params.iter().enumerate() {
         url.push(if i == 0 { '?' } else { '&' });
         url.push_str(&encode_component(key));
@@ -74,4 +81,153 @@ fn encode_component(s: &str) -> String {
         }
     }
     out
+}
+
+/// What a server sent, in either dialect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    Sync(yrs::sync::SyncMessage),
+    Awareness(yrs::sync::AwarenessUpdate),
+    AwarenessQuery,
+    /// Auth: PermissionDenied with its reason.
+    Denied(String),
+    /// Hocuspocus Authenticated with its scope ("readonly" or "read-write").
+    Authenticated(String),
+    /// Hocuspocus SyncStatus: whether the server applied our SyncStep2 / Update.
+    SyncStatus(bool),
+    /// Hocuspocus v4 application ping (answered with a pong).
+    Ping,
+    /// Hocuspocus CLOSE with its reason.
+    Close(String),
+    /// Anything else (stateless messages, unknown types): counts as liveness only.
+    Other,
+}
+
+/// The server dialect: the y-websocket protocol, or Hocuspocus' (the document name before
+/// every message, token auth, SyncStatus acknowledgements). The failover engine is the same.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialect {
+    YWebsocket,
+    Hocuspocus { document: String, token: String },
+}
+
+const HOCUSPOCUS_PING: u8 = 9;
+const HOCUSPOCUS_PONG: u8 = 10;
+
+impl Dialect {
+    /// The URL to open: y-websocket puts the room in the path, Hocuspocus in every message.
+    pub fn url(&self, endpoint: &str, room: &str, params: &[(String, String)]) -> String {
+        match self {
+            Dialect::YWebsocket => room_url(endpoint, room, params),
+            Dialect::Hocuspocus { .. } => with_params(endpoint.to_string(), params),
+        }
+    }
+
+    /// Wraps a y-websocket-encoded message for the wire.
+    pub fn frame(&self, message: Vec<u8>) -> Vec<u8> {
+        match self {
+            Dialect::YWebsocket => message,
+            Dialect::Hocuspocus { document, .. } => {
+                let mut framed = Vec::with_capacity(document.len() + 5 + message.len());
+                write_var_string(&mut framed, document);
+                framed.extend(message);
+                framed
+            }
+        }
+    }
+
+    /// What to send as soon as a link opens, before SyncStep1 (Hocuspocus: the token).
+    pub fn on_open(&self) -> Option<Vec<u8>> {
+        match self {
+            Dialect::YWebsocket => None,
+            Dialect::Hocuspocus { token, .. } => {
+                let mut auth = vec![2, 0]; // Auth, Token
+                write_var_string(&mut auth, token);
+                Some(self.frame(auth))
+            }
+        }
+    }
+
+    pub fn pong(&self) -> Vec<u8> {
+        vec![HOCUSPOCUS_PONG]
+    }
+
+    /// Whether updates are acknowledged by SyncStatus messages (else by probe answers).
+    pub fn acks_with_sync_status(&self) -> bool {
+        matches!(self, Dialect::Hocuspocus { .. })
+    }
+
+    pub fn decode(&self, frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
+        match self {
+            Dialect::YWebsocket => Ok(decode_frame(frame)?.into_iter().map(incoming).collect()),
+            Dialect::Hocuspocus { .. } => decode_hocuspocus(frame),
+        }
+    }
+}
+
+fn incoming(message: Message) -> Incoming {
+    match message {
+        Message::Sync(sync) => Incoming::Sync(sync),
+        Message::Awareness(update) => Incoming::Awareness(update),
+        Message::AwarenessQuery => Incoming::AwarenessQuery,
+        Message::Auth(Some(reason)) => Incoming::Denied(reason),
+        Message::Auth(None) | Message::Custom(..) => Incoming::Other,
+    }
+}
+
+fn write_var_string(out: &mut Vec<u8>, s: &str) {
+    use yrs::encoding::write::Write;
+    out.write_string(s);
+}
+
+fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
+    use yrs::encoding::read::Read;
+    if frame == [HOCUSPOCUS_PING] {
+        return Ok(vec![Incoming::Ping]);
+    }
+    let bad = |e: yrs::encoding::read::Error| ProtocolError(e.to_string());
+    let mut cursor = Cursor::new(frame);
+    let mut out = Vec::new();
+    while cursor.next < frame.len() {
+        let _document = cursor.read_string().map_err(bad)?;
+        let kind: u32 = cursor.read_var().map_err(bad)?;
+        let message = match kind {
+            0 | 4 => {
+                // Sync and SyncReply carry a y-protocols sync message
+                let rest = &frame[cursor.next..];
+                let mut decoder = DecoderV1::new(Cursor::new(rest));
+                let sync = yrs::sync::SyncMessage::decode(&mut decoder).map_err(bad)?;
+                cursor.next += sync_len(&sync);
+                Incoming::Sync(sync)
+            }
+            1 => {
+                let bytes = cursor.read_buf().map_err(bad)?;
+                Incoming::Awareness(yrs::sync::AwarenessUpdate::decode_v1(bytes).map_err(bad)?)
+            }
+            2 => match cursor.read_var::<u32>().map_err(bad)? {
+                1 => Incoming::Denied(cursor.read_string().map_err(bad)?.to_string()),
+                2 => Incoming::Authenticated(cursor.read_string().map_err(bad)?.to_string()),
+                _ => Incoming::Other, // a token request: the token went out on open
+            },
+            3 => Incoming::AwarenessQuery,
+            7 => Incoming::Close(cursor.read_string().unwrap_or_default().to_string()),
+            8 => Incoming::SyncStatus(cursor.read_var::<u32>().map_err(bad)? == 1),
+            5 => {
+                cursor.read_string().map_err(bad)?;
+                Incoming::Other
+            }
+            other => {
+                return Err(ProtocolError(format!(
+                    "unknown Hocuspocus message type {other}"
+                )))
+            }
+        };
+        out.push(message);
+    }
+    Ok(out)
+}
+
+/// Bytes a sync message takes (lib0 encodings are canonical).
+fn sync_len(message: &yrs::sync::SyncMessage) -> usize {
+    message.encode_v1().len()
 }

@@ -173,6 +173,9 @@ pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
             Output::Error { code, message } => driver.events.push(event_error(code, &message)),
             Output::FlushResolved { id } => driver.events.push(format!("[\"flush\",{id},true]")),
             Output::FlushTimedOut { id } => driver.events.push(format!("[\"flush\",{id},false]")),
+            Output::FlushRejected { id } => {
+                driver.events.push(format!("[\"flush\",{id},\"rejected\"]"))
+            }
             Output::Presence => driver
                 .events
                 .push(format!("[\"presence\",{}]", driver.engine.presence_json())),

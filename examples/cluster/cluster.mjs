@@ -1,0 +1,25 @@
+// npm run cluster: Redis (Debian's redis-server, on loopback, in a temp dir) and three
+// Hocuspocus servers sharing documents through it. Prints the endpoints; Ctrl-C stops all.
+import { startCluster } from '../../pkg-tests/helpers/cluster.mjs'
+
+const count = Number(process.argv[2] ?? 3)
+const cluster = await startCluster(count)
+console.log(`redis-server on 127.0.0.1:${cluster.redis.port}`)
+console.log('Hocuspocus endpoints (protocol: "hocuspocus"):')
+for (const server of cluster.servers) console.log(`  ${server.url}`)
+console.log(`
+Point a replica at them:
+  Replica.open({ name: 'app', protocol: 'hocuspocus',
+                 endpoints: ${JSON.stringify(cluster.servers.map((s) => s.url))} })
+Freeze one with: kill -STOP <pid>   (pids: ${cluster.servers.map((s) => s.proc.pid).join(', ')})
+Ctrl-C stops everything.`)
+
+let stopping = false
+const stop = async () => {
+  if (stopping) return
+  stopping = true
+  await cluster.stop()
+  process.exit(0)
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)

@@ -1,0 +1,23 @@
+// A Hocuspocus 4 server for tests and the cluster example. Environment: PORT, REDIS_PORT
+// (share documents through Redis), TOKEN (required token; 'readonly' gets a read-only
+// connection).
+import { Server } from '@hocuspocus/server'
+import { Redis } from '@hocuspocus/extension-redis'
+
+const port = Number(process.env.PORT)
+const redisPort = process.env.REDIS_PORT ? Number(process.env.REDIS_PORT) : null
+const server = new Server({
+  port,
+  address: '127.0.0.1',
+  quiet: true,
+  extensions: redisPort ? [new Redis({ host: '127.0.0.1', port: redisPort })] : [],
+  async onAuthenticate({ token, connectionConfig }) {
+    if (token === 'readonly') {
+      connectionConfig.readOnly = true
+      return
+    }
+    if (process.env.TOKEN && token !== process.env.TOKEN) throw new Error('invalid token')
+  },
+})
+await server.listen()
+console.log(`running at 127.0.0.1 on port ${port}`)
