@@ -3,7 +3,7 @@
 // file, fsyncs it and renames it over the log. On load a torn or corrupt tail is reported,
 // cut off, and every intact record before it is loaded. One process per directory (a lock
 // file holding the owner's pid).
-import { open, readFile, rename, unlink, mkdir, writeFile } from 'node:fs/promises'
+import { open, readFile, rename, unlink, mkdir, writeFile, link, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 const HEADER = 8
@@ -61,27 +61,49 @@ function isAlive(pid) {
   }
 }
 
-// Replicas of one process may share a directory: the lock is per process.
+// Replicas of one process may share a directory: the lock is per process. Acquisitions in
+// flight are shared too, so two replicas opening at once do not race each other.
 const heldLocks = new Map()
+// One replica per log: a second open of the same name in this process is refused.
+const openLogs = new Set()
 
 async function acquireLock(dir) {
   const path = join(dir, '.yreplica.lock')
-  const held = heldLocks.get(path)
-  if (held) {
-    held.count++
-    return path
+  let held = heldLocks.get(path)
+  if (!held) {
+    held = { count: 0, ready: takeLock(dir, path) }
+    heldLocks.set(path, held)
+    held.ready.catch(() => heldLocks.delete(path))
   }
-  for (;;) {
-    try {
-      await writeFile(path, String(process.pid), { flag: 'wx' })
-      heldLocks.set(path, { count: 1 })
-      return path
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error
-      const owner = Number(await readFile(path, 'utf8').catch(() => ''))
-      if (owner && owner !== process.pid && isAlive(owner)) throw lockError(dir, owner)
-      await unlink(path).catch(() => {}) // stale: its process is gone
+  held.count++
+  try {
+    await held.ready
+  } catch (error) {
+    held.count--
+    throw error
+  }
+  return path
+}
+
+async function takeLock(dir, path) {
+  // Write the pid to a private file, then link it into place: the lock never exists empty.
+  const mine = `${path}.${process.pid}.tmp`
+  await writeFile(mine, String(process.pid))
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(mine, path)
+        return
+      } catch (error) {
+        if (error.code !== 'EEXIST') throw error
+        const owner = Number(await readFile(path, 'utf8').catch(() => 'gone'))
+        if (Number.isNaN(owner) && attempt < 3) continue // vanished meanwhile: try again
+        if (owner === process.pid || (owner > 0 && isAlive(owner)) || attempt >= 3) throw lockError(dir, owner || 'unknown')
+        await unlink(path).catch(() => {}) // stale: its process is gone
+      }
     }
+  } finally {
+    await unlink(mine).catch(() => {})
   }
 }
 
@@ -98,10 +120,24 @@ async function releaseLock(path) {
  */
 export async function openFileStore(dir, name, onError) {
   await mkdir(dir, { recursive: true })
-  const lock = await acquireLock(dir)
   const logPath = join(dir, `${encodeURIComponent(name)}.ylog`)
+  if (openLogs.has(logPath)) {
+    const error = new Error(`${logPath} is already open in this process; one replica per name and directory`)
+    error.code = 'LOCKED'
+    throw error
+  }
+  openLogs.add(logPath)
+  let lock
+  try {
+    lock = await acquireLock(dir)
+  } catch (error) {
+    openLogs.delete(logPath)
+    throw error
+  }
   let log = null
   let closed = false
+  // Bytes of the log that hold whole records: a failed append is cut back to this.
+  let intact = 0
 
   const reopen = async () => {
     log = await open(logPath, 'a')
@@ -115,8 +151,11 @@ export async function openFileStore(dir, name, onError) {
       })
       const { records, end } = decodeLog(bytes)
       if (end < bytes.length) {
+        // Keep the unreadable tail aside rather than destroying it.
+        const aside = `${logPath}.corrupt-${Date.now()}`
+        await copyFile(logPath, aside)
         const error = new Error(
-          `${logPath}: the record at byte ${end} is torn or corrupt; ${records.length} intact records loaded, ${bytes.length - end} bytes after them dropped`,
+          `${logPath}: the record at byte ${end} is torn or corrupt; ${records.length} intact records loaded, the ${bytes.length - end} bytes after them moved aside to ${aside}`,
         )
         error.code = 'STORAGE_CORRUPT'
         onError(error)
@@ -125,24 +164,40 @@ export async function openFileStore(dir, name, onError) {
         await handle.sync()
         await handle.close()
       }
+      intact = end
       await reopen()
       return records
     },
     async append(update) {
       if (closed) throw Object.assign(new Error('the file store is closed'), { code: 'CLOSED' })
       if (log === null) await reopen()
-      await log.write(encodeRecord(update))
-      await log.sync()
+      const record = encodeRecord(update)
+      try {
+        let written = 0
+        while (written < record.length) {
+          const { bytesWritten } = await log.write(record, written, record.length - written)
+          if (bytesWritten === 0) throw new Error('no bytes written')
+          written += bytesWritten
+        }
+        await log.sync()
+        intact += record.length
+      } catch (error) {
+        // A partial record must not stay in front of later ones: cut the log back.
+        await log.truncate(intact).catch(() => {})
+        throw error
+      }
     },
     async compact(state) {
       const tmp = `${logPath}.tmp`
+      const record = encodeRecord(state)
       const handle = await open(tmp, 'w')
-      await handle.write(encodeRecord(state))
+      await handle.writeFile(record)
       await handle.sync()
       await handle.close()
       await log?.close()
       log = null
       await rename(tmp, logPath)
+      intact = record.length
       const directory = await open(dir, 'r')
       await directory.sync().catch(() => {})
       await directory.close()
@@ -152,6 +207,7 @@ export async function openFileStore(dir, name, onError) {
       closed = true
       await log?.close()
       log = null
+      openLogs.delete(logPath)
       await releaseLock(lock)
     },
   }

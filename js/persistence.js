@@ -14,6 +14,16 @@ function storageError(error, what) {
   return wrapped
 }
 
+function newTick() {
+  const tick = {}
+  tick.promise = new Promise((resolve, reject) => {
+    tick.resolve = resolve
+    tick.reject = reject
+  })
+  tick.promise.catch(() => {}) // the writes hold their own handlers
+  return tick
+}
+
 export class Persistence {
   /**
    * @param adapter { load, append, compact, close }
@@ -54,13 +64,7 @@ export class Persistence {
   /** Called after each change: resolves once everything changed so far is durable. */
   schedule() {
     if (this.tick === null) {
-      const tick = {}
-      tick.promise = new Promise((resolve, reject) => {
-        tick.resolve = resolve
-        tick.reject = reject
-      })
-      tick.promise.catch(() => {}) // the writes hold their own handlers
-      this.tick = tick
+      this.tick = newTick()
       queueMicrotask(() => this.flushTick())
     }
     return this.tick.promise
@@ -100,10 +104,16 @@ export class Persistence {
     }
   }
 
-  /** Writes what is pending, waits for it, and closes the adapter. */
+  /** Writes what is pending (retrying what failed before), waits for it, and closes the adapter. */
   async close() {
+    this.tick ??= newTick() // also write what an earlier failed tick left
     this.flushTick()
     await this.chain
+    if (this.retry.length > 0) {
+      const error = new Error(`storage: ${this.retry.length} update(s) could not be written before close; they are lost locally unless a server has them`)
+      error.code = 'STORAGE_FAILED'
+      this.onError(error)
+    }
     try {
       await this.adapter.close()
     } catch (error) {

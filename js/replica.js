@@ -214,7 +214,14 @@ export function createReplicaClass(loadCore, env = {}) {
         throw error
       }
       if (env.broadcast) replica._startBroadcast()
-      if (checked.sync.endpoints.length > 0) replica._startSync(env.defaultWebSocket)
+      if (checked.sync.endpoints.length > 0) {
+        try {
+          replica._startSync(env.defaultWebSocket)
+        } catch (error) {
+          await replica.close()
+          throw error
+        }
+      }
       // Errors found while opening (a corrupt storage tail, …) reach listeners attached right
       // after `await Replica.open(…)`.
       const early = replica._earlyErrors
@@ -234,6 +241,8 @@ export function createReplicaClass(loadCore, env = {}) {
       this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set() }
       this._batchDepth = 0
       this._syncing = false
+      this._draining = false
+      this._drainAgain = false
       this._persistence = null
       this._channel = null
       this._broadcastScheduled = false
@@ -355,7 +364,9 @@ export function createReplicaClass(loadCore, env = {}) {
         error.code = 'NO_ENDPOINTS'
         return Promise.reject(error)
       }
-      if (!(timeoutMs > 0)) return Promise.reject(new TypeError('flush: timeoutMs must be a positive number'))
+      if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+        return Promise.reject(new TypeError('flush: timeoutMs must be a positive number of milliseconds (at most 2147483647)'))
+      }
       const id = this._nextFlush++
       const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
       core.flush(id, timeoutMs)
@@ -396,9 +407,26 @@ export function createReplicaClass(loadCore, env = {}) {
     /** @internal Delivers what the sync driver queued: remote changes and events. */
     _drainSync() {
       if (!this._syncing || this._core === null) return
-      const json = this._core.drain()
-      if (json === '') return
-      for (const [kind, payload, ok] of JSON.parse(json)) {
+      // A listener may write and so drain again: events stay in order by looping here instead.
+      if (this._draining) {
+        this._drainAgain = true
+        return
+      }
+      this._draining = true
+      try {
+        do {
+          this._drainAgain = false
+          if (this._core === null) return
+          const json = this._core.drain()
+          if (json !== '') this._dispatchSync(JSON.parse(json))
+        } while (this._drainAgain)
+      } finally {
+        this._draining = false
+      }
+    }
+
+    _dispatchSync(events) {
+      for (const [kind, payload, ok] of events) {
         if (kind === 'changes') {
           this._applyToCache(payload)
           this._notify(payload, 'remote')

@@ -110,6 +110,10 @@ catch (e) { console.log(e.code + ' ' + e.message) }`
       child.once('exit', () => resolve(text.trim()))
     })
     assert.match(out, /^LOCKED .*in use by process \d+/)
+    // the same log twice in one process is refused too; another name in the directory is fine
+    await assert.rejects(Replica.open({ name: 'app', storage: { dir } }), (e) => e.code === 'LOCKED')
+    const other = await Replica.open({ name: 'other', storage: { dir } })
+    await other.close()
     await r.close()
     const again = await Replica.open({ name: 'app', storage: { dir } })
     await again.close()
@@ -198,4 +202,25 @@ test('offline writes in the file store reach the server after a restart and a co
     await stopServers([server])
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('close() writes what a failed append left, and reports what it still cannot write', async () => {
+  const stored = []
+  let failing = true
+  const adapter = {
+    async load() { return [] },
+    async append(update) {
+      if (failing) throw new Error('transient failure')
+      stored.push(update)
+    },
+    async compact() {},
+    async close() {},
+  }
+  const r = await Replica.open({ name: 'retry-on-close', storage: adapter })
+  await assert.rejects(r.collection('todos').insert({ id: 'pending' }))
+  failing = false
+  await r.close()
+  const restored = await Replica.open({ name: 'restored', storage: { async load() { return stored }, async append() {}, async compact() {}, async close() {} } })
+  assert.ok(restored.collection('todos').get('pending'), 'written by close()')
+  await restored.close()
 })

@@ -170,3 +170,19 @@ fn sync_options_take_the_protocol_and_token() {
     let err = yreplica::config::SyncConfig::from_json(r#"{"protocol":"socket.io"}"#).unwrap_err();
     assert!(err.to_string().contains("'socket.io'"));
 }
+
+#[test]
+fn an_awareness_update_listing_a_client_twice_is_not_a_protocol_error() {
+    // y-protocols relays [X, X] when one update both adds and updates X; yrs collapses the
+    // duplicates, so re-encoding would be shorter than the frame.
+    let state = br#"{"a":1}"#;
+    let mut payload = vec![2u8];
+    for clock in [1u8, 2] {
+        payload.extend([7, clock, state.len() as u8]);
+        payload.extend(state);
+    }
+    let mut frame = vec![1u8, payload.len() as u8];
+    frame.extend(payload);
+    let messages = protocol::decode_frame(&frame).expect("a valid frame");
+    assert_eq!(messages.len(), 1);
+}

@@ -503,7 +503,7 @@ impl SyncEngine {
             id,
             target: self.local_seq,
             min_serial: self.probe_serial + 1,
-            deadline: now + timeout_ms,
+            deadline: now.saturating_add(timeout_ms),
         });
         if let Some(conn) = self
             .active
@@ -825,7 +825,7 @@ impl SyncEngine {
             Some(next) => self.connect_active(next, now),
             None => {
                 self.failed_rounds += 1;
-                self.retry_at = Some(now + self.backoff_delay());
+                self.retry_at = Some(now.saturating_add(self.backoff_delay()));
             }
         }
         self.refresh_status();

@@ -61,7 +61,7 @@ impl Link {
             endpoint,
             role,
             phase: Phase::Connecting {
-                deadline: now + connect_timeout,
+                deadline: now.saturating_add(connect_timeout),
             },
             last_rx: now,
             heartbeat_sent_at: None,
@@ -96,8 +96,8 @@ impl Link {
         match self.phase {
             Phase::Connecting { deadline } => deadline,
             Phase::Open { .. } => match self.heartbeat_sent_at {
-                Some(sent) => sent + heartbeat,
-                None => self.last_rx + heartbeat,
+                Some(sent) => sent.saturating_add(heartbeat),
+                None => self.last_rx.saturating_add(heartbeat),
             },
         }
     }

@@ -1,8 +1,8 @@
 //! The y-websocket wire protocol over `yrs::sync` messages: framing, and the URL of a room.
 
 use yrs::encoding::read::Cursor;
-use yrs::sync::{Message, MessageReader, SyncMessage};
-use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
@@ -11,25 +11,62 @@ use yrs::StateVector;
 pub struct ProtocolError(pub String);
 
 /// Reads every message of one WebSocket frame (servers such as @y/hub pack several in one).
+/// The bytes are walked by hand so that a truncated message, trailing bytes or a message whose
+/// content decodes to fewer bytes (duplicate awareness entries) are told apart correctly.
 pub fn decode_frame(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError("empty frame".into()));
     }
-    let mut decoder = DecoderV1::new(Cursor::new(frame));
-    let messages: Vec<Message> = MessageReader::new(&mut decoder)
-        .map(|m| m.map_err(|e| ProtocolError(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    // The reader stops quietly at the end of the buffer, also inside a truncated message. lib0
-    // writes canonical encodings, so the messages re-encode to exactly the frame's length.
-    let read: usize = messages.iter().map(|m| m.encode_v1().len()).sum();
-    if read != frame.len() {
-        return Err(ProtocolError(format!(
-            "{} of {} bytes form whole messages (truncated or trailing bytes)",
-            read,
-            frame.len()
-        )));
+    let mut cursor = Cursor::new(frame);
+    let mut messages = Vec::new();
+    while cursor.next < frame.len() {
+        messages.push(read_message(&mut cursor)?);
     }
     Ok(messages)
+}
+
+fn bad(e: yrs::encoding::read::Error) -> ProtocolError {
+    ProtocolError(e.to_string())
+}
+
+/// One y-protocols message: `type` then its payload.
+fn read_message(cursor: &mut Cursor) -> Result<Message, ProtocolError> {
+    use yrs::encoding::read::Read;
+    let kind: u32 = cursor.read_var().map_err(bad)?;
+    Ok(match kind {
+        0 => Message::Sync(read_sync(cursor)?),
+        1 => {
+            let bytes = cursor.read_buf().map_err(bad)?;
+            Message::Awareness(yrs::sync::AwarenessUpdate::decode_v1(bytes).map_err(bad)?)
+        }
+        2 => {
+            let denied = cursor.read_var::<u32>().map_err(bad)? == 0;
+            Message::Auth(if denied {
+                Some(cursor.read_string().map_err(bad)?.to_string())
+            } else {
+                None
+            })
+        }
+        3 => Message::AwarenessQuery,
+        other => {
+            let tag = u8::try_from(other)
+                .map_err(|_| ProtocolError(format!("unknown message type {other}")))?;
+            Message::Custom(tag, cursor.read_buf().map_err(bad)?.to_vec())
+        }
+    })
+}
+
+/// A sync message: sub-type then one length-prefixed payload.
+fn read_sync(cursor: &mut Cursor) -> Result<SyncMessage, ProtocolError> {
+    use yrs::encoding::read::Read;
+    let kind: u32 = cursor.read_var().map_err(bad)?;
+    let payload = cursor.read_buf().map_err(bad)?;
+    match kind {
+        0 => Ok(SyncMessage::SyncStep1(state_vector(payload)?)),
+        1 => Ok(SyncMessage::SyncStep2(payload.to_vec())),
+        2 => Ok(SyncMessage::Update(payload.to_vec())),
+        other => Err(ProtocolError(format!("unknown sync message type {other}"))),
+    }
 }
 
 pub fn sync_step1(state_vector: &StateVector) -> Vec<u8> {
@@ -185,21 +222,14 @@ fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
     if frame == [HOCUSPOCUS_PING] {
         return Ok(vec![Incoming::Ping]);
     }
-    let bad = |e: yrs::encoding::read::Error| ProtocolError(e.to_string());
     let mut cursor = Cursor::new(frame);
     let mut out = Vec::new();
     while cursor.next < frame.len() {
         let _document = cursor.read_string().map_err(bad)?;
         let kind: u32 = cursor.read_var().map_err(bad)?;
         let message = match kind {
-            0 | 4 => {
-                // Sync and SyncReply carry a y-protocols sync message
-                let rest = &frame[cursor.next..];
-                let mut decoder = DecoderV1::new(Cursor::new(rest));
-                let sync = yrs::sync::SyncMessage::decode(&mut decoder).map_err(bad)?;
-                cursor.next += sync_len(&sync);
-                Incoming::Sync(sync)
-            }
+            // Sync and SyncReply carry a y-protocols sync message
+            0 | 4 => Incoming::Sync(read_sync(&mut cursor)?),
             1 => {
                 let bytes = cursor.read_buf().map_err(bad)?;
                 Incoming::Awareness(yrs::sync::AwarenessUpdate::decode_v1(bytes).map_err(bad)?)
@@ -225,9 +255,4 @@ fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
         out.push(message);
     }
     Ok(out)
-}
-
-/// Bytes a sync message takes (lib0 encodings are canonical).
-fn sync_len(message: &yrs::sync::SyncMessage) -> usize {
-    message.encode_v1().len()
 }

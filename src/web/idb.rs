@@ -6,6 +6,9 @@
 //! completed. Requests and transactions settle JS promises whose resolve/reject functions are
 //! the event handlers themselves, so no Rust closure outlives a call.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -82,6 +85,9 @@ fn factory() -> Result<IdbFactory, JsValue> {
 pub struct IdbStore {
     db: IdbDatabase,
     name: String,
+    /// Keys of the entries this replica has loaded or written. Compaction deletes only these:
+    /// entries another tab appended meanwhile (and may not have broadcast yet) stay.
+    keys: Rc<RefCell<Vec<JsValue>>>,
     /// Closes the database when another tab upgrades it, instead of blocking that tab.
     _on_version_change: Closure<dyn FnMut()>,
 }
@@ -141,6 +147,7 @@ impl IdbStore {
         Ok(IdbStore {
             db,
             name,
+            keys: Rc::default(),
             _on_version_change: on_version_change,
         })
     }
@@ -148,10 +155,15 @@ impl IdbStore {
     /// Every stored update, in key order.
     pub fn load(&self) -> Promise {
         let db = self.db.clone();
+        let keys = self.keys.clone();
         future_to_promise(async move {
             let tx = db.transaction_with_str(UPDATES)?;
-            let request = tx.object_store(UPDATES)?.get_all()?;
+            let store = tx.object_store(UPDATES)?;
+            let request = store.get_all()?;
+            let key_request = store.get_all_keys()?;
             completed(&tx, "load").await?;
+            let loaded: Array = key_request.result()?.unchecked_into();
+            keys.borrow_mut().extend(loaded.iter());
             let values: Array = request.result()?.unchecked_into();
             let updates = Array::new();
             for value in values.iter() {
@@ -168,23 +180,30 @@ impl IdbStore {
     /// Appends one update in one transaction.
     pub fn append(&self, update: Uint8Array) -> Promise {
         let db = self.db.clone();
+        let keys = self.keys.clone();
         future_to_promise(async move {
             let tx = db.transaction_with_str_and_mode(UPDATES, IdbTransactionMode::Readwrite)?;
-            tx.object_store(UPDATES)?.add(&update)?;
+            let request = tx.object_store(UPDATES)?.add(&update)?;
             completed(&tx, "write").await?;
+            keys.borrow_mut().push(request.result()?);
             Ok(JsValue::UNDEFINED)
         })
     }
 
-    /// Replaces the log with one snapshot, atomically (clear and add in one transaction).
+    /// Replaces this replica's entries with one snapshot, atomically (one transaction).
     pub fn compact(&self, state: Uint8Array) -> Promise {
         let db = self.db.clone();
+        let keys = self.keys.clone();
         future_to_promise(async move {
             let tx = db.transaction_with_str_and_mode(UPDATES, IdbTransactionMode::Readwrite)?;
             let store = tx.object_store(UPDATES)?;
-            store.clear()?;
-            store.add(&state)?;
+            let replaced: Vec<JsValue> = keys.borrow().clone();
+            let request = store.add(&state)?;
+            for key in &replaced {
+                store.delete(key)?;
+            }
             completed(&tx, "compaction").await?;
+            *keys.borrow_mut() = vec![request.result()?];
             Ok(JsValue::UNDEFINED)
         })
     }
