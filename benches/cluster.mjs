@@ -2,6 +2,7 @@
 // @hocuspocus/server processes: failover time, and replication latency across servers next
 // to two @hocuspocus/provider clients doing the same.
 import * as Y from 'yjs'
+import { measureLatency } from './latency.mjs'
 import { WebSocket } from 'ws'
 import { HocuspocusProvider } from '@hocuspocus/provider'
 import { Replica } from '../js/node.js'
@@ -42,27 +43,7 @@ async function latency(cluster, samples) {
   const pb = new HocuspocusProvider({ url: s2.url, name: 'bench-providers', document: docB })
   try {
     await waitFor(() => a.status.connection === 'online' && b.status.connection === 'online' && pa.isSynced && pb.isSynced, 10_000, 'synced')
-    const ours = []
-    const theirs = []
-    for (let i = 0; i < samples; i++) {
-      const id = `l${i}`
-      let start = performance.now()
-      const seen = new Promise((resolve) => {
-        const stop = b.collection('todos').subscribe((changes) => { if (changes.some((c) => c.id === id)) { stop(); resolve() } })
-      })
-      await a.collection('todos').insert({ id, i })
-      await seen
-      ours.push(performance.now() - start)
-      start = performance.now()
-      const seenY = new Promise((resolve) => {
-        const observer = (event) => { if (event.keysChanged.has(id)) { docB.getMap('todos').unobserve(observer); resolve() } }
-        docB.getMap('todos').observe(observer)
-      })
-      docA.getMap('todos').set(id, new Y.Map([['i', i]]))
-      await seenY
-      theirs.push(performance.now() - start)
-    }
-    return { ours, theirs }
+    return await measureLatency({ a, b, docA, docB, YMap: Y.Map }, samples)
   } finally {
     pa.destroy(); pb.destroy(); docA.destroy(); docB.destroy()
     await a.close(); await b.close()

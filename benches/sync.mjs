@@ -1,6 +1,7 @@
 // npm run bench:sync: failover time, replication latency and heartbeat cost against real
 // @y/websocket-server processes on loopback, next to y-websocket in the same run.
 import * as Y from 'yjs'
+import { measureLatency } from './latency.mjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { readFileSync } from 'node:fs'
@@ -65,30 +66,7 @@ async function replicationLatency(samples) {
   const pb = new WebsocketProvider(server.url, 'yjs-latency', docB, { WebSocketPolyfill: WebSocket, disableBc: true })
   try {
     await waitFor(() => a.status.connection === 'online' && b.status.connection === 'online' && pa.synced && pb.synced, 10_000, 'all synced')
-    const ours = []
-    const theirs = []
-    for (let i = 0; i < samples; i++) {
-      const id = `l${i}`
-      let start = performance.now()
-      const seen = new Promise((resolve) => {
-        const stop = b.collection('todos').subscribe((changes) => {
-          if (changes.some((c) => c.id === id)) { stop(); resolve() }
-        })
-      })
-      await a.collection('todos').insert({ id, i })
-      await seen
-      ours.push(performance.now() - start)
-
-      start = performance.now()
-      const seenY = new Promise((resolve) => {
-        const observer = (event) => { if (event.keysChanged.has(id)) { docB.getMap('todos').unobserve(observer); resolve() } }
-        docB.getMap('todos').observe(observer)
-      })
-      docA.getMap('todos').set(id, new Y.Map([['i', i]]))
-      await seenY
-      theirs.push(performance.now() - start)
-    }
-    return { ours, theirs }
+    return await measureLatency({ a, b, docA, docB, YMap: Y.Map }, samples)
   } finally {
     pa.destroy(); pb.destroy(); docA.destroy(); docB.destroy()
     await a.close(); await b.close()

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './servers.mjs'
+import { freePort, ServerProcess } from './servers.mjs'
 
 const SERVER = join(dirname(fileURLToPath(import.meta.url)), 'hocuspocus-server.mjs')
 
@@ -48,45 +48,16 @@ export class RedisServer {
   }
 }
 
-export class HocuspocusServer {
+/** A Hocuspocus 4 server (helpers/hocuspocus-server.mjs); `env` as that script reads it. */
+export class HocuspocusServer extends ServerProcess {
   constructor(port, env) {
-    this.port = port
-    this.url = `ws://127.0.0.1:${port}`
-    this.env = env
-    this.proc = null
+    super(SERVER, port, env)
   }
 
   static async start(env = {}) {
     const server = new HocuspocusServer(await freePort(), env)
     await server.start()
     return server
-  }
-
-  async start() {
-    const proc = spawn(process.execPath, [SERVER], { env: { ...process.env, ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] })
-    this.proc = proc
-    proc.once('exit', () => {
-      if (this.proc === proc) this.proc = null
-    })
-    await waitForLine(proc, 'running at', `hocuspocus on ${this.port}`)
-  }
-
-  freeze() {
-    this.proc?.kill('SIGSTOP')
-  }
-
-  resume() {
-    this.proc?.kill('SIGCONT')
-  }
-
-  async kill() {
-    const proc = this.proc
-    if (!proc) return
-    this.proc = null
-    const gone = new Promise((resolve) => proc.once('exit', resolve))
-    proc.kill('SIGCONT')
-    proc.kill('SIGKILL')
-    await gone
   }
 }
 

@@ -19,27 +19,27 @@ export function freePort() {
   })
 }
 
-export class YServer {
-  constructor(port) {
+/**
+ * A server script run as its own Node process on loopback (it prints "running at" once it
+ * listens), with real faults: SIGSTOP, SIGCONT, SIGKILL and restart on the same port.
+ */
+export class ServerProcess {
+  constructor(script, port, env = {}) {
+    this.script = script
     this.port = port
+    this.env = env
     this.url = `ws://127.0.0.1:${port}`
     this.proc = null
   }
 
-  static async start() {
-    const server = new YServer(await freePort())
-    await server.start()
-    return server
-  }
-
   start() {
     return new Promise((resolve, reject) => {
-      const proc = spawn(process.execPath, [SERVER], {
-        env: { ...process.env, HOST: '127.0.0.1', PORT: String(this.port) },
+      const proc = spawn(process.execPath, [this.script], {
+        env: { ...process.env, ...this.env, HOST: '127.0.0.1', PORT: String(this.port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       this.proc = proc
-      const timer = setTimeout(() => reject(new Error(`server on ${this.port} did not start`)), 10_000)
+      const timer = setTimeout(() => reject(new Error(`server on ${this.port} did not start`)), 15_000)
       proc.stdout.on('data', (chunk) => {
         if (String(chunk).includes('running at')) {
           clearTimeout(timer)
@@ -76,6 +76,19 @@ export class YServer {
   async restart() {
     await this.kill()
     await this.start()
+  }
+}
+
+/** A stock @y/websocket-server. */
+export class YServer extends ServerProcess {
+  constructor(port) {
+    super(SERVER, port)
+  }
+
+  static async start() {
+    const server = new YServer(await freePort())
+    await server.start()
+    return server
   }
 }
 
