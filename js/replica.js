@@ -358,7 +358,7 @@ export function createReplicaClass(loadCore, env = {}) {
 
     /** Resolves when every change made before the call is acknowledged by the connected server. */
     flush({ timeoutMs = 5000 } = {}) {
-      const core = this._use('flush')
+      this._use('flush')
       if (!this._syncing) {
         const error = new Error('flush: this replica has no endpoints to acknowledge its changes')
         error.code = 'NO_ENDPOINTS'
@@ -369,8 +369,14 @@ export function createReplicaClass(loadCore, env = {}) {
       }
       const id = this._nextFlush++
       const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
-      core.flush(id, timeoutMs)
-      this._drainSync()
+      const ask = () => {
+        if (this._core === null) return
+        this._core.flush(id, timeoutMs)
+        this._drainSync()
+      }
+      // Inside transact() the batch's writes reach the sync engine only when it ends.
+      if (this._batchDepth > 0) queueMicrotask(ask)
+      else ask()
       return done
     }
 

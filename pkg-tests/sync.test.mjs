@@ -238,6 +238,15 @@ test('f) flush() resolves once the server has the change, and rejects with TIMEO
     const onServer = await readServer(servers[0])
     assert.equal(onServer[id]?.title, 'acknowledged')
 
+    // a flush asked for inside transact() covers the batch's writes
+    const flushed = a.transact(() => {
+      a.collection('todos').insert({ id: 'in-batch' })
+      return a.flush({ timeoutMs: 5000 })
+    })
+    await flushed
+    assert.equal(a.status.pending, 0, 'the batch was acknowledged when flush resolved')
+    assert.ok((await readServer(servers[0]))['in-batch'], 'the batch reached the server')
+
     servers[0].freeze()
     await a.collection('todos').insert({ title: 'stuck' })
     const started = Date.now()
