@@ -15,7 +15,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{
     IdbDatabase, IdbFactory, IdbObjectStoreParameters, IdbOpenDbRequest, IdbTransaction,
-    IdbTransactionMode,
 };
 
 const UPDATES: &str = "updates";
@@ -25,6 +24,19 @@ const CUSTOM: &str = "custom";
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout_with(callback: &Function, ms: f64, argument: &JsValue) -> JsValue;
+
+    /// IDBDatabase, bound here for `transaction(store, mode, { durability })`, which web-sys
+    /// has only behind its unstable-APIs flag. Browsers without the option ignore it.
+    #[wasm_bindgen(js_name = IDBDatabase)]
+    type RawDatabase;
+
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn transaction_with_options(
+        this: &RawDatabase,
+        store: &str,
+        mode: &str,
+        options: &js_sys::Object,
+    ) -> Result<IdbTransaction, JsValue>;
 }
 
 fn error(message: &str, code: &str) -> JsValue {
@@ -71,6 +83,15 @@ async fn completed(tx: &IdbTransaction, what: &str) -> Result<(), JsValue> {
         let cause = tx.error().map(JsValue::from).unwrap_or(e);
         storage_error(what, &cause)
     })
+}
+
+/// A readwrite transaction on `updates` that completes only once the data is on disk: a write
+/// whose promise resolved must survive a power cut (Chromium's default durability is relaxed).
+fn durable_write(db: &IdbDatabase) -> Result<IdbTransaction, JsValue> {
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"durability".into(), &"strict".into())?;
+    db.unchecked_ref::<RawDatabase>()
+        .transaction_with_options(UPDATES, "readwrite", &options)
 }
 
 fn factory() -> Result<IdbFactory, JsValue> {
@@ -182,7 +203,7 @@ impl IdbStore {
         let db = self.db.clone();
         let keys = self.keys.clone();
         future_to_promise(async move {
-            let tx = db.transaction_with_str_and_mode(UPDATES, IdbTransactionMode::Readwrite)?;
+            let tx = durable_write(&db)?;
             let request = tx.object_store(UPDATES)?.add(&update)?;
             completed(&tx, "write").await?;
             keys.borrow_mut().push(request.result()?);
@@ -195,7 +216,7 @@ impl IdbStore {
         let db = self.db.clone();
         let keys = self.keys.clone();
         future_to_promise(async move {
-            let tx = db.transaction_with_str_and_mode(UPDATES, IdbTransactionMode::Readwrite)?;
+            let tx = durable_write(&db)?;
             let store = tx.object_store(UPDATES)?;
             let replaced: Vec<JsValue> = keys.borrow().clone();
             let request = store.add(&state)?;
