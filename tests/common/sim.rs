@@ -156,34 +156,30 @@ impl Sim {
                         .apply_update(Update::decode_v1(&update).unwrap())
                         .unwrap();
                     // y-websocket broadcasts every update to every connection of the room.
-                    let peers: Vec<ConnId> = self
-                        .conns
-                        .iter()
-                        .filter(|(_, &i)| i == index)
-                        .map(|(c, _)| *c)
-                        .collect();
-                    for peer in peers {
-                        self.schedule(
-                            LATENCY,
-                            Event::ToClient(peer, protocol::update(update.clone())),
-                        );
-                    }
+                    self.broadcast(index, &protocol::update(update));
                 }
                 Message::Awareness(update) => {
                     // y-websocket relays awareness to every connection of the room.
-                    let relayed = Message::Awareness(update).encode_v1();
-                    let peers: Vec<ConnId> = self
-                        .conns
-                        .iter()
-                        .filter(|(_, &i)| i == index)
-                        .map(|(c, _)| *c)
-                        .collect();
-                    for peer in peers {
-                        self.schedule(LATENCY, Event::ToClient(peer, relayed.clone()));
-                    }
+                    self.broadcast(index, &Message::Awareness(update).encode_v1());
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// The connections open to `server`.
+    fn conns_of(&self, server: usize) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, &i)| i == server)
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
+    /// Sends `frame` from `server` to each of its connections (the sender included).
+    fn broadcast(&mut self, server: usize, frame: &[u8]) {
+        for peer in self.conns_of(server) {
+            self.schedule(LATENCY, Event::ToClient(peer, frame.to_vec()));
         }
     }
 
@@ -346,13 +342,7 @@ impl Sim {
     pub fn kill(&mut self, server: usize) {
         self.servers[server].down = true;
         self.servers[server].backlog.clear();
-        let conns: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, &i)| i == server)
-            .map(|(c, _)| *c)
-            .collect();
-        for conn in conns {
+        for conn in self.conns_of(server) {
             self.conns.remove(&conn);
             self.schedule(LATENCY, Event::Closed(conn));
         }
