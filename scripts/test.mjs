@@ -1,10 +1,9 @@
 // The test runs of `npm test` (after setup and build): lints, native tests, the wasm surface in
 // Node and headless Chromium, then the packed package against real Yjs, Node and Chromium.
 // Each runner's own summary shows; the last line sums them up. Any failure fails the run.
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { spawn } from 'node:child_process'
 import { root, CHROMEDRIVER } from './env.mjs'
+import { installPackage } from './pkg-install.mjs'
 
 const steps = [
   ['rustfmt', 'cargo', ['fmt', '--all', '--', '--check']],
@@ -44,15 +43,7 @@ function counts(text) {
 }
 
 async function packageTests() {
-  const work = join(root, 'pkg-tests', '.work')
-  rmSync(work, { recursive: true, force: true })
-  mkdirSync(work, { recursive: true })
-  execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, stdio: 'inherit' })
-  const tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')))
-  execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
-    cwd: join(root, 'pkg-tests'),
-    stdio: 'inherit',
-  })
+  const tarball = await installPackage()
   return runStep(process.execPath, ['--test', '--test-reporter=spec', 'pkg-tests/'], { YREPLICA_TARBALL: tarball })
 }
 
