@@ -151,11 +151,14 @@ export declare class Replica {
   collections(): string[]
   /** Runs `fn`; its writes become one Yjs update and one change notification. Returns fn's result. */
   transact<R>(fn: () => R): R
-  /** The whole document as a Yjs v1 update. */
-  encodeState(): Uint8Array
+  /** The whole document as a Yjs v1 update; given a state vector, only what that state lacks. */
+  encodeState(stateVector?: Uint8Array): Uint8Array
   /** The document's state vector (Yjs v1 encoding). */
   stateVector(): Uint8Array
-  /** Applies a Yjs v1 update from elsewhere (origin 'remote'). Throws code 'INVALID_UPDATE' on bad bytes. */
+  /**
+   * Applies a Yjs v1 update from elsewhere (origin 'remote'); it is also sent to the server and
+   * the other tabs, and flush() covers it. Throws code 'INVALID_UPDATE' on bad bytes.
+   */
   applyUpdate(update: Uint8Array): void
   on(event: 'change', listener: (changes: Change[]) => void): () => void
   on(event: 'error', listener: (error: Error) => void): () => void

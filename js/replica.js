@@ -268,7 +268,7 @@ export function createReplicaClass(loadCore, env = {}) {
       try {
         await persistence.load((update) => {
           if (!(update instanceof Uint8Array)) throw new TypeError('a stored update is not a Uint8Array')
-          const json = this._core.applyUpdate(update)
+          const json = this._core.applyUpdate(update, false)
           if (json !== '') this._applyToCache(JSON.parse(json))
         })
       } catch (error) {
@@ -312,7 +312,8 @@ export function createReplicaClass(loadCore, env = {}) {
       if (this._core === null || message === null || typeof message !== 'object') return
       try {
         if (message.type === 'update' && message.update instanceof Uint8Array) {
-          this.applyUpdate(message.update)
+          // the other tab sends its own writes to the server
+          this._applyUpdate(message.update, false)
         } else if (message.type === 'state-vector' && message.stateVector instanceof Uint8Array) {
           channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector) })
         }
@@ -517,9 +518,15 @@ export function createReplicaClass(loadCore, env = {}) {
       }
     }
 
-    /** The whole document as a Yjs v1 update. */
-    encodeState() {
-      return this._use('encodeState').encodeState()
+    /**
+     * The whole document as a Yjs v1 update or, given another document's state vector, only
+     * what that document lacks (as Y.encodeStateAsUpdate(doc, stateVector)).
+     */
+    encodeState(stateVector) {
+      const core = this._use('encodeState')
+      if (stateVector === undefined) return core.encodeState()
+      if (!(stateVector instanceof Uint8Array)) throw new TypeError('encodeState: the state vector must be a Uint8Array')
+      return core.encodeDiff(stateVector)
     }
 
     /** The document's state vector (Yjs v1 encoding). */
@@ -527,12 +534,24 @@ export function createReplicaClass(loadCore, env = {}) {
       return this._use('stateVector').stateVector()
     }
 
-    /** Applies a Yjs v1 update from elsewhere; subscribers see origin 'remote'. */
+    /**
+     * Applies a Yjs v1 update from elsewhere; subscribers see origin 'remote'. Like
+     * Y.applyUpdate next to a provider, the update also goes to the server and the other tabs,
+     * and `flush()` waits for its acknowledgement.
+     */
     applyUpdate(update) {
+      this._applyUpdate(update, true)
+    }
+
+    _applyUpdate(update, share) {
       const core = this._use('applyUpdate')
       if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
-      this._applyRemoteChanges(core.applyUpdate(update), 'remote')
+      this._applyRemoteChanges(core.applyUpdate(update, share), 'remote')
       this._persistence?.schedule()
+      if (share) {
+        this._drainSync()
+        this._scheduleBroadcast()
+      }
     }
 
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */

@@ -293,13 +293,21 @@ impl WasmReplica {
         self.core_mut().take_storage_update()
     }
 
-    /// Applies a Yjs v1 update with a remote origin. Returns the changes with values.
+    /// Applies a Yjs v1 update with a remote origin. Returns the changes with values. With
+    /// `share`, the update also goes to the server and the other tabs, as a local write does
+    /// (what Y.applyUpdate does next to y-websocket): data imported this way is replicated and
+    /// counted by `flush()`. Storage and other tabs' updates pass `false`: they are either
+    /// already sent or the other tab sends them itself.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
+    pub fn apply_update(&mut self, update: &[u8], share: bool) -> JsResult<String> {
         self.core_mut()
             .apply_update(update)
             .map_err(replica_error)?;
-        Ok(self.take_changes(true))
+        let changes = self.take_changes(true);
+        if share {
+            self.share_update(update.to_vec());
+        }
+        Ok(changes)
     }
 }
 
@@ -308,7 +316,6 @@ impl WasmReplica {
         RefMut::map(self.shared.borrow_mut(), |s| &mut s.core)
     }
 
-    /// Hands the updates of a local write to the sync engine (when syncing) and runs it.
     /// Hands the updates of a local write to the other tabs and the sync engine.
     fn after_local_write(&self) {
         let syncing = {
@@ -332,6 +339,24 @@ impl WasmReplica {
                     for update in updates {
                         d.engine.local_update(update, now, &s.core);
                     }
+                }
+            });
+        }
+    }
+
+    /// Sends an applied update on as if it were a local write.
+    fn share_update(&self, update: Vec<u8>) {
+        let syncing = {
+            let mut shared = self.shared.borrow_mut();
+            if let Some(queue) = shared.broadcast.as_mut() {
+                queue.push(update.clone());
+            }
+            shared.sync.is_some()
+        };
+        if syncing {
+            driver::pump(&self.shared, false, |s, now| {
+                if let Some(d) = s.sync.as_mut() {
+                    d.engine.local_update(update, now, &s.core);
                 }
             });
         }
