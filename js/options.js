@@ -4,12 +4,14 @@
 const KNOWN = new Set([
   'name', 'room', 'endpoints', 'storage', 'heartbeatIntervalMs', 'missedHeartbeats',
   'connectTimeoutMs', 'backoff', 'failback', 'failbackAfterMs', 'params', 'WebSocket',
-  'protocol', 'token',
+  'protocol', 'token', 'maxFrameBytes', 'maxUpdateBytes',
 ])
 const SYNC_KEYS = [
   'endpoints', 'heartbeatIntervalMs', 'missedHeartbeats', 'connectTimeoutMs', 'backoff',
-  'failback', 'failbackAfterMs', 'params', 'protocol', 'token',
+  'failback', 'failbackAfterMs', 'params', 'protocol', 'token', 'maxFrameBytes',
 ]
+/** 16 MiB: a quarter of the default maxFrameBytes, so a write fits in any peer's frames. */
+export const DEFAULT_MAX_UPDATE_BYTES = 16 * 1024 * 1024
 
 export function optionError(message, code = 'INVALID_OPTION') {
   const error = new Error(`Replica.open: ${message}`)
@@ -71,6 +73,12 @@ export function checkOptions(options, checkSyncOptions, env = {}) {
       if (!['string', 'number', 'boolean'].includes(typeof value)) throw optionError(`params.${key} must be a string, number or boolean`)
     }
   }
+  if (options.token !== undefined && typeof options.token !== 'string') {
+    throw optionError('token must be a string') // never echo a secret back
+  }
+  if (options.maxUpdateBytes !== undefined && !(Number.isInteger(options.maxUpdateBytes) && options.maxUpdateBytes > 0)) {
+    throw optionError(`maxUpdateBytes must be a positive whole number of bytes, got ${String(options.maxUpdateBytes)}`)
+  }
   const storage = options.storage === undefined ? defaultStorage(env) : options.storage
   checkStorage(storage, env)
 
@@ -83,5 +91,28 @@ export function checkOptions(options, checkSyncOptions, env = {}) {
     syncInput.params = Object.fromEntries(Object.entries(syncInput.params).map(([k, v]) => [k, String(v)]))
   }
   const sync = JSON.parse(checkSyncOptions(JSON.stringify(syncInput)))
-  return { name, room, storage, WebSocket, sync }
+  const maxUpdateBytes = options.maxUpdateBytes ?? Math.min(DEFAULT_MAX_UPDATE_BYTES, sync.maxFrameBytes)
+  if (sync.maxFrameBytes < maxUpdateBytes) {
+    throw optionError(`maxUpdateBytes (${maxUpdateBytes}) must not exceed maxFrameBytes (${sync.maxFrameBytes}): such a write could never be received`)
+  }
+  return { name, room, storage, WebSocket, sync, maxUpdateBytes }
+}
+
+let warnedInsecure = false
+
+/**
+ * Warns once per page when a page served over https syncs over plain ws:// to another host:
+ * data and `params` (tokens) would travel unencrypted, and browsers block it as mixed content.
+ */
+export function warnInsecureEndpoints(endpoints) {
+  if (warnedInsecure || globalThis.location?.protocol !== 'https:') return
+  const insecure = endpoints.filter((url) => url.startsWith('ws://') && !isLoopback(url))
+  if (insecure.length === 0) return
+  warnedInsecure = true
+  console.warn(`yreplica: this page is served over https but ${insecure.join(', ')} ${insecure.length === 1 ? 'is' : 'are'} plain ws://; data and tokens would travel unencrypted (and browsers block mixed content). Use wss:// endpoints.`)
+}
+
+function isLoopback(url) {
+  const host = url.slice('ws://'.length).split('/')[0].replace(/:\d+$/, '')
+  return host === 'localhost' || host === '[::1]' || host.startsWith('127.')
 }

@@ -2,7 +2,7 @@
 // live here as parsed JSON, kept exact by the change sets the core returns after every
 // write and every remote update, so reads never cross into Wasm per record.
 
-import { checkOptions } from './options.js'
+import { checkOptions, warnInsecureEndpoints } from './options.js'
 import { checkQueryValue, checkRecord, cloneJson } from './values.js'
 import { newId } from './ids.js'
 import { Persistence } from './persistence.js'
@@ -57,6 +57,7 @@ export class Collection {
       const id = record.id === undefined ? newId() : record.id
       checkId(id, where)
       const json = JSON.stringify(record)
+      this._replica._checkWriteSize(json, where)
       const change = this._core(where).insert(this.name, id, json)
       this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
       return id
@@ -76,6 +77,7 @@ export class Collection {
         ids[i] = id
       }
       const json = JSON.stringify(records)
+      this._replica._checkWriteSize(json, where)
       const changes = this._core(where).insertMany(this.name, JSON.stringify(ids), json)
       let parsed = null
       let position = null
@@ -96,6 +98,7 @@ export class Collection {
       checkRecord(fields, where)
       const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
       const json = JSON.stringify(fields)
+      this._replica._checkWriteSize(json, where)
       const change = this._core(where).update(this.name, id, json, unset.length === 0 ? '' : JSON.stringify(unset))
       this._applyLocal(id, change, () => {
         const next = { ...this._records.get(id), ...JSON.parse(json) }
@@ -112,6 +115,7 @@ export class Collection {
       checkId(id, where)
       checkRecord(record, where)
       const json = JSON.stringify(record)
+      this._replica._checkWriteSize(json, where)
       const change = this._core(where).replace(this.name, id, json)
       this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
     })
@@ -123,6 +127,7 @@ export class Collection {
       checkRecord(record, where)
       checkId(record.id, `${where}: field 'id'`)
       const json = JSON.stringify(record)
+      this._replica._checkWriteSize(json, where)
       const change = this._core(where).upsert(this.name, record.id, json)
       this._applyLocal(record.id, change, () => withId(record.id, JSON.parse(json)))
     })
@@ -215,6 +220,7 @@ export function createReplicaClass(loadCore, env = {}) {
       }
       if (env.broadcast) replica._startBroadcast()
       if (checked.sync.endpoints.length > 0) {
+        warnInsecureEndpoints(checked.sync.endpoints)
         try {
           replica._startSync(env.defaultWebSocket)
         } catch (error) {
@@ -251,6 +257,26 @@ export function createReplicaClass(loadCore, env = {}) {
       /** @type {Map<number, { resolve: Function, reject: Function }>} */
       this._flushes = new Map()
       this._nextFlush = 1
+      /** JSON characters written in the current transact() (its writes form one update). */
+      this._batchChars = 0
+    }
+
+    /**
+     * @internal Refuses a write whose update would exceed `maxUpdateBytes` (measured as JSON
+     * text, which the update's size follows closely), before anything is written: servers
+     * and other replicas cap message sizes, and an update they refuse would be sent again on
+     * every reconnect.
+     */
+    _checkWriteSize(json, where) {
+      const limit = this._options.maxUpdateBytes
+      const total = (this._batchDepth > 0 ? this._batchChars : 0) + json.length
+      if (total > limit) {
+        const inBatch = this._batchDepth > 0 ? ' (with the earlier writes of this transact())' : ''
+        const error = new RangeError(`${where}: this write is ${total} bytes of JSON${inBatch}, over maxUpdateBytes (${limit}); nothing was written`)
+        error.code = 'TOO_LARGE'
+        throw error
+      }
+      if (this._batchDepth > 0) this._batchChars = total
     }
 
     /** Loads what local storage holds, then keeps every update for it. */
@@ -505,6 +531,7 @@ export function createReplicaClass(loadCore, env = {}) {
       const core = this._use('transact')
       if (typeof fn !== 'function') throw new TypeError('transact: expected a function')
       core.beginBatch()
+      if (this._batchDepth === 0) this._batchChars = 0
       this._batchDepth++
       try {
         return fn()
@@ -546,6 +573,11 @@ export function createReplicaClass(loadCore, env = {}) {
     _applyUpdate(update, share) {
       const core = this._use('applyUpdate')
       if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
+      if (share && update.length > this._options.maxUpdateBytes) {
+        const error = new RangeError(`applyUpdate: the update is ${update.length} bytes, over maxUpdateBytes (${this._options.maxUpdateBytes}); nothing was applied`)
+        error.code = 'TOO_LARGE'
+        throw error
+      }
       this._applyRemoteChanges(core.applyUpdate(update, share), 'remote')
       this._persistence?.schedule()
       if (share) {
@@ -556,7 +588,7 @@ export function createReplicaClass(loadCore, env = {}) {
 
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
     on(event, listener) {
-      const set = this._listeners[event]
+      const set = Object.hasOwn(this._listeners, event) ? this._listeners[event] : undefined
       if (set === undefined) throw new TypeError(`on: unknown event '${event}' (expected change, status, failover, presence or error)`)
       if (typeof listener !== 'function') throw new TypeError('on: expected a function')
       set.add(listener)

@@ -49,7 +49,14 @@ pub struct SyncConfig {
     pub protocol: String,
     /// Hocuspocus: the token sent in the Auth message.
     pub token: Option<String>,
+    /// The largest message accepted from a server; a larger one drops that connection, so a
+    /// broken or hostile server cannot make the replica buffer without bound.
+    pub max_frame_bytes: f64,
 }
+
+/// 64 MiB: above any document a browser replica should download in one message, below the
+/// `ws` package's own 100 MiB cap in Node.
+pub const DEFAULT_MAX_FRAME_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 
 impl Default for SyncConfig {
     fn default() -> Self {
@@ -64,6 +71,7 @@ impl Default for SyncConfig {
             params: Default::default(),
             protocol: "y-websocket".into(),
             token: None,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         }
     }
 }
@@ -91,6 +99,13 @@ impl SyncConfig {
         positive("backoff.maxMs", self.backoff.max_ms)?;
         positive("failbackAfterMs", self.failback_after_ms)?;
         positive("missedHeartbeats", self.missed_heartbeats)?;
+        positive("maxFrameBytes", self.max_frame_bytes)?;
+        if self.max_frame_bytes.fract() != 0.0 || self.max_frame_bytes > MAX_FRAME_LIMIT {
+            return Err(bad(
+                "maxFrameBytes",
+                format!("must be a whole number of bytes up to {MAX_FRAME_LIMIT}"),
+            ));
+        }
         if self.missed_heartbeats.fract() != 0.0 {
             return Err(bad("missedHeartbeats", "must be a whole number"));
         }
@@ -106,6 +121,9 @@ impl SyncConfig {
         Ok(())
     }
 }
+
+/// 2 GiB: what a Wasm32 memory and a JS ArrayBuffer can hold at best.
+const MAX_FRAME_LIMIT: f64 = 2_147_483_648.0;
 
 fn positive(option: &str, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value > 0.0 {
@@ -126,6 +144,13 @@ pub fn check_endpoint(url: &str) -> Result<(), ConfigError> {
         .or_else(|| url.strip_prefix("wss://"))
         .ok_or_else(|| bad("endpoints", format!("'{url}' is not a ws:// or wss:// URL")))?;
     let host = rest.split('/').next().unwrap_or("");
+    if host.contains('@') {
+        // Credentials in a URL end up in logs and events; never echo them back either.
+        return Err(bad(
+            "endpoints",
+            "an endpoint must not carry credentials (user:password@); pass them in `params` or `token`",
+        ));
+    }
     if host.is_empty() || host.contains(char::is_whitespace) {
         return Err(bad("endpoints", format!("'{url}' has no host")));
     }

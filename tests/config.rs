@@ -10,6 +10,13 @@ fn defaults_match_the_api_contract() {
     assert_eq!((c.backoff.initial_ms, c.backoff.max_ms), (250.0, 10000.0));
     assert!(c.failback);
     assert_eq!(c.failback_after_ms, 10000.0);
+    assert_eq!(c.max_frame_bytes, 64.0 * 1024.0 * 1024.0);
+}
+
+#[test]
+fn errors_about_an_endpoint_with_credentials_never_echo_them() {
+    let err = SyncConfig::from_json(r#"{"endpoints":["ws://u:s3cret@a"]}"#).unwrap_err();
+    assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 
 #[test]
@@ -41,6 +48,13 @@ fn invalid_options_are_named() {
         (r#"{"backoff":{"initial":1}}"#, "unknown field"),
         (r#"{"failback":"yes"}"#, "invalid type"),
         (r#"{"endpoints":"ws://a"}"#, "invalid type"),
+        (
+            r#"{"endpoints":["ws://u:secret@a"]}"#,
+            "must not carry credentials",
+        ),
+        (r#"{"maxFrameBytes":0}"#, "maxFrameBytes"),
+        (r#"{"maxFrameBytes":10.5}"#, "whole number of bytes"),
+        (r#"{"maxFrameBytes":1e12}"#, "whole number of bytes"),
     ] {
         let err = SyncConfig::from_json(json).unwrap_err();
         assert!(err.to_string().contains(needle), "{json}: {err}");

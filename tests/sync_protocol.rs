@@ -1,7 +1,7 @@
 //! The y-websocket framing: byte-exact messages, several messages per frame, room URLs.
 mod common;
 
-use common::sim::Sim;
+use common::sim::{encode_message, Sim};
 use yreplica::sync::protocol;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::Encode;
@@ -185,4 +185,24 @@ fn an_awareness_update_listing_a_client_twice_is_not_a_protocol_error() {
     frame.extend(payload);
     let messages = protocol::decode_frame(&frame).expect("a valid frame");
     assert_eq!(messages.len(), 1);
+}
+
+#[test]
+fn a_frame_over_max_frame_bytes_drops_the_connection_and_moves_on() {
+    let mut s = Sim::new(2, |c| c.max_frame_bytes = 64.0);
+    s.start();
+    s.advance(100);
+    let conn = s.active_conn();
+    let big = encode_message(Message::Sync(SyncMessage::Update(vec![0; 100])));
+    assert!(big.len() > 64);
+    s.inject(conn, &big);
+    let errors = s.errors();
+    assert!(
+        errors.iter().any(|e| e.contains("FRAME_TOO_LARGE")
+            && e.contains(&s.url(0))
+            && e.contains("maxFrameBytes (64)")),
+        "{errors:?}"
+    );
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)), "moved on to the next server");
 }

@@ -13,13 +13,13 @@ export function launchBrowser() {
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' }
 
-/** Serves `dir` on 127.0.0.1 at a free port. Returns { url, close }. */
-export async function serveDir(dir) {
+/** Serves `dir` on 127.0.0.1 at a free port, with extra response `headers`. Returns { url, close }. */
+export async function serveDir(dir, headers = {}) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '')
     try {
       const body = await readFile(join(dir, path))
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
+      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
       res.end(body)
     } catch {
       res.writeHead(404)

@@ -153,6 +153,7 @@ pub struct SyncEngine {
     backoff_max: u64,
     failback: bool,
     failback_after: u64,
+    max_frame: usize,
 
     next_conn: ConnId,
     active: Option<Link>,
@@ -220,6 +221,7 @@ impl SyncEngine {
             backoff_max: config.backoff.max_ms as u64,
             failback: config.failback,
             failback_after: config.failback_after_ms as u64,
+            max_frame: config.max_frame_bytes as usize,
             next_conn: 1,
             active: None,
             monitor: None,
@@ -303,7 +305,29 @@ impl SyncEngine {
     }
 
     /// A frame from a link. Frames of links already dropped are ignored.
+    /// The largest frame [`SyncEngine::handle_frame`] takes; a driver checks a frame's length
+    /// against it before copying the frame in, and calls [`SyncEngine::handle_oversized_frame`].
+    pub fn max_frame_bytes(&self) -> usize {
+        self.max_frame
+    }
+
+    /// A frame over `maxFrameBytes` arrived on `conn`: the connection is dropped as broken.
+    pub fn handle_oversized_frame(&mut self, conn: ConnId, len: usize, now: u64) {
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        let endpoint = link.endpoint;
+        let message = format!(
+            "{}: a {len}-byte message is over maxFrameBytes ({}); the connection was dropped",
+            self.endpoints[endpoint].url, self.max_frame
+        );
+        self.link_error(conn, "FRAME_TOO_LARGE", message, now);
+    }
+
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: u64, replica: &mut Replica) {
+        if frame.len() > self.max_frame {
+            return self.handle_oversized_frame(conn, frame.len(), now);
+        }
         let Some(link) = self.link_mut(conn) else {
             return;
         };

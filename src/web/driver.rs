@@ -216,7 +216,12 @@ fn open_socket(
 ) -> Result<Socket, String> {
     let args = Array::of1(&JsValue::from_str(url));
     let ws: WebSocket = Reflect::construct(&driver.websocket, &args)
-        .map_err(|e| format!("cannot open {url}: {}", describe(&e)))?
+        .map_err(|e| {
+            // The URL's query holds `params` (tokens): never show it.
+            let shown = without_query(url);
+            let reason = describe(&e).replace(url, &shown);
+            format!("cannot open {shown}: {reason}")
+        })?
         .unchecked_into();
     ws.set_binary_type(BinaryType::Arraybuffer);
     let on_open = handler(shared, move |s, now| {
@@ -228,13 +233,30 @@ fn open_socket(
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(shared) = weak.upgrade() else { return };
         let data = event.data();
-        let bytes = if data.is_instance_of::<js_sys::ArrayBuffer>() {
-            Uint8Array::new(&data).to_vec()
+        let view = if data.is_instance_of::<js_sys::ArrayBuffer>() {
+            Uint8Array::new(&data)
         } else if data.is_instance_of::<Uint8Array>() {
-            data.unchecked_into::<Uint8Array>().to_vec()
+            data.unchecked_into::<Uint8Array>()
         } else {
-            Vec::new() // text frames are not part of the protocol: an empty frame is an error
+            Uint8Array::new_with_length(0) // text frames are not part of the protocol: an error
         };
+        // Checked before the copy: Wasm memory grows for good, so an oversized frame must
+        // never be brought in.
+        let len = view.length() as usize;
+        let too_large = shared
+            .try_borrow()
+            .ok()
+            .and_then(|s| s.sync.as_ref().map(|d| len > d.engine.max_frame_bytes()))
+            .unwrap_or(false);
+        if too_large {
+            pump(&shared, true, |s, now| {
+                if let Some(d) = s.sync.as_mut() {
+                    d.engine.handle_oversized_frame(conn, len, now)
+                }
+            });
+            return;
+        }
+        let bytes = view.to_vec();
         pump(&shared, true, |s, now| {
             if let Some(d) = s.sync.as_mut() {
                 d.engine.handle_frame(conn, &bytes, now, &mut s.core)
@@ -274,6 +296,14 @@ fn describe(error: &JsValue) -> String {
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
         .unwrap_or_else(|| "unknown error".into())
+}
+
+/// `url` with its query (the `params`, which may hold secrets) cut off.
+fn without_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_string(),
+    }
 }
 
 pub fn json_str(s: &str) -> String {
