@@ -184,3 +184,31 @@ test('keys like __proto__ and constructor, locally or from a remote Yjs client, 
     await stopServers([server])
   }
 })
+
+test('a flood of remote updates arrives whole and in order, without a false heartbeat miss', async () => {
+  const { spawn } = await import('node:child_process')
+  const [server] = await startServers(1)
+  try {
+    const replica = await open({ room: 'room-flood', endpoints: [server.url], heartbeatIntervalMs: 200 })
+    await waitFor(() => replica.status.connection === 'online', 15_000, 'online')
+    const N = 5000
+    const order = []
+    replica.collection('todos').subscribe((changes) => {
+      for (const c of changes) order.push(Number(c.id.slice(1)))
+    })
+    let turns = 0
+    const ticker = setInterval(() => turns++, 1)
+    const writer = spawn(process.execPath, [new URL('./helpers/flood-writer.mjs', import.meta.url).pathname, server.url, 'room-flood', String(N)], { stdio: 'inherit' })
+    await new Promise((resolve) => writer.once('exit', resolve))
+    await waitFor(() => replica.collection('todos').count() === N, 60_000, 'every flooded record')
+    clearInterval(ticker)
+    assert.deepEqual(order, [...Array(N).keys()], 'applied in the order sent')
+    assert.ok(turns > 0, 'timers ran during the flood')
+    assert.deepEqual(replica.seen.failovers, [], 'a backlog is not silence')
+    assert.equal(replica.status.connection, 'online')
+    await replica.collection('todos').insert({ id: 'after-flood' })
+    await replica.flush({ timeoutMs: 5000 })
+  } finally {
+    await stopServers([server])
+  }
+})

@@ -324,19 +324,29 @@ impl SyncEngine {
         self.link_error(conn, "FRAME_TOO_LARGE", message, now);
     }
 
+    /// A frame arrived on `conn` (it may be handled later): the server is alive. A driver that
+    /// queues frames under load calls this on arrival, so a backlog never looks like silence.
+    pub fn handle_activity(&mut self, conn: ConnId, now: u64) {
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        link.last_rx = now;
+        link.misses = 0;
+        link.heartbeat_sent_at = None;
+        let endpoint = link.endpoint;
+        self.endpoints[endpoint].last_seen_at = Some(now);
+    }
+
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: u64, replica: &mut Replica) {
         if frame.len() > self.max_frame {
             return self.handle_oversized_frame(conn, frame.len(), now);
         }
+        self.handle_activity(conn, now);
         let Some(link) = self.link_mut(conn) else {
             return;
         };
         let role = link.role;
         let endpoint = link.endpoint;
-        link.last_rx = now;
-        link.misses = 0;
-        link.heartbeat_sent_at = None;
-        self.endpoints[endpoint].last_seen_at = Some(now);
         let messages = match self.dialect.decode(frame) {
             Ok(messages) => messages,
             Err(e) => {

@@ -5,9 +5,13 @@
 //! with it; a replaced socket's handlers are detached first, so its late events never reach
 //! the engine. JS is never called while the shared state is borrowed: socket and timer
 //! events end by calling the facade's `wake` callback, which then drains the queued events.
+//!
+//! Under a flood of frames (Node's `ws` delivers all frames of a TCP read in one go) the work
+//! is chunked: one run of the event loop handles frames for at most [`FRAME_BUDGET_MS`]; the
+//! rest wait in an inbox for the next turn, so the app's timers and I/O are not starved.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Reflect, Uint8Array};
@@ -24,6 +28,15 @@ extern "C" {
     fn set_timeout(callback: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+}
+
+/// How long one turn of the event loop may spend on incoming frames before yielding.
+const FRAME_BUDGET_MS: u64 = 8;
+
+/// A socket event waiting in the inbox, in arrival order.
+enum Inbound {
+    Frame(ConnId, Vec<u8>),
+    Closed(ConnId),
 }
 
 /// What the wasm object and the socket/timer callbacks share.
@@ -45,6 +58,12 @@ pub struct Driver {
     wake: Function,
     /// JSON events for the facade, drained by `WasmReplica::drain`.
     pub events: Vec<String>,
+    /// Frames (and closes behind them) left for a later turn of the event loop.
+    inbox: VecDeque<Inbound>,
+    /// When this turn began handling frames; cleared by the `turn` timer.
+    turn_started: Option<u64>,
+    turn: Option<JsValue>,
+    turn_callback: Option<Closure<dyn FnMut()>>,
 }
 
 /// A WebSocket and the handlers it owns.
@@ -73,6 +92,9 @@ impl Drop for Driver {
         if let Some(handle) = self.timer.take() {
             clear_timeout(&handle);
         }
+        if let Some(handle) = self.turn.take() {
+            clear_timeout(&handle);
+        }
     }
 }
 
@@ -90,6 +112,10 @@ impl Driver {
             websocket,
             wake,
             events: Vec::new(),
+            inbox: VecDeque::new(),
+            turn_started: None,
+            turn: None,
+            turn_callback: None,
         }
     }
 
@@ -98,10 +124,12 @@ impl Driver {
         self.engine.stop();
         while self.engine.poll_output().is_some() {}
         self.sockets.clear();
-        if let Some(handle) = self.timer.take() {
+        self.inbox.clear();
+        for handle in [self.timer.take(), self.turn.take()].into_iter().flatten() {
             clear_timeout(&handle);
         }
         self.timer_callback = None;
+        self.turn_callback = None;
     }
 }
 
@@ -256,16 +284,15 @@ fn open_socket(
             });
             return;
         }
-        let bytes = view.to_vec();
-        pump(&shared, true, |s, now| {
-            if let Some(d) = s.sync.as_mut() {
-                d.engine.handle_frame(conn, &bytes, now, &mut s.core)
-            }
-        });
+        if let Some(event) = queue_or_return(&shared, Inbound::Frame(conn, view.to_vec())) {
+            handle_inbound(&shared, event);
+        }
     });
-    let on_close = handler(shared, move |s, now| {
-        if let Some(d) = s.sync.as_mut() {
-            d.engine.handle_closed(conn, now)
+    let weak = Rc::downgrade(shared);
+    let on_close = Closure::<dyn FnMut()>::new(move || {
+        let Some(shared) = weak.upgrade() else { return };
+        if let Some(event) = queue_or_return(&shared, Inbound::Closed(conn)) {
+            handle_inbound(&shared, event);
         }
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -279,6 +306,96 @@ fn open_socket(
         _on_message: on_message,
         _on_close: on_close,
     })
+}
+
+fn handle_inbound(shared: &SharedRef, event: Inbound) {
+    pump(shared, true, |s, now| {
+        if let Some(d) = s.sync.as_mut() {
+            match event {
+                Inbound::Frame(conn, bytes) => {
+                    d.engine.handle_frame(conn, &bytes, now, &mut s.core)
+                }
+                Inbound::Closed(conn) => d.engine.handle_closed(conn, now),
+            }
+        }
+    });
+}
+
+/// Puts `event` in the inbox when this turn has used its budget (or earlier events wait
+/// there: order is kept); otherwise hands it back to be handled now.
+fn queue_or_return(shared: &SharedRef, event: Inbound) -> Option<Inbound> {
+    let Ok(mut guard) = shared.try_borrow_mut() else {
+        return Some(event);
+    };
+    let Some(d) = guard.sync.as_mut() else {
+        return Some(event);
+    };
+    let now = now();
+    let started = *d.turn_started.get_or_insert(now);
+    if d.inbox.is_empty() && now.saturating_sub(started) < FRAME_BUDGET_MS {
+        ensure_turn_timer(d, shared);
+        return Some(event);
+    }
+    if let Inbound::Frame(conn, _) = &event {
+        // the server is alive even if its frame waits: no heartbeat miss for a backlog
+        d.engine.handle_activity(*conn, now);
+    }
+    d.inbox.push_back(event);
+    ensure_turn_timer(d, shared);
+    None
+}
+
+/// Arms the zero-delay timer that marks the next turn of the event loop (and continues the
+/// inbox there).
+fn ensure_turn_timer(d: &mut Driver, shared: &SharedRef) {
+    if d.turn.is_some() {
+        return;
+    }
+    let callback = d.turn_callback.get_or_insert_with(|| {
+        let weak = Rc::downgrade(shared);
+        Closure::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                next_turn(&shared);
+            }
+        })
+    });
+    d.turn = Some(set_timeout(callback.as_ref().unchecked_ref(), 0.0));
+}
+
+/// A new turn: handles queued events for up to the budget, then yields again if any remain.
+fn next_turn(shared: &SharedRef) {
+    let started = now();
+    match shared.try_borrow_mut() {
+        Ok(mut guard) => {
+            let Some(d) = guard.sync.as_mut() else { return };
+            d.turn = None;
+            d.turn_started = Some(started);
+        }
+        Err(_) => return,
+    }
+    loop {
+        let event = {
+            let Ok(mut guard) = shared.try_borrow_mut() else {
+                return;
+            };
+            let Some(d) = guard.sync.as_mut() else { return };
+            if now().saturating_sub(started) >= FRAME_BUDGET_MS {
+                if !d.inbox.is_empty() {
+                    ensure_turn_timer(d, shared);
+                }
+                return;
+            }
+            match d.inbox.pop_front() {
+                Some(event) => event,
+                None => {
+                    // the turn is over: the next frame starts a fresh budget
+                    d.turn_started = None;
+                    return;
+                }
+            }
+        };
+        handle_inbound(shared, event);
+    }
 }
 
 fn handler(shared: &SharedRef, input: impl Fn(&mut Shared, u64) + 'static) -> Closure<dyn FnMut()> {
