@@ -1,0 +1,131 @@
+// Command-line parsing for the CLI: `--flag value`, `--flag=value`, boolean flags, `--` to end
+// flags, and positionals. Every mistake becomes a UsageError that says what is wrong.
+import { UsageError } from './errors.js'
+import { addSecret } from './redact.js'
+
+/**
+ * Flags every server command takes. `type`: 'string' | 'boolean'.
+ */
+export const CONNECTION_FLAGS = {
+  room: { type: 'string', value: 'R', help: 'the document (room) name on the servers (required)' },
+  protocol: { type: 'string', value: 'P', help: "'y-websocket' (default) or 'hocuspocus'" },
+  token: { type: 'string', value: 'T', help: 'access token (default: $YREPLICA_TOKEN); Hocuspocus: its Auth message, y-websocket: ?token=' },
+  timeout: { type: 'string', value: 'ms', help: 'how long to wait for each server to connect or acknowledge (default 5000)' },
+  progress: { type: 'boolean', help: 'show progress on stderr even when it is not a terminal' },
+  help: { type: 'boolean', help: 'show this help' },
+}
+
+/**
+ * @param {string[]} argv the arguments after the command name
+ * @param {Record<string, { type: 'string'|'boolean' }>} flags
+ * @param {string} command for messages
+ * @returns {{ flags: Record<string, string|boolean>, positionals: string[] }}
+ */
+export function parseArgs(argv, flags, command) {
+  const values = {}
+  const positionals = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1))
+      break
+    }
+    if (arg === '-h') {
+      values.help = true
+      continue
+    }
+    if (!arg.startsWith('--') || arg === '--') {
+      if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'`, command)
+      positionals.push(arg)
+      continue
+    }
+    const eq = arg.indexOf('=')
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
+    const spec = flags[name]
+    if (spec === undefined) throw new UsageError(`unknown option '--${name}'`, command)
+    if (spec.type === 'boolean') {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`, command)
+      values[name] = true
+      continue
+    }
+    let value
+    if (eq !== -1) value = arg.slice(eq + 1)
+    else {
+      value = argv[++i]
+      if (value === undefined || (value.startsWith('--') && value.length > 2)) {
+        throw new UsageError(`--${name} needs a value (--${name} ${spec.value ?? 'VALUE'})`, command)
+      }
+    }
+    if (name in values) throw new UsageError(`--${name} is given twice`, command)
+    values[name] = value
+  }
+  return { flags: values, positionals }
+}
+
+/** A ws:// or wss:// server URL as Replica endpoints take it (no query, no fragment). */
+export function checkServerUrl(text, command) {
+  let url
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`'${text}' is not a URL (expected ws://host:port or wss://host)`, command)
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new UsageError(`'${text}' is not a ws:// or wss:// URL`, command)
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new UsageError(`'${text}': a server URL takes no query or fragment (the room and --token are added to it)`, command)
+  }
+  return text
+}
+
+/**
+ * The connection settings every server command shares, checked.
+ * @returns {{ room: string, protocol: string, token: string|undefined, timeoutMs: number }}
+ */
+export function connectionSettings(flags, env, command) {
+  if (flags.room === undefined) throw new UsageError('--room is required (the document name on the servers)', command)
+  if (flags.room === '') throw new UsageError('--room must not be empty', command)
+  const protocol = flags.protocol ?? 'y-websocket'
+  if (protocol !== 'y-websocket' && protocol !== 'hocuspocus') {
+    throw new UsageError(`--protocol must be 'y-websocket' or 'hocuspocus', got '${protocol}'`, command)
+  }
+  let timeoutMs = 5000
+  if (flags.timeout !== undefined) {
+    timeoutMs = Number(flags.timeout)
+    if (!/^\d+$/.test(flags.timeout) || !(timeoutMs > 0) || timeoutMs > 2_147_483_647) {
+      throw new UsageError(`--timeout must be a positive whole number of milliseconds, got '${flags.timeout}'`, command)
+    }
+  }
+  const token = flags.token ?? (env.YREPLICA_TOKEN || undefined)
+  if (flags.token === '') throw new UsageError('--token must not be empty', command)
+  addSecret(token)
+  return { room: flags.room, protocol, token, timeoutMs }
+}
+
+/** Server URLs from positionals: at least `min`, each valid, none twice. */
+export function serverUrls(positionals, command, min = 1) {
+  if (positionals.length < min) {
+    throw new UsageError(
+      min === 1 ? 'give at least one server URL (ws://host:port)' : `give at least ${min} server URLs (ws://host:port …)`,
+      command,
+    )
+  }
+  const seen = new Set()
+  for (const text of positionals) {
+    checkServerUrl(text, command)
+    if (seen.has(text)) throw new UsageError(`${text} is listed twice`, command)
+    seen.add(text)
+  }
+  return positionals
+}
+
+/** Renders a command's help from its flag table. */
+export function helpText({ usage, summary, flags, details = '' }) {
+  // --help last: the options that matter come first
+  const entries = Object.entries(flags).sort(([a], [b]) => (a === 'help') - (b === 'help'))
+  const rows = entries.map(([name, spec]) => [`--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`, spec.help])
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2
+  const lines = rows.map(([left, help]) => `  ${left.padEnd(width)}${help}`)
+  return `Usage: ${usage}\n\n${summary}\n\nOptions:\n${lines.join('\n')}\n${details ? `\n${details}\n` : ''}`
+}
