@@ -4,6 +4,14 @@
 // does not report: the CLI passes it a WebSocket subclass that takes notes.
 import { redact } from './redact.js'
 
+/**
+ * The largest update the CLI sends or receives: the library's default frame limit, i.e. what
+ * any replica with default options can still receive. Above the default write limit (16 MiB),
+ * because `sync` sends a server everything it lacks in one update, e.g. when warming an
+ * empty standby.
+ */
+export const MAX_UPDATE_BYTES = 64 * 1024 * 1024
+
 /** Connection options shared by every server of one command: Replica options plus `timeoutMs`. */
 export function replicaOptions({ room, protocol, token, timeoutMs }) {
   const options = {
@@ -17,6 +25,7 @@ export function replicaOptions({ room, protocol, token, timeoutMs }) {
     // Heartbeats must not give up on a slow server before the CLI's own deadline does.
     heartbeatIntervalMs: Math.max(1000, Math.ceil(timeoutMs / 2)),
     missedHeartbeats: 2,
+    maxUpdateBytes: MAX_UPDATE_BYTES,
     // The CLI gives up on a server after its first failed attempt; a link lost later, in the
     // middle of a command, comes back soon and its handshake resends what was not acknowledged.
     backoff: { initialMs: 250, maxMs: 2000 },
@@ -49,6 +58,7 @@ function notingWebSocket(Base, notes) {
 
 function explain(notes, timedOut, timeoutMs) {
   if (notes.denied) return { reason: 'denied', detail: `the server denied access (${notes.denied})` }
+  if (notes.tooLarge) return { reason: 'too-large', detail: notes.tooLarge }
   if (notes.protocolError) return { reason: 'protocol', detail: `the server sent something that is not the protocol (${notes.protocolError})` }
   const error = notes.error
   if (error) {
@@ -81,7 +91,7 @@ function explain(notes, timedOut, timeoutMs) {
  * @returns {Promise<{ url, ok: true, replica, rttMs, connectMs } | { url, ok: false, reason, detail }>}
  */
 export async function connect({ Replica, WebSocket, url, name, options }) {
-  const notes = { opened: false, error: null, closeCode: 0, closeReason: '', denied: null, protocolError: null }
+  const notes = { opened: false, error: null, closeCode: 0, closeReason: '', denied: null, protocolError: null, tooLarge: null }
   const started = Date.now()
   const { timeoutMs, ...open } = options
   const replica = await Replica.open({
@@ -112,6 +122,7 @@ export async function connect({ Replica, WebSocket, url, name, options }) {
     const offError = replica.on('error', (error) => {
       if (error.code === 'PERMISSION_DENIED') notes.denied = redact(error.message)
       else if (error.code === 'PROTOCOL_ERROR') notes.protocolError = error.message
+      else if (error.code === 'FRAME_TOO_LARGE') notes.tooLarge = error.message
     })
     const timer = setTimeout(() => fail(true), timeoutMs)
     onStatus(replica.status)

@@ -7,9 +7,11 @@ const kind = (value) => (value === null ? 'null' : Array.isArray(value) ? 'an ar
 /**
  * @param {string} text the file's contents
  * @param {string} source the file name (or 'stdin'), for messages
- * @returns {{ collections: [string, object[]][], total: number }}
+ * @param {number} maxRecordBytes the largest record (as JSON text) one write may carry
+ * @returns {{ collections: [string, object[], number[]][], total: number }} each collection's
+ *   records with their sizes as JSON text
  */
-export function parseImport(text, source) {
+export function parseImport(text, source, maxRecordBytes = Infinity) {
   let data
   try {
     data = JSON.parse(text)
@@ -25,6 +27,7 @@ export function parseImport(text, source) {
     if (name === '') throw new CliError(`${source}: a collection name must not be empty`)
     if (!Array.isArray(records)) throw new CliError(`${source}: collection '${name}': expected an array of records, got ${kind(records)}`)
     const firstAt = new Map()
+    const sizes = new Array(records.length)
     records.forEach((record, index) => {
       const at = `${source}: collection '${name}', record ${index}`
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {
@@ -35,8 +38,12 @@ export function parseImport(text, source) {
       }
       if (firstAt.has(record.id)) throw new CliError(`${at}: id '${record.id}' appears twice (first as record ${firstAt.get(record.id)})`)
       firstAt.set(record.id, index)
+      sizes[index] = JSON.stringify(record).length
+      if (sizes[index] > maxRecordBytes) {
+        throw new CliError(`${at}: the record is ${sizes[index]} bytes of JSON, over the ${maxRecordBytes} one write may carry`)
+      }
     })
-    collections.push([name, records])
+    collections.push([name, records, sizes])
     total += records.length
   }
   return { collections, total }

@@ -1,7 +1,7 @@
 // `yreplica import`: upserts the records of an export file into a room on one server.
 import { readFile } from 'node:fs/promises'
 import { CONNECTION_FLAGS, connectionSettings, parseArgs, serverUrls } from '../args.js'
-import { connect, replicaOptions } from '../connect.js'
+import { connect, replicaOptions, MAX_UPDATE_BYTES } from '../connect.js'
 import { parseImport, sameJson } from '../import-file.js'
 import { plural } from '../format.js'
 import { CliError, EXIT, UsageError } from '../errors.js'
@@ -28,7 +28,9 @@ export const help = {
     '  yreplica export --room a ws://127.0.0.1:1234 | yreplica import --room b ws://127.0.0.1:1235',
 }
 
-const BATCH = 1000
+// A batch is one transaction, so one update: at most this many records or this much JSON.
+const BATCH_RECORDS = 1000
+const BATCH_BYTES = 4 * 1024 * 1024
 
 async function readInput(file, io) {
   if (file === undefined || file === '-') {
@@ -44,34 +46,42 @@ async function readInput(file, io) {
   }
 }
 
-/** Upserts in transactions of BATCH records (one update each); returns per-collection counts. */
+/** Upserts in batches (one transaction, one update each); returns per-collection counts. */
 async function write(replica, collections, total, progress) {
   const counts = {}
   let done = 0
   progress.count('importing', done, total)
-  for (const [name, records] of collections) {
+  for (const [name, records, sizes] of collections) {
     const collection = replica.collection(name)
     const c = (counts[name] = { records: records.length, inserted: 0, replaced: 0, unchanged: 0 })
-    for (let start = 0; start < records.length; start += BATCH) {
+    for (let start = 0, end = 0; start < records.length; start = end) {
+      let batchBytes = 0
+      while (end < records.length && end - start < BATCH_RECORDS && (end === start || batchBytes + sizes[end] <= BATCH_BYTES)) {
+        batchBytes += sizes[end++]
+      }
+      const fresh = []
+      const changed = []
+      for (let i = start; i < end; i++) {
+        const existing = collection.get(records[i].id)
+        if (existing === undefined) fresh.push(i)
+        else if (sameJson(existing, records[i])) c.unchanged++
+        else changed.push(i)
+      }
+      c.inserted += fresh.length
+      c.replaced += changed.length
       const writes = []
+      const named = (i) => (error) => {
+        throw new CliError(`collection '${name}'${i === undefined ? '' : `, record ${i}`}: ${error.message}`)
+      }
+      // One transaction (one update) per batch; insertMany is the fast path for new ids.
       replica.transact(() => {
-        for (let i = start; i < Math.min(start + BATCH, records.length); i++) {
-          const record = records[i]
-          const existing = collection.get(record.id)
-          if (existing === undefined) c.inserted++
-          else if (sameJson(existing, record)) {
-            c.unchanged++
-            continue
-          } else c.replaced++
-          writes.push(collection.upsert(record).catch((error) => {
-            throw new CliError(`collection '${name}', record ${i}: ${error.message}`)
-          }))
-        }
+        if (fresh.length > 0) writes.push(collection.insertMany(fresh.map((i) => records[i])).catch(named()))
+        for (const i of changed) writes.push(collection.upsert(records[i]).catch(named(i)))
       })
       await Promise.all(writes)
       // Let the socket, heartbeats and the progress display run between batches.
       await new Promise((resolve) => setImmediate(resolve))
-      done += Math.min(BATCH, records.length - start)
+      done += end - start
       progress.count('importing', done, total)
     }
   }
@@ -85,7 +95,7 @@ export async function run(argv, io) {
   const [url] = serverUrls(positionals, 'import')
   if (positionals.length > 1) throw new UsageError('import writes to one server; give one URL', 'import')
   const { text, source } = await readInput(given.in, io)
-  const { collections, total } = parseImport(text, source)
+  const { collections, total } = parseImport(text, source, MAX_UPDATE_BYTES)
 
   const { Replica, WebSocket } = await io.library()
   io.progress.update(`connecting to ${url}`)

@@ -1,10 +1,10 @@
 // `yreplica sync`: brings every listed server up to the union of their states, through the
 // protocol (each server receives what it lacks as an ordinary update from a client).
 import { CONNECTION_FLAGS, connectionSettings, parseArgs, serverUrls } from '../args.js'
-import { connectAll, closeAll, replicaOptions } from '../connect.js'
+import { connectAll, closeAll, replicaOptions, MAX_UPDATE_BYTES } from '../connect.js'
 import { snapshot, lackOf } from '../document-state.js'
 import { inspect, verdict } from '../health.js'
-import { bytes, describeLack } from '../format.js'
+import { bytes, describeLack, plural } from '../format.js'
 import { EXIT } from '../errors.js'
 
 export const flags = {
@@ -31,7 +31,7 @@ const label = (index) => `[${index + 1}]`
 
 /** The union of every reachable document, in a scratch replica with no endpoints. */
 async function unionOf(Replica, results) {
-  const union = await Replica.open({ name: `yreplica-cli-union-${process.pid}`, storage: 'memory' })
+  const union = await Replica.open({ name: `yreplica-cli-union-${process.pid}`, storage: 'memory', maxUpdateBytes: MAX_UPDATE_BYTES })
   for (const r of results) if (r.ok) union.applyUpdate(r.replica.encodeState())
   return union
 }
@@ -44,14 +44,23 @@ async function send(results, unionSnap, timeoutMs, progress) {
     if (!r.ok) continue
     const lack = lackOf(snapshot(r.replica), unionSnap)
     const entry = { index, url: r.url, clocks: lack.clocks, deletions: lack.deletions, bytes: lack.update?.length ?? 0, acknowledged: lack.update ? null : true }
-    if (lack.update) r.replica.applyUpdate(lack.update) // goes on to the server like any client's update
+    if (lack.update) {
+      try {
+        r.replica.applyUpdate(lack.update) // goes on to the server like any client's update
+      } catch (error) {
+        if (error.code !== 'TOO_LARGE') throw error
+        entry.bytes = 0
+        entry.acknowledged = false
+        entry.error = `not sent: ${error.message}`
+      }
+    }
     sent.push(entry)
     progress.count('sending', ++done, reachable.length)
   }
   // Every server acknowledges what it was sent; waiting for them together.
   await Promise.all(
     sent.map(async (entry) => {
-      if (entry.acknowledged) return // nothing was sent
+      if (entry.acknowledged !== null) return // nothing was sent, or it could not be
       try {
         await results[entry.index].replica.flush({ timeoutMs })
         entry.acknowledged = true
@@ -128,9 +137,11 @@ export async function run(argv, io) {
         continue
       }
       const e = sent.find((s) => s.index === index)
-      const what = e.bytes === 0 ? 'up to date, sent nothing' : `sent ${describeLack(e)}`
-      const ack = e.bytes === 0 ? '' : e.acknowledged === true ? ', acknowledged' : e.acknowledged === false ? `, NOT acknowledged: ${e.error}` : ''
-      lines.push(`${label(index)} ${r.url}  ${what}${ack}`)
+      let what
+      if (e.error && e.bytes === 0) what = `lacks ${plural(e.clocks, 'clock')} + ${plural(e.deletions, 'deletion')}, ${e.error}`
+      else if (e.bytes === 0) what = 'up to date, sent nothing'
+      else what = `sent ${describeLack(e)}${e.acknowledged ? ', acknowledged' : `, NOT acknowledged: ${e.error}`}`
+      lines.push(`${label(index)} ${r.url}  ${what}`)
     }
     lines.push('', `total sent: ${bytes(total)}`)
     for (const r of check.unreachableNow) lines.push(`check: ${r.url} could not be read again (${r.reason}: ${r.detail})`)
