@@ -1,0 +1,164 @@
+// The sync side of the page: connection status and unacknowledged changes in the header,
+// one card per endpoint (yreplica's view of it, plus the controller's view of its process,
+// with buttons for both), and a log of failover events.
+import { listServers, serverAction } from './controller-client.js'
+
+const REFRESH_MS = 500 // replica.endpoints (RTT, health) has no event; read it this often
+const CONTROLLER_REFRESH_MS = 1000
+const LOG_LIMIT = 30
+
+const hostOf = (url) => (url ?? '—').replace(/^wss?:\/\//, '')
+const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false })
+
+/** The round trip of the last probe while the endpoint is up; else when it last answered. */
+function rttText({ state, rttMs, lastSeenAt }) {
+  if (state === 'up' && rttMs != null) return `RTT ${Math.round(rttMs)} ms`
+  if (lastSeenAt != null) return `last answer ${Math.max(0, Math.round((Date.now() - lastSeenAt) / 1000))} s ago`
+  return 'RTT —'
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag)
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'dataset') Object.assign(node.dataset, value)
+    else node[key] = value
+  }
+  node.append(...children)
+  return node
+}
+
+/**
+ * @param replica an open yreplica Replica with endpoints
+ * @param onError shows a failed action
+ */
+export function mountSyncPanel(replica, onError) {
+  const connection = document.getElementById('connection')
+  const connectionState = document.getElementById('connection-state')
+  const activeEndpoint = document.getElementById('active-endpoint')
+  const pending = document.getElementById('pending')
+  const list = document.getElementById('endpoints')
+  const note = document.getElementById('controller-note')
+  const unpin = document.getElementById('unpin')
+  const log = document.getElementById('failover-log')
+  const logEmpty = document.getElementById('failover-empty')
+  /** url → the controller's { index, pid, state }, or nothing without a controller */
+  let processes = new Map()
+  let controllerUp = false
+  let pinned = null
+
+  const cards = replica.endpoints.map((endpoint, priority) => buildCard(endpoint.url, priority))
+  list.append(...cards.map((card) => card.root))
+
+  function buildCard(url, priority) {
+    const health = el('span', { className: 'health', dataset: { testid: 'endpoint-state' } })
+    const rtt = el('span', { className: 'rtt', dataset: { testid: 'endpoint-rtt' } })
+    const processState = el('span', { className: 'process', dataset: { testid: 'endpoint-process' } })
+    const badges = el('span', { className: 'badges' })
+    const button = (label, action, title) => el('button', { type: 'button', textContent: label, title, dataset: { action, testid: `endpoint-${action}` } })
+    const use = button('Use this one', 'use', 'replica.switchTo(url): move there and stay (pinned)')
+    const freeze = button('Freeze', 'freeze', 'SIGSTOP: the process stops answering, its connections stay open')
+    const resume = button('Resume', 'resume', 'SIGCONT')
+    const kill = button('Kill', 'kill', 'SIGKILL: connections close at once')
+    const restart = button('Restart', 'restart', 'a fresh process on the same port (empty: clients refill it)')
+    const root = el('li', { className: 'endpoint-card', dataset: { testid: 'endpoint', url, priority: String(priority) } },
+      el('div', { className: 'endpoint-head' }, el('span', { className: 'priority', textContent: String(priority + 1) }), el('code', { textContent: hostOf(url) }), badges),
+      el('div', { className: 'endpoint-meta' }, health, rtt, processState),
+      el('div', { className: 'endpoint-buttons' }, use, el('span', { className: 'sep' }), freeze, resume, kill, restart),
+    )
+    use.addEventListener('click', () => {
+      pinned = url
+      replica.switchTo(url).catch(onError)
+      refresh()
+    })
+    for (const control of [freeze, resume, kill, restart]) {
+      control.addEventListener('click', async () => {
+        const server = processes.get(url)
+        if (!server) return
+        control.disabled = true
+        try {
+          await serverAction(server.index, control.dataset.action)
+        } catch (error) {
+          onError(error)
+        }
+        await refreshProcesses()
+      })
+    }
+    return { url, root, health, rtt, processState, badges, use, freeze, resume, kill, restart }
+  }
+
+  function refresh() {
+    const status = replica.status
+    connection.dataset.connection = status.connection
+    connection.dataset.endpoint = status.endpoint ?? ''
+    connectionState.textContent = status.connection
+    activeEndpoint.textContent = status.endpoint ? `via ${hostOf(status.endpoint)}` : ''
+    pending.dataset.pending = String(status.pending)
+    pending.textContent = status.pending === 0 ? 'all changes acknowledged' : `${status.pending} change${status.pending === 1 ? '' : 's'} not yet acknowledged`
+    unpin.disabled = pinned === null
+
+    const endpoints = replica.endpoints
+    for (const card of cards) {
+      const endpoint = endpoints.find((each) => each.url === card.url)
+      if (!endpoint) continue
+      card.root.dataset.state = endpoint.state
+      card.root.dataset.active = String(endpoint.active)
+      card.root.classList.toggle('active', endpoint.active)
+      card.health.textContent = endpoint.state
+      card.health.className = `health ${endpoint.state}`
+      card.rtt.textContent = rttText(endpoint)
+      card.badges.replaceChildren(
+        ...(endpoint.active ? [el('span', { className: 'badge active', textContent: 'active', dataset: { testid: 'endpoint-active' } })] : []),
+        ...(pinned === card.url ? [el('span', { className: 'badge pinned', textContent: 'pinned' })] : []),
+      )
+      card.use.disabled = pinned === card.url
+      const server = processes.get(card.url)
+      card.root.dataset.process = server?.state ?? 'unknown'
+      card.processState.textContent = server ? `process ${server.state}${server.pid ? ` · pid ${server.pid}` : ''}` : controllerUp ? 'not managed' : 'process ?'
+      card.processState.className = `process ${server?.state ?? 'unknown'}`
+      card.freeze.disabled = server?.state !== 'running'
+      card.resume.disabled = server?.state !== 'frozen'
+      card.kill.disabled = !server || server.state === 'killed'
+      card.restart.disabled = !server
+    }
+  }
+
+  async function refreshProcesses() {
+    const servers = await listServers()
+    controllerUp = servers !== null
+    processes = new Map((servers ?? []).map((server) => [server.url, server]))
+    note.hidden = controllerUp
+    note.textContent = controllerUp ? '' : 'The demo controller is not reachable (is start.mjs running?): the process buttons are off.'
+    refresh()
+  }
+
+  function addFailover(event) {
+    const item = el('li', { dataset: { testid: 'failover-event', from: event.from ?? '', to: event.to ?? '', reason: event.reason } },
+      el('time', { textContent: clock(event.at ?? Date.now()) }),
+      el('span', { className: 'move', textContent: `${hostOf(event.from)} → ${hostOf(event.to)}` }),
+      el('span', { className: `reason ${event.reason}`, textContent: event.reason }),
+    )
+    log.prepend(item)
+    while (log.children.length > LOG_LIMIT) log.lastChild.remove()
+    logEmpty.hidden = true
+  }
+
+  document.getElementById('failover-now').addEventListener('click', () => {
+    pinned = null // failover() clears a pin
+    replica.failover().catch(onError)
+    refresh()
+  })
+  unpin.addEventListener('click', () => {
+    pinned = null
+    replica.unpin()
+    refresh()
+  })
+
+  replica.on('status', refresh)
+  replica.on('failover', (event) => {
+    addFailover(event)
+    refresh()
+  })
+  setInterval(refresh, REFRESH_MS)
+  setInterval(refreshProcesses, CONTROLLER_REFRESH_MS)
+  refreshProcesses()
+}
