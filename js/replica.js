@@ -228,11 +228,11 @@ export function createReplicaClass(loadCore, env = {}) {
           throw error
         }
       }
-      // Errors found while opening (a corrupt storage tail, …) reach listeners attached right
-      // after `await Replica.open(…)`.
-      const early = replica._earlyErrors
-      replica._earlyErrors = null
-      if (early.length > 0) setTimeout(() => early.forEach((error) => replica._emit('error', error)), 0)
+      // Events from opening (a corrupt storage tail, the first 'connecting' status, …) reach
+      // listeners attached right after `await Replica.open(…)`.
+      const early = replica._earlyEvents
+      replica._earlyEvents = null
+      if (early.length > 0) setTimeout(() => early.forEach(([event, payload]) => replica._emit(event, payload)), 0)
       return replica
     }
 
@@ -252,7 +252,8 @@ export function createReplicaClass(loadCore, env = {}) {
       this._persistence = null
       this._channel = null
       this._broadcastScheduled = false
-      this._earlyErrors = []
+      /** Events emitted while opening, held until `open` has returned. */
+      this._earlyEvents = []
       this._status = { connection: 'offline', endpoint: null, pending: 0 }
       /** @type {Map<number, { resolve: Function, reject: Function }>} */
       this._flushes = new Map()
@@ -493,8 +494,8 @@ export function createReplicaClass(loadCore, env = {}) {
     }
 
     _emit(event, payload) {
-      if (event === 'error' && this._earlyErrors) {
-        this._earlyErrors.push(payload)
+      if (this._earlyEvents) {
+        this._earlyEvents.push([event, payload])
         return
       }
       for (const listener of [...this._listeners[event]]) {

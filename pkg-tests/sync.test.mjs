@@ -287,3 +287,17 @@ test('g) presence: replicas and a y-websocket client see each other; a closed re
     await stopServers(servers)
   }
 })
+
+test('status events from inside open() reach listeners attached right after it returns', async () => {
+  const servers = await startServers(1)
+  try {
+    const replica = await open('early', servers)
+    const seen = []
+    replica.on('status', (s) => seen.push(s.connection))
+    await online(replica)
+    await waitFor(() => seen.includes('online'), 5000, 'the online event')
+    assert.equal(seen[0], 'connecting', `events seen: ${seen}`)
+  } finally {
+    await stopServers(servers)
+  }
+})
