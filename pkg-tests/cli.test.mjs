@@ -56,8 +56,9 @@ const json = (result) => {
 }
 
 /** A plain Yjs client (y-websocket) on `server`: runs `fn(doc)` once synced, then leaves. */
-async function withYjsClient(server, room, fn) {
+async function withYjsClient(server, room, fn, clientID) {
   const doc = new Y.Doc()
+  if (clientID !== undefined) doc.clientID = clientID // before the provider: awareness uses it
   const provider = new WebsocketProvider(server.url, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
   try {
     await waitFor(() => provider.synced, 10_000, `y-websocket synced with ${server.url}`)
@@ -69,6 +70,9 @@ async function withYjsClient(server, room, fn) {
     doc.destroy()
   }
 }
+
+// Yjs picks 32-bit client ids, but any up to 2^53 - 1 is valid: one such writer is on s2.
+const BIG_CLIENT = Number.MAX_SAFE_INTEGER - 2
 
 const noStack = (text) => assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+/, `a stack trace was printed:\n${text}`)
 
@@ -88,6 +92,7 @@ before(async () => {
     Y.applyUpdate(doc, update)
     doc.getMap('todos').delete('t2')
   })
+  await withYjsClient(s2, ROOM, (doc) => doc.getMap('notes').set('n3', new Y.Map([['text', 'from a big client id']])), BIG_CLIENT)
   const writer = await Replica.open({ name: 'cli-writer', room: ROOM, storage: 'memory', endpoints: [s2.url] })
   try {
     await writer.collection('notes').insertMany([{ id: 'n1', text: 'hello' }, { id: 'n2', text: 'world', tags: ['x'] }])
@@ -153,15 +158,16 @@ test('status reports what differs, sync makes the servers equal, a second sync m
   assert.equal(report.same, false)
   assert.equal(report.reachable, 3)
   const [e1, e2, e3] = report.endpoints
-  assert.deepEqual([e1.collections, e2.collections, e3.collections], [{ todos: 3 }, { notes: 2 }, { todos: 2 }])
+  assert.deepEqual([e1.collections, e2.collections, e3.collections], [{ todos: 3 }, { notes: 3 }, { todos: 2 }])
   for (const e of report.endpoints) {
     assert.equal(e.reachable, true)
     assert.equal(typeof e.rttMs, 'number')
     assert.ok(e.documentBytes > 2)
   }
-  // a Yjs client id is a uint32, beyond 2^31: decoded exactly
+  // client ids are decoded exactly, up to 2^53 - 1
   assert.deepEqual(e1.stateVector, e3.stateVector)
-  assert.ok(Object.keys(e1.stateVector).every((client) => Number(client) > 0 && Number.isSafeInteger(Number(client))))
+  assert.equal(e2.stateVector[String(BIG_CLIENT)], 2, JSON.stringify(e2.stateVector))
+  assert.equal(Object.keys(e2.stateVector).length, 2)
   const pair = (a, b) => report.pairs.find((p) => p.a === a.url && p.b === b.url)
   const p13 = pair(s1, s3)
   assert.equal(p13.sameStateVectors, true, 'equal state vectors…')
@@ -198,6 +204,7 @@ test('status reports what differs, sync makes the servers equal, a second sync m
     assert.deepEqual(Object.keys(seen.todos).sort(), ['t1', 't3'], server.url)
     assert.equal(seen.todos.t3.title, 'three')
     assert.deepEqual(seen.notes.n2, { text: 'world', tags: ['x'] })
+    assert.equal(seen.notes.n3.text, 'from a big client id')
   }
 
   const second = json(await cli(['sync', '--room', ROOM, '--json', ...urls]))
