@@ -136,6 +136,7 @@ test('bad arguments exit 2 with a message that says what is wrong', async () => 
     [['status', '--room', ROOM, '--protocol', 'carrier-pigeon', url], /--protocol must be 'y-websocket' or 'hocuspocus'/],
     [['status', '--room', ROOM, '--colour', url], /unknown option '--colour'/],
     [['status', '--room', ROOM, url, url], /is listed twice/],
+    [['status', '--room', ROOM, 'ws://admin:hunter2@127.0.0.1:1'], /must not carry credentials \(user:password@127\.0\.0\.1:1\)/],
     [['status', '--room'], /--room needs a value/],
     [['sync', '--room', ROOM, url], /at least 2 server URLs/],
     [['export', '--room', ROOM, url, servers[1].url], /export reads one server/],
@@ -146,6 +147,7 @@ test('bad arguments exit 2 with a message that says what is wrong', async () => 
     assert.equal(result.code, 2, `${args.join(' ')} → ${result.code}\n${result.stderr}`)
     assert.match(result.stderr, message, args.join(' '))
     noStack(result.stderr)
+    assert.ok(!result.stderr.includes('hunter2'), 'a password in a URL is not echoed')
     assert.equal(result.stdout, '', `nothing on stdout for ${args.join(' ')}`)
   }
 })

@@ -73,6 +73,9 @@ export function checkServerUrl(text, command) {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new UsageError(`'${text}' is not a ws:// or wss:// URL`, command)
   }
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(`a server URL must not carry credentials (user:password@${url.host}); pass a token with --token`, command)
+  }
   if (url.search !== '' || url.hash !== '') {
     throw new UsageError(`'${text}': a server URL takes no query or fragment (the room and --token are added to it)`, command)
   }

@@ -76,7 +76,8 @@ export async function main(argv, { stdout, stderr, stdin, env, library, version 
     return await entry.module.run(rest, io)
   } catch (error) {
     io.progress.clear()
-    if (error instanceof UsageError) {
+    // The library refusing an option the CLI built from the arguments is a bad argument too.
+    if (error instanceof UsageError || error?.code === 'INVALID_OPTION') {
       io.error(`yreplica ${command}: ${error.message}\nRun 'yreplica ${command} --help' for usage.\n`)
       return EXIT.USAGE
     }
