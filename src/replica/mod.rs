@@ -452,16 +452,16 @@ impl Replica {
 
     /// The whole document as one Yjs v1 update.
     pub fn encode_state(&self) -> Vec<u8> {
-        self.doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default())
+        self.diff_since(&StateVector::default())
     }
 
     /// What the document lacks relative to a peer with state vector `sv` (Yjs v1 encoding).
     pub fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>> {
+        claims::check_state_vector(state_vector)
+            .map_err(|e| ReplicaError::InvalidUpdate(format!("state vector: {e}")))?;
         let sv = StateVector::decode_v1(state_vector)
             .map_err(|e| ReplicaError::InvalidUpdate(format!("state vector: {e}")))?;
-        Ok(self.doc.transact().encode_state_as_update_v1(&sv))
+        Ok(self.diff_since(&sv))
     }
 
     /// The document's state vector.
@@ -469,9 +469,33 @@ impl Replica {
         self.doc.transact().state_vector()
     }
 
-    /// Everything the document holds that a peer with state vector `sv` lacks (Yjs v1).
+    /// Everything the document holds that a peer with state vector `sv` lacks (Yjs v1),
+    /// including updates still waiting for what they depend on, as Yjs sends them.
+    ///
+    /// yrs' `encode_state_as_update_v1` merges those pending updates in with an `unwrap`, which
+    /// panics (killing the Wasm module) when one does not encode to something it can decode
+    /// again; here such a pending update is left out instead: it was never part of the document.
     pub fn diff_since(&self, sv: &StateVector) -> Vec<u8> {
-        self.doc.transact().encode_state_as_update_v1(sv)
+        use yrs::updates::encoder::{Encoder, EncoderV1};
+        let txn = self.doc.transact();
+        let mut encoder = EncoderV1::new();
+        txn.encode_state_as_update(sv, &mut encoder);
+        let state = encoder.to_vec();
+        let store = txn.store();
+        let mut pending = Vec::new();
+        if let Some(update) = store.pending_update() {
+            pending.push(update.update.encode_v1());
+        }
+        if let Some(deletes) = store.pending_ds() {
+            let mut update = vec![0]; // no blocks, then the delete set
+            update.extend(deletes.encode_v1());
+            pending.push(update);
+        }
+        if pending.is_empty() {
+            return state;
+        }
+        let all = std::iter::once(state.as_slice()).chain(pending.iter().map(Vec::as_slice));
+        yrs::merge_updates_v1(all).unwrap_or(state)
     }
 
     /// The document's state vector (Yjs v1 encoding).
@@ -480,20 +504,32 @@ impl Replica {
     }
 
     /// Applies a Yjs v1 update from elsewhere with a remote origin.
+    ///
+    /// yrs integrates an update block by block, so one it refuses halfway has still changed the
+    /// document: that part is kept for storage too (as what the transaction changed), so what
+    /// the replica shows is what it reloads, and the error is returned after it.
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<()> {
+        claims::check_update(bytes).map_err(ReplicaError::InvalidUpdate)?;
         let update =
             Update::decode_v1(bytes).map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
         self.pending_origin = Origin::Remote;
         let known: HashSet<Arc<str>> = self.collections.keys().cloned().collect();
-        {
+        let (stored, refused) = {
             let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
-            txn.apply_update(update)
-                .map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
+            match txn.apply_update(update) {
+                Ok(()) => (Some(bytes.to_vec()), None),
+                Err(e) => {
+                    txn.commit();
+                    let partial = txn.has_changes().then(|| txn.encode_update_v1());
+                    (partial, Some(ReplicaError::InvalidUpdate(e.to_string())))
+                }
+            }
+        };
+        if let (Some(queue), Some(update)) = (self.storage_updates.as_mut(), stored) {
+            queue.push(update);
         }
-        if let Some(queue) = self.storage_updates.as_mut() {
-            queue.push(bytes.to_vec());
-        }
-        self.adopt_new_collections(&known)
+        self.adopt_new_collections(&known)?;
+        refused.map_or(Ok(()), Err)
     }
 
     /// Collections that arrived in a remote update had no observer yet: observe them now and
@@ -607,6 +643,286 @@ fn replace_fields(
     for (key, value) in fields {
         if shared.get(txn, &key).map(|o| out_to_any(o, txn)).as_ref() != Some(&value) {
             shared.insert(txn, key, value);
+        }
+    }
+}
+
+/// Checks the length claims of Yjs v1 binary data (updates, state vectors, awareness updates)
+/// before yrs decodes it, so bytes from a server, a peer or storage cannot hurt the module:
+/// yrs reserves memory for a count before reading what it counts (7 bytes could grow the Wasm
+/// memory to 3.6 GB), on wasm32 a buffer length near 4 GiB wraps its bounds check (a panic,
+/// which kills the module), and values nested thousands deep overflow the stack.
+///
+/// The walk mirrors yrs' decoders. A claim larger than the bytes left is refused (every counted
+/// item takes at least a byte, so valid data never does); data malformed in any other way is
+/// left to yrs, which refuses it without allocating for it.
+pub mod claims {
+    /// How deeply values may nest inside an update (yreplica's own writes nest at most 128).
+    pub const MAX_NESTING: usize = 1000;
+
+    /// Why the data was refused.
+    pub type Refusal = String;
+
+    /// Checks a Yjs v1 update.
+    pub fn check_update(data: &[u8]) -> Result<(), Refusal> {
+        settle(Walk::new(data).update())
+    }
+
+    /// Checks a Yjs v1 state vector.
+    pub fn check_state_vector(data: &[u8]) -> Result<(), Refusal> {
+        let mut walk = Walk::new(data);
+        settle(
+            walk.var_u32()
+                .and_then(|len| walk.claim(len as usize, "state vector entries")),
+        )
+    }
+
+    /// Checks an awareness update (y-protocols).
+    pub fn check_awareness(data: &[u8]) -> Result<(), Refusal> {
+        let mut walk = Walk::new(data);
+        settle((|| {
+            let len = walk.var_u64()? as usize;
+            walk.claim(len, "awareness entries")?;
+            for _ in 0..len {
+                walk.var_u64()?; // client
+                walk.var_u32()?; // clock
+                walk.buf("awareness state")?;
+            }
+            Ok(())
+        })())
+    }
+
+    /// `Stop::Malformed` ends the walk without a verdict: yrs will refuse the data itself.
+    enum Stop {
+        Refused(Refusal),
+        Malformed,
+    }
+
+    fn settle(walked: Result<(), Stop>) -> Result<(), Refusal> {
+        match walked {
+            Err(Stop::Refused(why)) => Err(why),
+            _ => Ok(()),
+        }
+    }
+
+    struct Walk<'a> {
+        data: &'a [u8],
+        pos: usize,
+    }
+
+    impl<'a> Walk<'a> {
+        fn new(data: &'a [u8]) -> Self {
+            Walk { data, pos: 0 }
+        }
+
+        fn left(&self) -> usize {
+            self.data.len() - self.pos
+        }
+
+        /// A count or length must fit in the bytes left.
+        fn claim(&self, claimed: usize, what: &str) -> Result<(), Stop> {
+            if claimed > self.left() {
+                return Err(Stop::Refused(format!(
+                    "{claimed} {what} claimed at byte {} with only {} bytes left",
+                    self.pos,
+                    self.left()
+                )));
+            }
+            Ok(())
+        }
+
+        fn u8(&mut self) -> Result<u8, Stop> {
+            let byte = *self.data.get(self.pos).ok_or(Stop::Malformed)?;
+            self.pos += 1;
+            Ok(byte)
+        }
+
+        fn skip(&mut self, len: usize) -> Result<(), Stop> {
+            if len > self.left() {
+                return Err(Stop::Malformed);
+            }
+            self.pos += len;
+            Ok(())
+        }
+
+        /// An unsigned var int, computed exactly as yrs does (shifts wrap, at most 11 bytes).
+        fn var_u64(&mut self) -> Result<u64, Stop> {
+            let (mut num, mut shift) = (0u64, 0u32);
+            loop {
+                let byte = self.u8()?;
+                num |= u64::wrapping_shl(u64::from(byte & 0x7f), shift);
+                shift += 7;
+                if byte < 0x80 {
+                    return Ok(num);
+                }
+                if shift > 70 {
+                    return Err(Stop::Malformed);
+                }
+            }
+        }
+
+        fn var_u32(&mut self) -> Result<u32, Stop> {
+            let (mut num, mut shift) = (0u32, 0u32);
+            loop {
+                let byte = self.u8()?;
+                num |= u32::wrapping_shl(u32::from(byte & 0x7f), shift);
+                shift += 7;
+                if byte < 0x80 {
+                    return Ok(num);
+                }
+                if shift > 70 {
+                    return Err(Stop::Malformed);
+                }
+            }
+        }
+
+        /// A signed var int (lib0): only its length matters here.
+        fn var_i64(&mut self) -> Result<(), Stop> {
+            if self.u8()? < 0x80 {
+                return Ok(());
+            }
+            let mut shift = 6;
+            loop {
+                let byte = self.u8()?;
+                shift += 7;
+                if byte < 0x80 {
+                    return Ok(());
+                }
+                if shift > 70 {
+                    return Err(Stop::Malformed);
+                }
+            }
+        }
+
+        /// A length-prefixed buffer or string.
+        fn buf(&mut self, what: &str) -> Result<(), Stop> {
+            let len = self.var_u32()? as usize;
+            self.claim(len, what)?;
+            self.skip(len)
+        }
+
+        fn id(&mut self) -> Result<(), Stop> {
+            self.var_u64()?;
+            self.var_u32()?;
+            Ok(())
+        }
+
+        /// Blocks, client by client (yrs' `Update::decode`). The delete set after them holds
+        /// only numbers and reserves nothing in advance, so the walk ends here.
+        fn update(&mut self) -> Result<(), Stop> {
+            let clients = self.var_u32()? as usize;
+            self.claim(clients, "clients")?;
+            for _ in 0..clients {
+                let blocks = self.var_u32()? as usize;
+                self.claim(blocks, "blocks")?;
+                self.id()?; // client and first clock
+                for _ in 0..blocks {
+                    self.block()?;
+                }
+            }
+            Ok(())
+        }
+
+        fn block(&mut self) -> Result<(), Stop> {
+            const HAS_ORIGIN: u8 = 0x80;
+            const HAS_RIGHT_ORIGIN: u8 = 0x40;
+            const HAS_PARENT_SUB: u8 = 0x20;
+            let info = self.u8()?;
+            if info == 0 || info == 10 {
+                self.var_u32()?; // GC or Skip: a length of clocks
+                return Ok(());
+            }
+            if info & HAS_ORIGIN != 0 {
+                self.id()?;
+            }
+            if info & HAS_RIGHT_ORIGIN != 0 {
+                self.id()?;
+            }
+            if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+                if self.var_u32()? == 1 {
+                    self.buf("parent name bytes")?;
+                } else {
+                    self.id()?;
+                }
+                if info & HAS_PARENT_SUB != 0 {
+                    self.buf("key bytes")?;
+                }
+            }
+            self.content(info & 0x0f)
+        }
+
+        fn content(&mut self, kind: u8) -> Result<(), Stop> {
+            match kind {
+                1 => self.var_u32().map(drop), // deleted
+                // Legacy JSON content (Yjs writes `any` content instead since 2020): yrs reads
+                // one string more than Yjs writes, so it would misread the rest of the update,
+                // and its own encoding of it does not decode again.
+                2 => Err(Stop::Refused(format!(
+                    "legacy JSON content at byte {}, which yrs cannot read",
+                    self.pos
+                ))),
+                3 => self.buf("binary bytes"),
+                4 => self.buf("string bytes"),
+                5 => self.buf("embed bytes"),
+                6 => {
+                    self.buf("format key bytes")?;
+                    self.buf("format value bytes")
+                }
+                7 => match self.u8()? {
+                    3 => self.buf("XML element name bytes"),
+                    0..=6 | 9 | 15 => Ok(()),
+                    _ => Err(Stop::Malformed), // weak links are not built in: yrs refuses them
+                },
+                8 => {
+                    let len = self.var_u32()? as usize;
+                    self.claim(len, "values")?;
+                    for _ in 0..len {
+                        self.any(0)?;
+                    }
+                    Ok(())
+                }
+                9 => {
+                    self.buf("subdocument guid bytes")?;
+                    self.any(0)
+                }
+                _ => Err(Stop::Malformed),
+            }
+        }
+
+        /// A lib0 `any` value (yrs' `Any::decode`, which recurses).
+        fn any(&mut self, depth: usize) -> Result<(), Stop> {
+            if depth >= MAX_NESTING {
+                return Err(Stop::Refused(format!(
+                    "values nested deeper than {MAX_NESTING} levels at byte {}",
+                    self.pos
+                )));
+            }
+            match self.u8()? {
+                120 | 121 | 126 | 127 => Ok(()),
+                125 => self.var_i64(),
+                124 => self.skip(4),
+                122 | 123 => self.skip(8),
+                119 => self.buf("string bytes"),
+                116 => self.buf("binary bytes"),
+                118 => {
+                    let len = self.var_u64()? as usize;
+                    self.claim(len, "object entries")?;
+                    for _ in 0..len {
+                        self.buf("key bytes")?;
+                        self.any(depth + 1)?;
+                    }
+                    Ok(())
+                }
+                117 => {
+                    let len = self.var_u64()? as usize;
+                    self.claim(len, "array items")?;
+                    for _ in 0..len {
+                        self.any(depth + 1)?;
+                    }
+                    Ok(())
+                }
+                _ => Err(Stop::Malformed),
+            }
         }
     }
 }

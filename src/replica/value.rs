@@ -4,8 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use yrs::types::ToJson;
-use yrs::{Any, GetString, Map, MapRef, Out, ReadTxn};
+use yrs::{Any, Array, GetString, Map, MapRef, Out, ReadTxn};
 
 use super::error::{ReplicaError, Result};
 
@@ -61,14 +60,33 @@ pub fn type_name(value: &Any) -> &'static str {
     }
 }
 
+/// How deeply shared maps and arrays nested in a field are read; deeper ones read as null.
+/// Reading recurses, and a remote update can nest them thousands deep (a few bytes a level),
+/// which would overflow the Wasm stack.
+pub const MAX_SHARED_NESTING: usize = 500;
+
 /// A field value as plain data: nested maps, arrays and texts written by other apps become
 /// their JSON; other Yjs types (XML, sub-documents) are not record data and read as null.
 /// (Naming the types we read keeps the XML code out of the Wasm module.)
 pub fn out_to_any<T: ReadTxn>(out: Out, txn: &T) -> Any {
+    out_to_any_within(out, txn, MAX_SHARED_NESTING)
+}
+
+fn out_to_any_within<T: ReadTxn>(out: Out, txn: &T, levels: usize) -> Any {
     match out {
         Out::Any(any) => any,
-        Out::YMap(map) => map.to_json(txn),
-        Out::YArray(array) => array.to_json(txn),
+        _ if levels == 0 => Any::Null,
+        Out::YMap(map) => Any::Map(Arc::new(
+            map.iter(txn)
+                .map(|(key, out)| (key.to_string(), out_to_any_within(out, txn, levels - 1)))
+                .collect(),
+        )),
+        Out::YArray(array) => Any::Array(
+            array
+                .iter(txn)
+                .map(|out| out_to_any_within(out, txn, levels - 1))
+                .collect(),
+        ),
         Out::YText(text) => Any::String(text.get_string(txn).into()),
         _ => Any::Null,
     }

@@ -1,5 +1,6 @@
 //! The y-websocket wire protocol over `yrs::sync` messages: framing, and the URL of a room.
 
+use crate::replica::claims;
 use yrs::encoding::read::Cursor;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::Decode;
@@ -29,20 +30,52 @@ fn bad(e: yrs::encoding::read::Error) -> ProtocolError {
     ProtocolError(e.to_string())
 }
 
+/// A length-prefixed buffer. The length is checked here: yrs' own check adds it to the
+/// position, which wraps on wasm32 for lengths near 4 GiB and then panics slicing.
+fn read_buf<'a>(cursor: &mut Cursor<'a>) -> Result<&'a [u8], ProtocolError> {
+    use yrs::encoding::read::Read;
+    let len: u32 = cursor.read_var().map_err(bad)?;
+    let left = cursor.buf.len() - cursor.next;
+    if len as usize > left {
+        return Err(ProtocolError(format!(
+            "a length of {len} bytes at byte {} with only {left} bytes left",
+            cursor.next
+        )));
+    }
+    let start = cursor.next;
+    cursor.next += len as usize;
+    Ok(&cursor.buf[start..cursor.next])
+}
+
+fn read_string<'a>(cursor: &mut Cursor<'a>) -> Result<&'a str, ProtocolError> {
+    std::str::from_utf8(read_buf(cursor)?)
+        .map_err(|_| ProtocolError("a string is not UTF-8".into()))
+}
+
+/// An awareness update, its claims checked before yrs reserves memory for them.
+fn awareness(bytes: &[u8]) -> Result<yrs::sync::AwarenessUpdate, ProtocolError> {
+    check_claims(bytes, claims::check_awareness)?;
+    yrs::sync::AwarenessUpdate::decode_v1(bytes).map_err(bad)
+}
+
+fn check_claims(
+    bytes: &[u8],
+    check: fn(&[u8]) -> Result<(), claims::Refusal>,
+) -> Result<(), ProtocolError> {
+    check(bytes).map_err(ProtocolError)
+}
+
 /// One y-protocols message: `type` then its payload.
 fn read_message(cursor: &mut Cursor) -> Result<Message, ProtocolError> {
     use yrs::encoding::read::Read;
     let kind: u32 = cursor.read_var().map_err(bad)?;
     Ok(match kind {
         0 => Message::Sync(read_sync(cursor)?),
-        1 => {
-            let bytes = cursor.read_buf().map_err(bad)?;
-            Message::Awareness(yrs::sync::AwarenessUpdate::decode_v1(bytes).map_err(bad)?)
-        }
+        1 => Message::Awareness(awareness(read_buf(cursor)?)?),
         2 => {
             let denied = cursor.read_var::<u32>().map_err(bad)? == 0;
             Message::Auth(if denied {
-                Some(cursor.read_string().map_err(bad)?.to_string())
+                Some(read_string(cursor)?.to_string())
             } else {
                 None
             })
@@ -51,7 +84,7 @@ fn read_message(cursor: &mut Cursor) -> Result<Message, ProtocolError> {
         other => {
             let tag = u8::try_from(other)
                 .map_err(|_| ProtocolError(format!("unknown message type {other}")))?;
-            Message::Custom(tag, cursor.read_buf().map_err(bad)?.to_vec())
+            Message::Custom(tag, read_buf(cursor)?.to_vec())
         }
     })
 }
@@ -60,7 +93,7 @@ fn read_message(cursor: &mut Cursor) -> Result<Message, ProtocolError> {
 fn read_sync(cursor: &mut Cursor) -> Result<SyncMessage, ProtocolError> {
     use yrs::encoding::read::Read;
     let kind: u32 = cursor.read_var().map_err(bad)?;
-    let payload = cursor.read_buf().map_err(bad)?;
+    let payload = read_buf(cursor)?;
     match kind {
         0 => Ok(SyncMessage::SyncStep1(state_vector(payload)?)),
         1 => Ok(SyncMessage::SyncStep2(payload.to_vec())),
@@ -83,6 +116,7 @@ pub fn update(update: Vec<u8>) -> Vec<u8> {
 
 /// Decodes a state vector sent by a peer.
 pub fn state_vector(bytes: &[u8]) -> Result<StateVector, ProtocolError> {
+    check_claims(bytes, claims::check_state_vector)?;
     StateVector::decode_v1(bytes).map_err(|e| ProtocolError(format!("state vector: {e}")))
 }
 
@@ -225,25 +259,22 @@ fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
     let mut cursor = Cursor::new(frame);
     let mut out = Vec::new();
     while cursor.next < frame.len() {
-        let _document = cursor.read_string().map_err(bad)?;
+        let _document = read_string(&mut cursor)?;
         let kind: u32 = cursor.read_var().map_err(bad)?;
         let message = match kind {
             // Sync and SyncReply carry a y-protocols sync message
             0 | 4 => Incoming::Sync(read_sync(&mut cursor)?),
-            1 => {
-                let bytes = cursor.read_buf().map_err(bad)?;
-                Incoming::Awareness(yrs::sync::AwarenessUpdate::decode_v1(bytes).map_err(bad)?)
-            }
+            1 => Incoming::Awareness(awareness(read_buf(&mut cursor)?)?),
             2 => match cursor.read_var::<u32>().map_err(bad)? {
-                1 => Incoming::Denied(cursor.read_string().map_err(bad)?.to_string()),
-                2 => Incoming::Authenticated(cursor.read_string().map_err(bad)?.to_string()),
+                1 => Incoming::Denied(read_string(&mut cursor)?.to_string()),
+                2 => Incoming::Authenticated(read_string(&mut cursor)?.to_string()),
                 _ => Incoming::Other, // a token request: the token went out on open
             },
             3 => Incoming::AwarenessQuery,
-            7 => Incoming::Close(cursor.read_string().unwrap_or_default().to_string()),
+            7 => Incoming::Close(read_string(&mut cursor).unwrap_or_default().to_string()),
             8 => Incoming::SyncStatus(cursor.read_var::<u32>().map_err(bad)? == 1),
             5 => {
-                cursor.read_string().map_err(bad)?;
+                read_string(&mut cursor)?;
                 Incoming::Other
             }
             other => {

@@ -1,0 +1,3 @@
+#![no_main]
+// See yreplica_fuzz::frame_hocuspocus for what is fed and what is checked.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| yreplica_fuzz::frame_hocuspocus(data));
