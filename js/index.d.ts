@@ -163,6 +163,11 @@ export declare class Replica {
   transact<R>(fn: () => R): R
   /** The whole document as a Yjs v1 update; given a state vector, only what that state lacks. */
   encodeState(stateVector?: Uint8Array): Uint8Array
+  /**
+   * What the document holds, for comparing replicas and servers: clocks per client (client ids
+   * as decimal strings) and deleted clock ranges per client.
+   */
+  stateSummary(): { stateVector: Record<string, number>; deleteSet: Record<string, [number, number][]> }
   /** The document's state vector (Yjs v1 encoding). */
   stateVector(): Uint8Array
   /**

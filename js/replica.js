@@ -557,6 +557,15 @@ export function createReplicaClass(loadCore, env = {}) {
       return core.encodeDiff(stateVector)
     }
 
+    /**
+     * What the document holds, for comparing replicas and servers: `{ stateVector: { client:
+     * clock }, deleteSet: { client: [[clock, length], …] } }`. Equal state vectors with different
+     * delete sets are different documents.
+     */
+    stateSummary() {
+      return JSON.parse(this._use('stateSummary').stateSummary())
+    }
+
     /** The document's state vector (Yjs v1 encoding). */
     stateVector() {
       return this._use('stateVector').stateVector()

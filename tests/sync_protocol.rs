@@ -206,3 +206,38 @@ fn a_frame_over_max_frame_bytes_drops_the_connection_and_moves_on() {
     s.advance(2_000);
     assert_eq!(s.online_at(), Some(s.url(1)), "moved on to the next server");
 }
+
+#[test]
+fn a_state_summary_lists_clocks_and_deletions_per_client() {
+    use yreplica::sync::summary::state_summary_json;
+    let doc = Doc::with_client_id(7);
+    {
+        let mut txn = doc.transact_mut();
+        let items = txn.get_or_insert_map("items");
+        items.insert(&mut txn, "a", "1");
+        items.insert(&mut txn, "b", "2");
+        items.insert(&mut txn, "c", "3");
+    }
+    assert_eq!(
+        state_summary_json(&doc),
+        r#"{"stateVector":{"7":3},"deleteSet":{}}"#
+    );
+    {
+        let mut txn = doc.transact_mut();
+        let items = txn.get_or_insert_map("items");
+        items.remove(&mut txn, "b");
+    }
+    // a delete adds no struct: same state vector, one deleted struct (clock 1)
+    assert_eq!(
+        state_summary_json(&doc),
+        r#"{"stateVector":{"7":3},"deleteSet":{"7":[[1,1]]}}"#
+    );
+    // clients beyond 2^32 (Yjs allows 53 bits) come out exact
+    let big = Doc::with_client_id((1u64 << 53) - 1);
+    big.get_or_insert_map("m")
+        .insert(&mut big.transact_mut(), "k", "v");
+    assert_eq!(
+        state_summary_json(&big),
+        r#"{"stateVector":{"9007199254740991":1},"deleteSet":{}}"#
+    );
+}

@@ -1,53 +1,68 @@
 // What one document holds, in the terms replication health is measured in: its state vector
-// (which structs it has) and its delete set (which of them are deleted). Equal state vectors
-// do not mean equal documents: deleting a map entry adds no struct, only a delete-set range.
-import {
-  decodeStateVector, decodeDeleteSet, encodeDeleteSet, subtractDeleteSet, deleteSetSize,
-  missingClocks, concatBytes,
-} from './yjs-encoding.js'
+// (how many structs each client wrote) and its delete set (which of them are deleted), both
+// read by the core (`replica.stateSummary()`, yrs' own decoding). Equal state vectors do not
+// mean equal documents: deleting a map entry adds no struct, only a delete-set range. This
+// file only does arithmetic on those numbers.
 
 /**
- * @param replica a Replica (or anything with stateVector() and encodeState([sv]))
- * @returns {{ replica, svBytes: Uint8Array, sv: Map<number, number>, dsBytes: Uint8Array, ds: Map, size: number }}
+ * @param replica a Replica
+ * @returns {{ replica, svBytes: Uint8Array, sv: Map<number, number>, ds: Map<number, number[][]>, size: number }}
  */
 export function snapshot(replica) {
-  const svBytes = replica.stateVector()
-  // Encoding against its own state vector leaves no structs: a 0 (no clients), then the
-  // document's whole delete set.
-  const own = replica.encodeState(svBytes)
-  if (own[0] !== 0) throw new Error('unexpected Yjs encoding: a diff against the own state vector holds structs')
-  const dsBytes = own.subarray(1)
+  const { stateVector, deleteSet } = replica.stateSummary()
   return {
     replica,
-    svBytes,
-    sv: decodeStateVector(svBytes),
-    dsBytes,
-    ds: decodeDeleteSet(dsBytes),
+    svBytes: replica.stateVector(),
+    // client ids are below 2^53 (Yjs' limit), so Number keeps them exact
+    sv: new Map(Object.entries(stateVector).map(([client, clock]) => [Number(client), clock])),
+    ds: new Map(Object.entries(deleteSet).map(([client, ranges]) => [Number(client), ranges])),
     size: replica.encodeState().length,
   }
 }
 
-function endsWith(bytes, suffix) {
-  if (suffix.length > bytes.length) return false
-  const offset = bytes.length - suffix.length
-  for (let i = 0; i < suffix.length; i++) if (bytes[offset + i] !== suffix[i]) return false
-  return true
+/** Sum over clients of what `have` lacks of `source`'s clocks. */
+export function missingClocks(have, source) {
+  let missing = 0
+  for (const [client, clock] of source) missing += Math.max(0, clock - (have.get(client) ?? 0))
+  return missing
+}
+
+/** How many structs `source` marks deleted that `have` does not (sorted, merged ranges). */
+export function missingDeletions(have, source) {
+  let missing = 0
+  for (const [client, ranges] of source) {
+    const holes = have.get(client) ?? []
+    for (const [clock, length] of ranges) {
+      let start = clock
+      const end = clock + length
+      for (const [hClock, hLength] of holes) {
+        const hEnd = hClock + hLength
+        if (hEnd <= start || hClock >= end) continue
+        if (hClock > start) missing += hClock - start
+        start = Math.max(start, hEnd)
+        if (start >= end) break
+      }
+      if (start < end) missing += end - start
+    }
+  }
+  return missing
+}
+
+/** A state vector as a plain object { "client": clock } sorted by client, for JSON output. */
+export function stateVectorObject(sv) {
+  const out = {}
+  for (const client of [...sv.keys()].sort((x, y) => x - y)) out[client] = sv.get(client)
+  return out
 }
 
 /**
  * What `have` lacks of `source`: missing structs (clock count), missing deletions (struct
- * count) and the smallest update that brings them (null when nothing is missing). Yjs diffs
- * always carry the source's whole delete set; this one carries only the missing part.
+ * count) and the update that brings them (a Yjs diff against `have`'s state vector; null when
+ * nothing is missing, so a second sync sends nothing).
  */
 export function lackOf(have, source) {
   const clocks = missingClocks(have.sv, source.sv)
-  const deletes = subtractDeleteSet(source.ds, have.ds)
-  const deletions = deleteSetSize(deletes)
+  const deletions = missingDeletions(have.ds, source.ds)
   if (clocks === 0 && deletions === 0) return { clocks, deletions, update: null }
-  const diff = source.replica.encodeState(have.svBytes)
-  // A diff is the structs the other side lacks followed by the source's whole delete set.
-  const update = endsWith(diff, source.dsBytes)
-    ? concatBytes(diff.subarray(0, diff.length - source.dsBytes.length), encodeDeleteSet(deletes))
-    : diff
-  return { clocks, deletions, update }
+  return { clocks, deletions, update: source.replica.encodeState(have.svBytes) }
 }

@@ -1,7 +1,6 @@
 // Replication health: what each reachable endpoint holds, and for each pair how much each
 // lacks of the other. Shared by `status` and by `sync`'s check afterwards.
-import { snapshot, lackOf } from './document-state.js'
-import { stateVectorObject } from './yjs-encoding.js'
+import { snapshot, lackOf, stateVectorObject } from './document-state.js'
 
 function counts(replica) {
   const out = {}

@@ -7,5 +7,6 @@ mod engine;
 mod link;
 pub mod presence;
 pub mod protocol;
+pub mod summary;
 
 pub use engine::{ConnId, EndpointState, EndpointView, Output, Reason, Status, SyncEngine};

@@ -258,6 +258,12 @@ impl WasmReplica {
         self.core_mut().state_vector()
     }
 
+    /// The state vector and delete set as JSON (see `sync::summary`).
+    #[wasm_bindgen(js_name = stateSummary)]
+    pub fn state_summary(&self) -> String {
+        crate::sync::summary::state_summary_json(self.core_mut().doc())
+    }
+
     #[wasm_bindgen(js_name = encodeDiff)]
     pub fn encode_diff(&self, state_vector: &[u8]) -> JsResult<Vec<u8>> {
         self.core_mut()
