@@ -223,3 +223,14 @@ fn numbers_from_the_app_keep_every_bit() {
         assert_eq!(fields["v"], Any::Number(Number::Float(x)), "{text}");
     }
 }
+
+/// Found by json_values: JSON.stringify writes numbers below 1e21 in full, so 1e19 arrives as
+/// "10000000000000000000", beyond i64, which yrs' JSON reader refused ("not valid JSON").
+#[test]
+fn integers_beyond_i64_are_read_as_javascript_numbers() {
+    use yreplica::replica::value::fields_from_json;
+    use yrs::any::Number;
+    use yrs::Any;
+    let fields = fields_from_json(r#"{"v":10000000000000000000}"#, String::new).expect("JSON");
+    assert_eq!(fields["v"], Any::Number(Number::Float(1e19)));
+}

@@ -192,12 +192,19 @@ fn stored_copy_matches(replica: &mut Replica, already_stored: Vec<u8>) {
     // a block whose own client's earlier blocks are missing (Yjs holds it back), until it is
     // merged with a pending update from that client. Both converge once the missing arrive.
     if !has_pending(replica) {
-        let reloaded = snapshot(&mut from_log);
-        assert_eq!(reloaded, expected, "the stored updates reload differently");
-        let reloaded = snapshot(&mut compacted);
-        assert_eq!(
-            reloaded, expected,
-            "the compacted state reloads differently"
+        // numbers compared as JavaScript sees them: yrs encodes big integers as floats
+        let expected = Value::Array(expected);
+        let reloaded = Value::Array(snapshot(&mut from_log));
+        assert_same(
+            &reloaded,
+            &expected,
+            "the stored updates reload differently",
+        );
+        let reloaded = Value::Array(snapshot(&mut compacted));
+        assert_same(
+            &reloaded,
+            &expected,
+            "the compacted state reloads differently",
         );
     }
 }
@@ -207,15 +214,15 @@ fn has_pending(replica: &Replica) -> bool {
     replica.doc().transact().has_missing_updates()
 }
 
-/// Every collection's records, as the facade would read them.
-fn snapshot(replica: &mut Replica) -> Vec<(String, Value)> {
+/// Every collection's records, as the facade would read them: `[name, records]` pairs.
+fn snapshot(replica: &mut Replica) -> Vec<Value> {
     replica
         .collections()
         .into_iter()
         .map(|name| {
             let json = replica.all(&name).expect("reading a collection");
-            let value = parse(&json, "a collection");
-            (name, value)
+            let records = parse(&json, "a collection");
+            Value::Array(vec![Value::String(name), records])
         })
         .collect()
 }
@@ -310,7 +317,13 @@ fn assert_same(got: &Value, want: &Value, what: &str) {
 
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            // One unit in the last place apart: serde_json without `float_roundtrip` (as in
+            // `cargo test`) reads some numbers that far off. The library's own reading is
+            // checked exactly by numbers_from_the_app_keep_every_bit in tests/.
+            (Some(x), Some(y)) => x == y || (x.to_bits() as i64).abs_diff(y.to_bits() as i64) <= 1,
+            _ => false,
+        },
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
         }

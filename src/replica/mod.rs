@@ -509,14 +509,18 @@ impl Replica {
     /// document: that part is kept for storage too (as what the transaction changed), so what
     /// the replica shows is what it reloads, and the error is returned after it.
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<()> {
-        claims::check_update(bytes).map_err(ReplicaError::InvalidUpdate)?;
+        let shape = claims::check_update(bytes).map_err(ReplicaError::InvalidUpdate)?;
         let update =
             Update::decode_v1(bytes).map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
         self.pending_origin = Origin::Remote;
         let known: HashSet<Arc<str>> = self.collections.keys().cloned().collect();
         let (stored, refused) = {
             let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
-            match txn.apply_update(update) {
+            let applied = txn.apply_update(update);
+            if shape.has_format {
+                drop_valueless_entries(self.collections.values(), &mut txn);
+            }
+            match applied {
                 Ok(()) => (Some(bytes.to_vec()), None),
                 Err(e) => {
                     txn.commit();
@@ -565,7 +569,8 @@ impl Replica {
 
 /// Several Yjs v1 updates as one; should merging ever fail, the originals, so none is lost.
 pub fn merge_updates(updates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    if updates.len() <= 1 {
+    // Merging decodes them: unchecked length claims would reach yrs' reservations.
+    if updates.len() <= 1 || updates.iter().any(|u| claims::check_update(u).is_err()) {
         return updates;
     }
     match yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)) {
@@ -580,6 +585,26 @@ pub fn take_merged(queue: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
     let first = (!merged.is_empty()).then(|| merged.remove(0));
     *queue = merged;
     first
+}
+
+/// Removes collection entries that hold no value. A formatting mark (text content) placed
+/// right of a map entry takes its key, and yrs' map events then panic computing the change
+/// (`keys`), which would kill the Wasm module when the transaction commits. Such an entry is
+/// not data: removing it in the same transaction keeps the events computable.
+fn drop_valueless_entries<'a>(
+    collections: impl Iterator<Item = &'a MapRef>,
+    txn: &mut TransactionMut,
+) {
+    for map in collections {
+        let valueless: Vec<String> = map
+            .keys(txn)
+            .filter(|key| map.get(txn, key).is_none())
+            .map(str::to_string)
+            .collect();
+        for key in valueless {
+            map.remove(txn, &key);
+        }
+    }
 }
 
 fn not_found(collection: &str, id: &str) -> ReplicaError {
@@ -663,9 +688,18 @@ pub mod claims {
     /// Why the data was refused.
     pub type Refusal = String;
 
+    /// What an accepted update holds that needs care when it is applied.
+    #[derive(Debug, Default, Clone, Copy)]
+    pub struct Shape {
+        /// Formatting marks (text content), which yrs mishandles where a map entry would be.
+        pub has_format: bool,
+    }
+
     /// Checks a Yjs v1 update.
-    pub fn check_update(data: &[u8]) -> Result<(), Refusal> {
-        settle(Walk::new(data).update())
+    pub fn check_update(data: &[u8]) -> Result<Shape, Refusal> {
+        let mut walk = Walk::new(data);
+        let walked = walk.update();
+        settle(walked).map(|()| walk.shape)
     }
 
     /// Checks a Yjs v1 state vector.
@@ -708,11 +742,16 @@ pub mod claims {
     struct Walk<'a> {
         data: &'a [u8],
         pos: usize,
+        shape: Shape,
     }
 
     impl<'a> Walk<'a> {
         fn new(data: &'a [u8]) -> Self {
-            Walk { data, pos: 0 }
+            Walk {
+                data,
+                pos: 0,
+                shape: Shape::default(),
+            }
         }
 
         fn left(&self) -> usize {
@@ -865,6 +904,7 @@ pub mod claims {
                 4 => self.buf("string bytes"),
                 5 => self.buf("embed bytes"),
                 6 => {
+                    self.shape.has_format = true;
                     self.buf("format key bytes")?;
                     self.buf("format value bytes")
                 }

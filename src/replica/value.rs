@@ -16,7 +16,7 @@ pub const ID_FIELD: &str = "id";
 
 /// Parses a JSON object of fields. `what` names the operation, for the error (built only then).
 pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fields> {
-    match Any::from_json(json) {
+    match app_json(json) {
         Ok(Any::Map(map)) => Ok(Arc::unwrap_or_clone(map)),
         Ok(other) => Err(ReplicaError::InvalidValue(format!(
             "{}: a record must be a plain object, got {}",
@@ -29,7 +29,78 @@ pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fie
 
 /// Parses any JSON text into an `Any`.
 pub fn parse_any(json: &str, what: impl FnOnce() -> String) -> Result<Any> {
-    Any::from_json(json).map_err(|e| not_json(what, e))
+    app_json(json).map_err(|e| not_json(what, e))
+}
+
+/// JSON text from the app (`JSON.stringify`) as an `Any`, as yrs' `Any::from_json` reads it
+/// except that an integer beyond i64 becomes a float, as in JavaScript: JSON.stringify writes
+/// numbers up to 1e21 in full (1e19 is "10000000000000000000"), which yrs refuses.
+fn app_json(json: &str) -> std::result::Result<Any, serde_json::Error> {
+    serde_json::from_str::<AppAny>(json).map(|v| v.0)
+}
+
+struct AppAny(Any);
+
+impl<'de> serde::Deserialize<'de> for AppAny {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(AppAnyVisitor).map(AppAny)
+    }
+}
+
+struct AppAnyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AppAnyVisitor {
+    type Value = Any;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Any, E> {
+        Ok(Any::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Any, E> {
+        Ok(Any::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Any, E> {
+        Ok(Any::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Any, E> {
+        Ok(i64::try_from(v).map_or(Any::from(v as f64), Any::from))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Any, E> {
+        Ok(Any::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Any, E> {
+        Ok(Any::from(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Any, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(AppAny(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Any::Array(items.into()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Any, A::Error> {
+        let mut entries = HashMap::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+        while let Some((key, AppAny(value))) = map.next_entry::<String, AppAny>()? {
+            entries.insert(key, value);
+        }
+        Ok(Any::Map(Arc::new(entries)))
+    }
 }
 
 fn not_json(what: impl FnOnce() -> String, e: impl std::fmt::Display) -> ReplicaError {
