@@ -234,3 +234,15 @@ fn integers_beyond_i64_are_read_as_javascript_numbers() {
     let fields = fields_from_json(r#"{"v":10000000000000000000}"#, String::new).expect("JSON");
     assert_eq!(fields["v"], Any::Number(Number::Float(1e19)));
 }
+
+/// Found by the hostile-server test: an empty frame (what the driver passes on for a text
+/// frame) decoded to no message in the Hocuspocus dialect, so it only counted as liveness.
+#[test]
+fn an_empty_frame_is_an_error_in_both_dialects() {
+    let hocuspocus = protocol::Dialect::Hocuspocus {
+        document: "d".into(),
+        token: String::new(),
+    };
+    assert!(hocuspocus.decode(&[]).is_err());
+    assert!(protocol::Dialect::YWebsocket.decode(&[]).is_err());
+}

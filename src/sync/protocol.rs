@@ -256,6 +256,10 @@ fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
     if frame == [HOCUSPOCUS_PING] {
         return Ok(vec![Incoming::Ping]);
     }
+    if frame.is_empty() {
+        // (what the driver passes on for a text frame) not a message: it must not count as one
+        return Err(ProtocolError("empty frame".into()));
+    }
     let mut cursor = Cursor::new(frame);
     let mut out = Vec::new();
     while cursor.next < frame.len() {
