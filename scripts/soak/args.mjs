@@ -13,8 +13,9 @@ Options:
   --replicas K       replica processes (default 4; even ones use the file store, odd 'memory')
   --dialect D        y-websocket | hocuspocus | both (default both)
   --ops N            writes per second per replica (default 3)
-  --repair M         how y-websocket servers are made to agree: auto | cli | api (default auto:
-                     'yreplica sync' when bin/yreplica.mjs has it)
+  --repair M         how y-websocket servers are made to agree: auto | cli | api | none
+                     (default auto: 'yreplica sync' when bin/yreplica.mjs has it; none skips
+                     it, so the state check shows how far standalone servers diverged)
   --report FILE      also write the report as JSON to FILE
   --plan             print the fault schedule for the seed and exit (nothing is started)
   --verbose          log every fault as it is applied
@@ -52,7 +53,7 @@ export function parseArgs(argv) {
   }
   if (!Number.isInteger(options.replicas)) throw new UsageError(`--replicas: expected an integer, got ${options.replicas}`)
   if (!['y-websocket', 'hocuspocus', 'both'].includes(options.dialect)) throw new UsageError(`--dialect: expected y-websocket, hocuspocus or both, got '${options.dialect}'`)
-  if (!['auto', 'cli', 'api'].includes(options.repair)) throw new UsageError(`--repair: expected auto, cli or api, got '${options.repair}'`)
+  if (!['auto', 'cli', 'api', 'none'].includes(options.repair)) throw new UsageError(`--repair: expected auto, cli, api or none, got '${options.repair}'`)
   // A numeric seed stays a number, so `--seed 1` and the report agree on its type.
   if (options.seed === null) options.seed = Math.floor(Math.random() * 2 ** 31)
   else if (/^\d+$/.test(options.seed)) options.seed = Number(options.seed)

@@ -2,6 +2,7 @@
 // faults the schedule names: SIGSTOP/SIGCONT, SIGKILL and restart, and the proxy's network
 // faults. y-websocket: stock @y/websocket-server processes (they do not replicate among
 // themselves). Hocuspocus: @hocuspocus/server processes sharing documents through Redis.
+import { rmSync } from 'node:fs'
 import { YServer, freePort } from '../../pkg-tests/helpers/servers.mjs'
 import { RedisServer, HocuspocusServer } from '../../pkg-tests/helpers/cluster.mjs'
 import { FaultProxy } from './proxy.mjs'
@@ -117,6 +118,7 @@ export async function startCluster(dialect, count = 3) {
     killNow: () => {
       for (const n of nodes) n.server.proc?.kill('SIGKILL')
       redis?.proc?.kill('SIGKILL')
+      if (redis?.dir) rmSync(redis.dir, { recursive: true, force: true })
     },
   })
   if (dialect === 'hocuspocus') redis = await RedisServer.start()
