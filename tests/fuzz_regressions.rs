@@ -246,3 +246,26 @@ fn an_empty_frame_is_an_error_in_both_dialects() {
     assert!(hocuspocus.decode(&[]).is_err());
     assert!(protocol::Dialect::YWebsocket.decode(&[]).is_err());
 }
+
+/// Found by frame_ywebsocket: a root type named "" (any Yjs app can make one) failed every
+/// update from then on ("a collection name must be a non-empty string"), so sync never
+/// recovered and every load from storage reported a corrupt record.
+#[test]
+fn a_root_named_empty_is_not_a_collection_and_breaks_nothing() {
+    use yrs::{Map, Transact, WriteTxn};
+    let other_app = yrs::Doc::with_client_id(7);
+    {
+        let mut txn = other_app.transact_mut();
+        txn.get_or_insert_map("").insert(&mut txn, "k", 1);
+    }
+    let update = {
+        use yrs::ReadTxn;
+        other_app
+            .transact()
+            .encode_state_as_update_v1(&Default::default())
+    };
+    let mut replica = Replica::new();
+    replica.apply_update(&update).expect("applies");
+    assert!(replica.collections().is_empty());
+    replica.apply_update(&update).expect("and again");
+}

@@ -135,7 +135,7 @@ impl Replica {
         let mut names: Vec<String> = txn
             .root_refs()
             .filter_map(|(name, root)| match root {
-                Out::YMap(map) => map
+                Out::YMap(map) if !name.is_empty() => map
                     .iter(&txn)
                     .any(|(_, entry)| StoredRecord::from_out(entry).is_some())
                     .then(|| name.to_string()),
@@ -543,7 +543,9 @@ impl Replica {
             let txn = self.doc.transact();
             txn.root_refs()
                 .map(|(name, _)| name.to_string())
-                .filter(|name| !known.contains(name.as_str()))
+                // another app may name a root "": it cannot be a collection, and refusing the
+                // update for it would refuse every later one too
+                .filter(|name| !name.is_empty() && !known.contains(name.as_str()))
                 .collect()
         };
         for name in new_names {

@@ -1,0 +1,174 @@
+// A replica whose first endpoint is a hostile server (see helpers/hostile-server.mjs) and whose
+// second is a real @y/websocket-server. For each misbehaviour the replica must drop the hostile
+// connection (an 'error' event naming what went wrong and where, or a heartbeat failover for a
+// server that never answers), mark that endpoint down, move to the real server and reach
+// 'online' with its data intact; writes must still work and reach the real server, and the
+// Wasm module must survive (after a panic or trap every later call would throw).
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { WebSocket } from 'ws'
+import { Replica } from 'yreplica'
+import { YServer, waitFor } from './helpers/servers.mjs'
+import { HocuspocusServer } from './helpers/cluster.mjs'
+import { HostileServer } from './helpers/hostile-server.mjs'
+
+const HB = 300
+const SECRET = 'SECRET-TOKEN-d41d8c'
+
+/**
+ * What the replica does about each misbehaviour, per dialect. `error`: the code of the 'error'
+ * event and what its message must say; `reason`: the failover reason. `todo`: the library falls
+ * short (the reason says how).
+ */
+const CASES = {
+  'y-websocket': {
+    garbage: { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /malformed frame/ } },
+    'truncated-varint': { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /malformed frame/ } },
+    'huge-length': { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /4294967295 bytes/ } },
+    'length-2^32': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /invalid Yjs update/ } },
+    'unknown-type': { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /unknown message type 300/ } },
+    'step1-then-garbage': { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /unknown sync message type 7/ } },
+    silent: { reason: 'heartbeat' },
+    text: {
+      reason: 'error',
+      error: { code: 'PROTOCOL_ERROR', says: /text frame/ },
+      todo: 'a text frame is reported as "malformed frame: empty frame" (the driver passes it on as 0 bytes)',
+    },
+    'unknown-type-replies': {
+      reason: 'heartbeat',
+      todo: 'any frame counts as liveness: a server answering every probe with an unknown message type keeps the replica in "syncing" forever',
+    },
+    // These three killed or bloated the Wasm module before the fuzzing fixes: now refused updates.
+    'allocation-bomb': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /80000000 blocks claimed/ } },
+    'length-wrap': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /4294967295 parent name bytes claimed/ } },
+    'deep-nesting': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /nested deeper than 1000 levels/ } },
+  },
+  hocuspocus: {
+    garbage: { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /malformed frame/ } },
+    'hocuspocus-huge-name': { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /4294967295 bytes/ } },
+    'hocuspocus-unknown-type': { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /unknown Hocuspocus message type 99/ } },
+    silent: { reason: 'heartbeat' },
+    text: {
+      reason: 'error',
+      error: { code: 'PROTOCOL_ERROR', says: /text frame/ },
+      todo: 'a text frame is reported as "malformed frame: empty frame" (the driver passes it on as 0 bytes)',
+    },
+  },
+}
+
+const real = {}
+const opened = []
+const hostiles = []
+
+before(async () => {
+  real['y-websocket'] = await YServer.start()
+  real.hocuspocus = await HocuspocusServer.start({ TOKEN: SECRET })
+})
+
+after(async () => {
+  await Promise.allSettled(opened.map((r) => r.close()))
+  await Promise.allSettled(hostiles.map((h) => h.close()))
+  await Promise.allSettled(Object.values(real).map((server) => server.kill()))
+})
+
+/** Replica options for a dialect; the secret travels as a query parameter or as the token. */
+function dialectOptions(protocol) {
+  return protocol === 'hocuspocus' ? { protocol, token: SECRET } : { params: { token: SECRET } }
+}
+
+/** The 'todos' a plain client of the real server reads in `room`: y-websocket, or a replica. */
+async function readRealServer(protocol, room, expectedCount) {
+  if (protocol === 'hocuspocus') {
+    const reader = await Replica.open({ name: `${room}-reader`, room, storage: 'memory', endpoints: [real.hocuspocus.url], ...dialectOptions(protocol) })
+    try {
+      await waitFor(() => reader.collection('todos').count() >= expectedCount, 10_000, 'a second replica synced')
+      return Object.fromEntries(reader.collection('todos').all().map((r) => [r.id, r]))
+    } finally {
+      await reader.close()
+    }
+  }
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(real['y-websocket'].url, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
+  try {
+    await waitFor(() => provider.synced, 10_000, 'y-websocket synced with the real server')
+    return doc.getMap('todos').toJSON()
+  } finally {
+    provider.destroy()
+    doc.destroy()
+  }
+}
+
+for (const [protocol, cases] of Object.entries(CASES)) {
+  for (const [mode, expected] of Object.entries(cases)) {
+    test(`${protocol}, hostile server: ${mode}`, { todo: expected.todo, timeout: 30_000 }, () => runCase(protocol, mode, expected))
+  }
+}
+
+async function runCase(protocol, mode, expected) {
+  const server = real[protocol]
+  const hostile = await HostileServer.start(mode)
+  hostiles.push(hostile)
+  // (only characters that y-websocket and yreplica put in a URL alike)
+  const room = `hostile-${protocol}-${mode}`.replace(/[^\w-]/g, '_')
+  const replica = await Replica.open({
+    name: room,
+    room,
+    storage: 'memory',
+    endpoints: [hostile.url, server.url],
+    heartbeatIntervalMs: HB,
+    missedHeartbeats: 2,
+    connectTimeoutMs: 1000,
+    backoff: { initialMs: 100, maxMs: 1000 },
+    failback: false,
+    ...dialectOptions(protocol),
+  })
+  opened.push(replica)
+  const errors = []
+  const failovers = []
+  replica.on('error', (e) => errors.push(e))
+  replica.on('failover', (f) => failovers.push(f))
+  const todos = replica.collection('todos')
+  const early = await todos.insert({ title: 'written before the hostile server answered' })
+
+  await waitFor(
+    () => replica.status.connection === 'online' && replica.status.endpoint === server.url,
+    15_000,
+    `online at the real server after '${mode}'`,
+  )
+
+  // It left the hostile endpoint, for the expected reason, and says why.
+  assert.deepEqual(
+    failovers.map(({ from, to, reason }) => ({ from, to, reason })),
+    [{ from: hostile.url, to: server.url, reason: expected.reason }],
+  )
+  if (expected.error) {
+    const error = errors.find((e) => e.code === expected.error.code)
+    assert.ok(error, `an ${expected.error.code} error; got ${errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`)
+    assert.ok(error.message.includes(hostile.url), `the error names the endpoint: ${error.message}`)
+    assert.match(error.message, expected.error.says)
+  }
+  const shown = JSON.stringify([errors.map((e) => e.message), failovers, replica.endpoints, replica.status])
+  assert.ok(!shown.includes(SECRET), 'the token never appears in errors, events, endpoints or status')
+
+  // The hostile endpoint is marked, the connection to it dropped by the replica.
+  const [bad, good] = replica.endpoints
+  assert.equal(bad.url, hostile.url)
+  assert.equal(bad.state, 'down')
+  assert.ok(bad.failures >= 1, `failures counted: ${bad.failures}`)
+  assert.equal(bad.active, false)
+  assert.equal(good.state, 'up')
+  assert.equal(good.active, true)
+  await waitFor(() => hostile.closedByClient >= 1, 5_000, 'the replica closed the hostile connection')
+
+  // Data intact, writes work and sync, the Wasm module is alive.
+  assert.equal(todos.get(early)?.title, 'written before the hostile server answered')
+  const late = await todos.insert({ title: 'written after' })
+  await replica.flush({ timeoutMs: 5_000 })
+  const onServer = await readRealServer(protocol, room, 2)
+  assert.equal(onServer[early]?.title, 'written before the hostile server answered')
+  assert.equal(onServer[late]?.title, 'written after')
+  assert.equal(todos.count(), 2)
+  assert.deepEqual(replica.collections(), ['todos'])
+}
