@@ -13,6 +13,8 @@ const steps = [
   ['wasm surface in Node', 'wasm-pack', ['test', '--node', '--', '--test', 'web_node']],
   ['wasm surface in headless Chromium', 'wasm-pack', ['test', '--headless', '--chrome', '--', '--test', 'web_browser']],
   ['packed package (pkg-tests)', null, null],
+  // A short seeded fault-injection soak (both dialects); `npm run soak -- --minutes 30` is the long one.
+  ['fault-injection soak (short)', process.execPath, ['scripts/soak.mjs', '--minutes', '2', '--seed', '1']],
 ]
 
 function runStep(cmd, args, env = {}) {
@@ -38,6 +40,9 @@ function counts(text) {
     failed += Number(m[2])
   }
   for (const m of text.matchAll(/^# pass (\d+)$/gm)) passed += Number(m[1])
+  // the soak's checks: "  ok   name" / "  FAIL name"
+  passed += [...text.matchAll(/^ {2}ok {3}\S/gm)].length
+  failed += [...text.matchAll(/^ {2}FAIL \S/gm)].length
   for (const m of text.matchAll(/^# fail (\d+)$/gm)) failed += Number(m[1])
   return { passed, failed }
 }
