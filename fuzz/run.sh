@@ -11,9 +11,13 @@ for target in $targets; do
   mkdir -p "corpus/$target"
   # -detect_leaks=0: yrs leaks a whole document that holds a subdocument (a reference cycle),
   # which would stop every run at the first such input; see the README.
+  started=$(date +%s)
   cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -detect_leaks=0 \
     -max_len=16384 -print_final_stats=1 >"logs/$target.log" 2>&1 || status=$?
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "logs/$target.log" | grep -o '[0-9]*$' || echo '?')
-  echo "$target: ${execs} executions in ${seconds} s, exit ${status:-0} (log: fuzz/logs/$target.log)"
+  took=$(( $(date +%s) - started ))
+  execs=$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "logs/$target.log" | grep -o '[0-9]*$' || echo '?')
+  corpus=$(ls "corpus/$target" | wc -l)
+  # exit 0: the time ran out with no finding; otherwise the input is in fuzz/artifacts/$target/
+  echo "$target: ${execs} executions in ${took} s, corpus ${corpus}, exit ${status:-0} (log: fuzz/logs/$target.log)"
   unset status
 done

