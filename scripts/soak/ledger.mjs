@@ -91,15 +91,16 @@ export class Ledger {
             break
           }
         }
+        let lastLost = null
         for (let i = lastMatch + 1; i < history.length; i++) {
           const owner = history[i].r
           const w = this.writes.get(owner).get(history[i].seq)
           if (!this.isConfirmed(owner, w)) continue
-          const key = `${owner}:${w.seq}`
-          if (!lostWrites.has(key) && examples.length < 10) {
-            examples.push(`${observer.name}: replica ${owner} write #${w.seq} set ${collection}/${id}/${field || '(exists)'} = ${history[i].value}, found ${observed}`)
-          }
-          lostWrites.add(key)
+          lostWrites.add(`${owner}:${w.seq}`)
+          lastLost = history[i]
+        }
+        if (lastLost && examples.length < 10) {
+          examples.push(`${observer.name}: ${collection}/${id}/${field || '(exists)'} is ${show(observed)}, but replica ${lastLost.r} wrote ${show(lastLost.value)} (write #${lastLost.seq}, confirmed)`)
         }
       }
     }
@@ -108,3 +109,5 @@ export class Ledger {
   }
 }
 
+
+const show = (value) => (value === ABSENT ? '(no such field)' : value === GONE ? '(record deleted)' : value)
