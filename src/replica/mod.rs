@@ -505,35 +505,38 @@ impl Replica {
 
     /// Applies a Yjs v1 update from elsewhere with a remote origin.
     ///
-    /// yrs integrates an update block by block, so one it refuses halfway has still changed the
-    /// document: that part is kept for storage too (as what the transaction changed), so what
-    /// the replica shows is what it reloads, and the error is returned after it.
+    /// yrs integrates an update block by block (retrying updates held back earlier on the way),
+    /// so one it refuses halfway has still changed the document. Then the whole state is kept
+    /// for storage, as a compaction would write it, so what the replica shows is what it
+    /// reloads; the error is returned after that. (What the transaction itself encodes misses
+    /// the held-back updates it integrated.)
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<()> {
         let shape = claims::check_update(bytes).map_err(ReplicaError::InvalidUpdate)?;
         let update =
             Update::decode_v1(bytes).map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
         self.pending_origin = Origin::Remote;
         let known: HashSet<Arc<str>> = self.collections.keys().cloned().collect();
-        let (stored, refused) = {
+        let (refused, changed) = {
             let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
             let applied = txn.apply_update(update);
             if shape.has_format {
                 drop_valueless_entries(self.collections.values(), &mut txn);
             }
-            match applied {
-                Ok(()) => (Some(bytes.to_vec()), None),
-                Err(e) => {
-                    txn.commit();
-                    let partial = txn.has_changes().then(|| txn.encode_update_v1());
-                    (partial, Some(ReplicaError::InvalidUpdate(e.to_string())))
-                }
-            }
+            txn.commit();
+            (applied.err(), txn.has_changes())
         };
-        if let (Some(queue), Some(update)) = (self.storage_updates.as_mut(), stored) {
-            queue.push(update);
+        if self.storage_updates.is_some() {
+            let stored = match &refused {
+                None => Some(bytes.to_vec()),
+                Some(_) if changed => Some(self.encode_state()),
+                Some(_) => None,
+            };
+            if let (Some(queue), Some(update)) = (self.storage_updates.as_mut(), stored) {
+                queue.push(update);
+            }
         }
         self.adopt_new_collections(&known)?;
-        refused.map_or(Ok(()), Err)
+        refused.map_or(Ok(()), |e| Err(ReplicaError::InvalidUpdate(e.to_string())))
     }
 
     /// Collections that arrived in a remote update had no observer yet: observe them now and
