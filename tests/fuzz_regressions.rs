@@ -269,3 +269,21 @@ fn a_root_named_empty_is_not_a_collection_and_breaks_nothing() {
     assert!(replica.collections().is_empty());
     replica.apply_update(&update).expect("and again");
 }
+
+/// Found by sync_engine: a client's clocks running past 2^32 wrap in yrs, whose block lookup
+/// then indexed out of bounds (a panic: the module dies).
+#[test]
+fn clocks_past_2_pow_32_are_refused() {
+    // one client from clock 2^32 - 2: an item of 5 string characters
+    let mut update = vec![1, 1, 5];
+    update.extend(var(u64::from(u32::MAX) - 1));
+    update.extend([0x24, 1, 1, b'c', 1, b'k', 5]);
+    update.extend(b"hello");
+    update.push(0);
+    assert!(refused(&update).contains("pass 2^32"));
+    // a deleted range past 2^32
+    let mut deletes = vec![0, 1, 5, 1];
+    deletes.extend(var(u64::from(u32::MAX) - 1));
+    deletes.push(5);
+    assert!(refused(&deletes).contains("pass 2^32"));
+}

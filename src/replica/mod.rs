@@ -839,10 +839,12 @@ pub mod claims {
         }
 
         /// A length-prefixed buffer or string.
-        fn buf(&mut self, what: &str) -> Result<(), Stop> {
+        fn buf(&mut self, what: &str) -> Result<&'a [u8], Stop> {
             let len = self.var_u32()? as usize;
             self.claim(len, what)?;
-            self.skip(len)
+            let start = self.pos;
+            self.skip(len)?;
+            Ok(&self.data[start..self.pos])
         }
 
         fn id(&mut self) -> Result<(), Stop> {
@@ -851,30 +853,60 @@ pub mod claims {
             Ok(())
         }
 
-        /// Blocks, client by client (yrs' `Update::decode`). The delete set after them holds
-        /// only numbers and reserves nothing in advance, so the walk ends here.
+        /// Blocks, client by client (yrs' `Update::decode`), then the delete set.
         fn update(&mut self) -> Result<(), Stop> {
             let clients = self.var_u32()? as usize;
             self.claim(clients, "clients")?;
             for _ in 0..clients {
                 let blocks = self.var_u32()? as usize;
                 self.claim(blocks, "blocks")?;
-                self.id()?; // client and first clock
+                let client = self.var_u64()?;
+                let mut clock = u64::from(self.var_u32()?);
                 for _ in 0..blocks {
-                    self.block()?;
+                    clock += u64::from(self.block()?);
+                    self.clock_fits(clock, client)?;
+                }
+            }
+            self.delete_set()
+        }
+
+        /// Clocks are u32 in yrs; past 2^32 they wrap, and its block lookups then index out of
+        /// bounds (a panic).
+        fn clock_fits(&self, end: u64, client: u64) -> Result<(), Stop> {
+            if end > u64::from(u32::MAX) {
+                return Err(Stop::Refused(format!(
+                    "clocks of client {client} pass 2^32 at byte {}",
+                    self.pos
+                )));
+            }
+            Ok(())
+        }
+
+        /// Ranges of deleted clocks, client by client (yrs' `IdSet::decode`).
+        fn delete_set(&mut self) -> Result<(), Stop> {
+            let clients = self.var_u32()? as usize;
+            self.claim(clients, "delete set clients")?;
+            for _ in 0..clients {
+                let client = self.var_u64()?;
+                let ranges = self.var_u32()? as usize;
+                self.claim(ranges, "deleted ranges")?;
+                for _ in 0..ranges {
+                    let clock = u64::from(self.var_u32()?);
+                    let len = u64::from(self.var_u32()?);
+                    self.clock_fits(clock + len, client)?;
                 }
             }
             Ok(())
         }
 
-        fn block(&mut self) -> Result<(), Stop> {
+        /// One block; returns how many clocks it takes (0 for an item yrs drops as empty).
+        fn block(&mut self) -> Result<u32, Stop> {
             const HAS_ORIGIN: u8 = 0x80;
             const HAS_RIGHT_ORIGIN: u8 = 0x40;
             const HAS_PARENT_SUB: u8 = 0x20;
             let info = self.u8()?;
             if info == 0 || info == 10 {
-                self.var_u32()?; // GC or Skip: a length of clocks
-                return Ok(());
+                return self.var_u32(); // GC or Skip: a length of clocks
             }
             if info & HAS_ORIGIN != 0 {
                 self.id()?;
@@ -895,9 +927,10 @@ pub mod claims {
             self.content(info & 0x0f)
         }
 
-        fn content(&mut self, kind: u8) -> Result<(), Stop> {
+        /// An item's content; returns its length in clocks.
+        fn content(&mut self, kind: u8) -> Result<u32, Stop> {
             match kind {
-                1 => self.var_u32().map(drop), // deleted
+                1 => self.var_u32(), // deleted
                 // Legacy JSON content (Yjs writes `any` content instead since 2020): yrs reads
                 // one string more than Yjs writes, so it would misread the rest of the update,
                 // and its own encoding of it does not decode again.
@@ -905,30 +938,35 @@ pub mod claims {
                     "legacy JSON content at byte {}, which yrs cannot read",
                     self.pos
                 ))),
-                3 => self.buf("binary bytes"),
-                4 => self.buf("string bytes"),
-                5 => self.buf("embed bytes"),
+                3 => self.buf("binary bytes").map(|_| 1),
+                4 => {
+                    // a string takes one clock per UTF-16 unit
+                    let bytes = self.buf("string bytes")?;
+                    let text = std::str::from_utf8(bytes).map_err(|_| Stop::Malformed)?;
+                    Ok(text.chars().map(|c| c.len_utf16() as u32).sum())
+                }
+                5 => self.buf("embed bytes").map(|_| 1),
                 6 => {
                     self.shape.has_format = true;
                     self.buf("format key bytes")?;
-                    self.buf("format value bytes")
+                    self.buf("format value bytes").map(|_| 1)
                 }
                 7 => match self.u8()? {
-                    3 => self.buf("XML element name bytes"),
-                    0..=6 | 9 | 15 => Ok(()),
+                    3 => self.buf("XML element name bytes").map(|_| 1),
+                    0..=6 | 9 | 15 => Ok(1),
                     _ => Err(Stop::Malformed), // weak links are not built in: yrs refuses them
                 },
                 8 => {
-                    let len = self.var_u32()? as usize;
-                    self.claim(len, "values")?;
+                    let len = self.var_u32()?;
+                    self.claim(len as usize, "values")?;
                     for _ in 0..len {
                         self.any(0)?;
                     }
-                    Ok(())
+                    Ok(len)
                 }
                 9 => {
                     self.buf("subdocument guid bytes")?;
-                    self.any(0)
+                    self.any(0).map(|()| 1)
                 }
                 _ => Err(Stop::Malformed),
             }
@@ -947,8 +985,8 @@ pub mod claims {
                 125 => self.var_i64(),
                 124 => self.skip(4),
                 122 | 123 => self.skip(8),
-                119 => self.buf("string bytes"),
-                116 => self.buf("binary bytes"),
+                119 => self.buf("string bytes").map(drop),
+                116 => self.buf("binary bytes").map(drop),
                 118 => {
                     let len = self.var_u64()? as usize;
                     self.claim(len, "object entries")?;
