@@ -80,7 +80,7 @@ fn reencodes_to_itself(message: Message) {
 fn take_in(incoming: &[Incoming]) {
     let mut replica = seeded_replica();
     let mut stored = vec![replica.encode_state()]; // what storage held before
-    let mut hostile = false;
+    let mut irregular = false;
     replica.capture_for_storage();
     let mut presence = Presence::default();
     for message in incoming {
@@ -92,7 +92,7 @@ fn take_in(incoming: &[Incoming]) {
                     .expect("a diff we encoded applies elsewhere");
             }
             Incoming::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
-                hostile |= refused_halfway(&mut replica, update);
+                irregular |= apply_irregular(&mut replica, update);
                 take_stored(&mut replica, &mut stored);
             }
             Incoming::Awareness(update) => {
@@ -103,7 +103,7 @@ fn take_in(incoming: &[Incoming]) {
         }
     }
     reads_back(&mut replica);
-    stored_copy_matches(&mut replica, &stored, hostile);
+    stored_copy_matches(&mut replica, &stored, irregular);
 }
 
 /// A replica holding a few records, so diffs and updates meet real content.
@@ -154,12 +154,12 @@ pub fn storage_records(data: &[u8]) {
     let mut live = Replica::new();
     live.capture_for_storage();
     let mut stored = Vec::new();
-    let mut hostile = false;
+    let mut irregular = false;
     for record in &records {
-        hostile |= refused_halfway(&mut live, record);
+        irregular |= apply_irregular(&mut live, record);
         take_stored(&mut live, &mut stored);
     }
-    stored_copy_matches(&mut live, &stored, hostile);
+    stored_copy_matches(&mut live, &stored, irregular);
 }
 
 fn split_records(data: &[u8]) -> Vec<Vec<u8>> {
@@ -183,11 +183,29 @@ fn take_stored(replica: &mut Replica, stored: &mut Vec<Vec<u8>>) {
     }
 }
 
-/// Applies an update; true if it was refused after changing the document. Only a hostile
-/// peer sends such an update (an item whose parent is not a type, say).
-fn refused_halfway(replica: &mut Replica, update: &[u8]) -> bool {
+/// Applies an update; true if it was irregular: refused after changing the document (only a
+/// hostile peer sends such an update, an item whose parent is not a type, say), or out of
+/// order (a client's blocks start past what the replica has of that client, or leave a gap).
+fn apply_irregular(replica: &mut Replica, update: &[u8]) -> bool {
+    use yrs::updates::decoder::Decode;
+    // (decoded only once checked: unchecked bytes could reserve gigabytes or recurse deeply)
+    let checked = yreplica::replica::claims::check_update(update).is_ok();
+    let out_of_order = checked
+        && yrs::Update::decode_v1(update).is_ok_and(|u| {
+            let have = replica.state_vector_now();
+            let starts_past = u
+                .state_vector_lower()
+                .iter()
+                .any(|(c, &clock)| clock > have.get(c));
+            let gap = u
+                .insertions(true)
+                .iter()
+                .any(|(_, ranges)| ranges.len() > 1);
+            starts_past || gap
+        });
     let before = replica.encode_state();
-    replica.apply_update(update).is_err() && replica.encode_state() != before
+    let refused_halfway = replica.apply_update(update).is_err() && replica.encode_state() != before;
+    out_of_order || refused_halfway
 }
 
 /// What storage holds (`stored`: what it held before, then each tick's update) and a
@@ -196,10 +214,11 @@ fn refused_halfway(replica: &mut Replica, update: &[u8]) -> bool {
 /// - updates are pending (waiting for ones they depend on): yrs shows a block whose own
 ///   client's earlier blocks are missing (Yjs holds it back) until it is merged with a pending
 ///   update from that client; both converge once the missing ones arrive;
-/// - an update was refused halfway (`hostile`): whether yrs accepts an item can depend on the
-///   order blocks arrive in (a parent inside a skipped range is not checked), so the stored
-///   state may not reload whole. Reloading it must still not panic.
-fn stored_copy_matches(replica: &mut Replica, stored: &[Vec<u8>], hostile: bool) {
+/// - an update was `irregular` (see [`apply_irregular`]): yrs fills gaps with placeholder
+///   ranges, and whether it accepts an item can then depend on the order blocks arrive in
+///   (a parent inside a placeholder is not checked), so a stored state may not reload whole.
+///   Reloading it must still not panic.
+fn stored_copy_matches(replica: &mut Replica, stored: &[Vec<u8>], irregular: bool) {
     let expected = snapshot(replica);
     let mut from_log = Replica::new();
     let mut loaded = true;
@@ -208,7 +227,7 @@ fn stored_copy_matches(replica: &mut Replica, stored: &[Vec<u8>], hostile: bool)
     }
     let mut compacted = Replica::new();
     loaded &= compacted.apply_update(&replica.encode_state()).is_ok();
-    if hostile {
+    if irregular {
         return;
     }
     assert!(loaded, "what was stored does not load again");

@@ -870,12 +870,13 @@ pub mod claims {
             self.delete_set()
         }
 
-        /// Clocks are u32 in yrs; past 2^32 they wrap, and its block lookups then index out of
-        /// bounds (a panic).
+        /// Clocks are u32 in yrs, and some of its arithmetic casts them to i32: past 2^31 a
+        /// block is placed at a wrong offset and its block lookups index out of bounds (a
+        /// panic). No client makes two billion changes.
         fn clock_fits(&self, end: u64, client: u64) -> Result<(), Stop> {
-            if end > u64::from(u32::MAX) {
+            if end > i32::MAX as u64 {
                 return Err(Stop::Refused(format!(
-                    "clocks of client {client} pass 2^32 at byte {}",
+                    "clocks of client {client} pass 2^31 at byte {}",
                     self.pos
                 )));
             }
