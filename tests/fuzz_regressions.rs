@@ -20,7 +20,7 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 fn inputs_in(dirs: &[(PathBuf, &str)]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for (dir, prefix) in dirs {
-        let Ok(entries) = fs::read_dir(&dir) else {
+        let Ok(entries) = fs::read_dir(dir) else {
             continue;
         };
         for entry in entries {
