@@ -33,12 +33,11 @@ const CASES = {
     silent: { reason: 'heartbeat' },
     text: {
       reason: 'error',
-      error: { code: 'PROTOCOL_ERROR', says: /text frame/ },
-      todo: 'a text frame is reported as "malformed frame: empty frame" (the driver passes it on as 0 bytes)',
+      error: { code: 'PROTOCOL_ERROR', says: /sent a text message/ },
     },
     'unknown-type-replies': {
       reason: 'heartbeat',
-      todo: 'any frame counts as liveness: a server answering every probe with an unknown message type keeps the replica in "syncing" forever',
+      error: { code: 'PROTOCOL_ERROR', says: /no answer to the sync handshake/ },
     },
     // These three killed or bloated the Wasm module before the fuzzing fixes: now refused updates.
     'allocation-bomb': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /80000000 blocks claimed/ } },
@@ -52,8 +51,7 @@ const CASES = {
     silent: { reason: 'heartbeat' },
     text: {
       reason: 'error',
-      error: { code: 'PROTOCOL_ERROR', says: /text frame/ },
-      todo: 'a text frame is reported as "malformed frame: empty frame" (the driver passes it on as 0 bytes)',
+      error: { code: 'PROTOCOL_ERROR', says: /sent a text message/ },
     },
   },
 }

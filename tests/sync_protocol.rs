@@ -241,3 +241,40 @@ fn a_state_summary_lists_clocks_and_deletions_per_client() {
         r#"{"stateVector":{"9007199254740991":1},"deleteSet":{}}"#
     );
 }
+
+#[test]
+fn a_server_that_chatters_but_never_answers_the_handshake_is_left() {
+    let mut s = Sim::new(2, |c| {
+        c.heartbeat_interval_ms = 500.0;
+        c.connect_timeout_ms = 1000.0;
+    });
+    s.start();
+    s.advance(common::sim::LATENCY); // the WebSocket is open …
+    s.freeze(0); // … and the server answers nothing from now on …
+    let opened_at = s.now;
+    let conn = s.active_conn();
+    // … except messages that are not a sync answer, which count as liveness
+    for _ in 0..30 {
+        s.inject(conn, &encode_message(Message::AwarenessQuery));
+        s.advance(100);
+    }
+    let budget = 1000 + 500 * 3;
+    let failovers = s.failovers();
+    assert_eq!(failovers.len(), 1, "{failovers:?}");
+    let (at, from, to, reason) = &failovers[0];
+    assert_eq!((from, to, *reason), (&s.url(0), &s.url(1), "heartbeat"));
+    let after = at - opened_at;
+    assert!(
+        after >= budget && after <= budget + 200,
+        "left {after} ms after opening"
+    );
+    assert!(
+        s.errors()
+            .iter()
+            .any(|e| e.contains("no answer to the sync handshake") && e.contains(&s.url(0))),
+        "{:?}",
+        s.errors()
+    );
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)));
+}

@@ -276,6 +276,7 @@ impl SyncEngine {
 
     pub fn handle_open(&mut self, conn: ConnId, now: u64, replica: &Replica) {
         let delivered = self.acked_seq;
+        let sync_by = now.saturating_add(self.sync_budget());
         let Some(link) = self.link_mut(conn) else {
             return;
         };
@@ -285,6 +286,7 @@ impl SyncEngine {
         link.phase = Phase::Open {
             handshake_sent: false,
             synced: false,
+            sync_by,
         };
         link.last_rx = now;
         link.delivered = delivered;
@@ -335,6 +337,20 @@ impl SyncEngine {
         link.heartbeat_sent_at = None;
         let endpoint = link.endpoint;
         self.endpoints[endpoint].last_seen_at = Some(now);
+    }
+
+    /// A text (not binary) message arrived on `conn`: the Yjs protocols are binary, so the
+    /// server is not speaking them; the connection is dropped as broken.
+    pub fn handle_text_frame(&mut self, conn: ConnId, now: u64) {
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        let endpoint = link.endpoint;
+        let message = format!(
+            "{}: sent a text message; the Yjs sync protocols are binary",
+            self.endpoints[endpoint].url
+        );
+        self.link_error(conn, "PROTOCOL_ERROR", message, now);
     }
 
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: u64, replica: &mut Replica) {
@@ -443,6 +459,14 @@ impl SyncEngine {
                 Phase::Connecting { deadline } if now >= deadline => {
                     self.fail_active(Reason::ConnectTimeout, now)
                 }
+                Phase::Open {
+                    synced: false,
+                    sync_by,
+                    ..
+                } if now >= sync_by => {
+                    self.no_sync_answer(link.endpoint);
+                    self.fail_active(Reason::Heartbeat, now)
+                }
                 Phase::Open { .. } => self.heartbeat(link.conn, now, replica),
                 _ => {}
             }
@@ -450,6 +474,11 @@ impl SyncEngine {
         if let Some(link) = &self.monitor {
             match link.phase {
                 Phase::Connecting { deadline } if now >= deadline => self.fail_monitor(now),
+                Phase::Open {
+                    synced: false,
+                    sync_by,
+                    ..
+                } if now >= sync_by => self.fail_monitor(now),
                 Phase::Open { .. } => self.heartbeat(link.conn, now, replica),
                 _ => {}
             }
@@ -774,6 +803,26 @@ impl SyncEngine {
                 false
             }
         }
+    }
+
+    /// How long an open link may go without its first sync answer: as long as a silent server
+    /// would be given, plus the connect timeout for a large first answer.
+    fn sync_budget(&self) -> u64 {
+        self.connect_timeout
+            .saturating_add(self.heartbeat.saturating_mul(u64::from(self.missed) + 1))
+    }
+
+    /// Reports a server that stayed chatty but never answered the handshake.
+    fn no_sync_answer(&mut self, endpoint: usize) {
+        let waited_ms = self.sync_budget();
+        let message = format!(
+            "{}: no answer to the sync handshake within {waited_ms} ms, though messages kept arriving (not a Yjs sync server?)",
+            self.endpoints[endpoint].url
+        );
+        self.out.push_back(Output::Error {
+            code: "PROTOCOL_ERROR",
+            message,
+        });
     }
 
     fn probe_answered(&mut self, conn: ConnId, now: u64) {

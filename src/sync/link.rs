@@ -22,6 +22,9 @@ pub enum Phase {
     Open {
         handshake_sent: bool,
         synced: bool,
+        /// The first sync answer is due by then: a server that keeps sending other messages
+        /// (which count as liveness) but never answers SyncStep1 is left at this point.
+        sync_by: u64,
     },
 }
 
@@ -95,10 +98,19 @@ impl Link {
     pub fn deadline(&self, heartbeat: u64) -> u64 {
         match self.phase {
             Phase::Connecting { deadline } => deadline,
-            Phase::Open { .. } => match self.heartbeat_sent_at {
-                Some(sent) => sent.saturating_add(heartbeat),
-                None => self.last_rx.saturating_add(heartbeat),
-            },
+            Phase::Open {
+                synced, sync_by, ..
+            } => {
+                let heartbeat = match self.heartbeat_sent_at {
+                    Some(sent) => sent.saturating_add(heartbeat),
+                    None => self.last_rx.saturating_add(heartbeat),
+                };
+                if synced {
+                    heartbeat
+                } else {
+                    heartbeat.min(sync_by)
+                }
+            }
         }
     }
 }

@@ -36,6 +36,7 @@ const FRAME_BUDGET_MS: u64 = 8;
 /// A socket event waiting in the inbox, in arrival order.
 enum Inbound {
     Frame(ConnId, Vec<u8>),
+    Text(ConnId),
     Closed(ConnId),
 }
 
@@ -266,7 +267,11 @@ fn open_socket(
         } else if data.is_instance_of::<Uint8Array>() {
             data.unchecked_into::<Uint8Array>()
         } else {
-            Uint8Array::new_with_length(0) // text frames are not part of the protocol: an error
+            // text frames are not part of the protocol
+            if let Some(event) = queue_or_return(&shared, Inbound::Text(conn)) {
+                handle_inbound(&shared, event);
+            }
+            return;
         };
         // Checked before the copy: Wasm memory grows for good, so an oversized frame must
         // never be brought in.
@@ -315,6 +320,7 @@ fn handle_inbound(shared: &SharedRef, event: Inbound) {
                 Inbound::Frame(conn, bytes) => {
                     d.engine.handle_frame(conn, &bytes, now, &mut s.core)
                 }
+                Inbound::Text(conn) => d.engine.handle_text_frame(conn, now),
                 Inbound::Closed(conn) => d.engine.handle_closed(conn, now),
             }
         }
