@@ -13,6 +13,7 @@ const steps = [
   ['wasm surface in Node', 'wasm-pack', ['test', '--node', '--', '--test', 'web_node']],
   ['wasm surface in headless Chromium', 'wasm-pack', ['test', '--headless', '--chrome', '--', '--test', 'web_browser']],
   ['packed package (pkg-tests)', null, null],
+  ['soak planner and checker', process.execPath, ['--test', '--test-reporter=spec', 'scripts/soak/']],
   // A short seeded fault-injection soak (both dialects); `npm run soak -- --minutes 30` is the long one.
   ['fault-injection soak (short)', process.execPath, ['scripts/soak.mjs', '--minutes', '2', '--seed', '1']],
 ]

@@ -38,6 +38,8 @@ export class ServerProcess {
         env: { ...process.env, ...this.env, HOST: '127.0.0.1', PORT: String(this.port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
+      // Keep the pipes flowing: a chatty server blocks once an unread pipe fills up.
+      proc.stderr.resume()
       this.proc = proc
       const timer = setTimeout(() => reject(new Error(`server on ${this.port} did not start`)), 15_000)
       proc.stdout.on('data', (chunk) => {
