@@ -93,7 +93,7 @@ fn sync_engine_scripts() {
 #[ignore = "bugs in yrs 0.28.1, to report upstream"]
 fn known_yrs_bugs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-inputs/known-yrs-bugs");
-    for target in ["frame_ywebsocket", "frame_hocuspocus", "storage_records"] {
+    for target in ["frame_ywebsocket", "frame_hocuspocus", "storage_records", "sync_engine"] {
         replay_files(target, inputs_in(&[(root.join(target), "")]));
     }
 }
