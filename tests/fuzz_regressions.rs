@@ -93,7 +93,12 @@ fn sync_engine_scripts() {
 #[ignore = "bugs in yrs 0.28.1, to report upstream"]
 fn known_yrs_bugs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-inputs/known-yrs-bugs");
-    for target in ["frame_ywebsocket", "frame_hocuspocus", "storage_records", "sync_engine"] {
+    for target in [
+        "frame_ywebsocket",
+        "frame_hocuspocus",
+        "storage_records",
+        "sync_engine",
+    ] {
         replay_files(target, inputs_in(&[(root.join(target), "")]));
     }
 }
@@ -227,7 +232,6 @@ fn legacy_json_content_is_refused() {
 /// Found by json_values: without serde_json's `float_roundtrip` feature, about one double in ten
 /// with all 17 digits in use (such as `Math.random()`) is stored one unit in the last place off.
 #[test]
-#[ignore = "needs serde_json's float_roundtrip feature in Cargo.toml (reported to the lead)"]
 fn numbers_from_the_app_keep_every_bit() {
     use yreplica::replica::value::fields_from_json;
     use yrs::any::Number;
