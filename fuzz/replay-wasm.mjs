@@ -1,7 +1,8 @@
 // Replays the fuzzing corpora and the saved findings through the real Wasm build (pkg/node, via
 // the public API), where usize is 32 bits and the stack is 1 MiB: some inputs that are harmless
 // natively trap there (a length near 4 GiB wrapped yrs' bounds check). A trap leaves the module
-// unusable, so the first one ends the run with its file named.
+// unusable, so the first one ends the run with its file named. (Until yrs' use-after-free is
+// fixed, a corpus that reached it can end the run that way: see fuzz/wasm-trap-repro.mjs.)
 // Run from the repository root after `node scripts/build.mjs`: node fuzz/replay-wasm.mjs
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,9 +17,8 @@ function inputs(target) {
   return dirs.filter(existsSync).flatMap((dir) => readdirSync(dir).map((f) => join(dir, f)))
 }
 
-/** A Wasm trap (RuntimeError) or the aftermath of one: the module is gone. */
-const isTrap = (error) =>
-  error instanceof WebAssembly.RuntimeError || /unreachable|recursive use of an object|memory access out of bounds/.test(error?.message)
+/** Anything but a refusal (which carries a `code`): a Wasm trap or its aftermath. */
+const isTrap = (error) => !error?.code
 
 /** Runs `use` on a fresh replica; refusals (thrown Errors) are fine, traps are not. */
 async function withReplica(use) {

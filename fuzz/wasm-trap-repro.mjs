@@ -1,0 +1,43 @@
+// Reproduces yrs' use-after-free trapping the Wasm module: stored-record files (as the
+// storage_records target reads them: a 2-byte little-endian length, then an update) loaded one
+// after the other, each into a fresh replica in the same process. The last file alone reads
+// freed memory natively (AddressSanitizer shows it); after the others have shaped the heap, the
+// Wasm module traps ("memory access out of bounds") and every replica in the process is gone.
+// Run from the repository root: node fuzz/wasm-trap-repro.mjs [files...]
+//   (default: tests/fuzz-inputs/known-yrs-bugs/wasm-trap/step-*)
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { Replica } from 'yreplica'
+
+const dir = new URL('../tests/fuzz-inputs/known-yrs-bugs/wasm-trap/', import.meta.url).pathname
+const files = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(dir).sort().map((f) => join(dir, f))
+
+function records(data) {
+  const out = []
+  for (let at = 0; at + 2 <= data.length; ) {
+    const len = data[at] | (data[at + 1] << 8)
+    out.push(data.subarray(at + 2, Math.min(at + 2 + len, data.length)))
+    at += 2 + len
+  }
+  return out
+}
+
+for (const file of files) {
+  const replica = await Replica.open({ name: 'repro', storage: 'memory' })
+  try {
+    for (const update of records(readFileSync(file))) {
+      try {
+        replica.applyUpdate(update)
+      } catch (error) {
+        if (!error.code) throw error // refused updates carry a code; a trap does not
+      }
+    }
+    for (const name of replica.collections()) replica.collection(name).all()
+    replica.encodeState()
+    await replica.close()
+  } catch (error) {
+    console.log(`${file}: ${error.constructor.name}: ${error.message}`)
+    process.exit(1)
+  }
+}
+console.log('no trap')
