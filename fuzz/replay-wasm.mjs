@@ -3,7 +3,7 @@
 // natively trap there (a length near 4 GiB wrapped yrs' bounds check). A trap leaves the module
 // unusable, so the first one ends the run with its file named. (Until yrs' use-after-free is
 // fixed, a corpus that reached it can end the run that way: see fuzz/wasm-trap-repro.mjs.)
-// Run from the repository root after `node scripts/build.mjs`: node fuzz/replay-wasm.mjs
+// Run from the repository root after `node scripts/build.mjs`: node fuzz/replay-wasm.mjs [target...]
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
@@ -17,8 +17,11 @@ function inputs(target) {
   return dirs.filter(existsSync).flatMap((dir) => readdirSync(dir).map((f) => join(dir, f)))
 }
 
-/** Anything but a refusal (which carries a `code`): a Wasm trap or its aftermath. */
-const isTrap = (error) => !error?.code
+/** A Wasm trap, a stack overflow, or the aftermath of one (a borrow never released). */
+const isTrap = (error) =>
+  error instanceof WebAssembly.RuntimeError ||
+  error instanceof RangeError ||
+  /recursive use of an object|attempted to take ownership|null pointer passed to rust/.test(error?.message)
 
 /** Runs `use` on a fresh replica; refusals (thrown Errors) are fine, traps are not. */
 async function withReplica(use) {
@@ -70,8 +73,10 @@ function syncPayloads(frame, hocuspocus) {
   return { updates, stateVectors }
 }
 
+const only = process.argv.slice(2) // target names; none: all
 const counts = {}
 async function replay(target, run) {
+  if (only.length > 0 && !only.includes(target)) return
   counts[target] = 0
   for (const file of inputs(target)) {
     try {
