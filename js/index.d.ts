@@ -42,12 +42,12 @@ export interface OpenOptions {
   /** Hocuspocus: the token sent in the Auth message (never shown in errors or events). */
   token?: string
   /**
-   * The largest message taken from a server (default 64 MiB); a larger one drops that
+   * The largest message taken from a server (default 16 MiB); a larger one drops that
    * connection with an 'error' event (code FRAME_TOO_LARGE) before it is copied into Wasm.
    */
   maxFrameBytes?: number
   /**
-   * The largest write, as JSON text (default 16 MiB, at most maxFrameBytes); summed over a
+   * The largest write, as JSON text (default 4 MiB, at most maxFrameBytes); summed over a
    * transact(). A larger write rejects with code TOO_LARGE and writes nothing.
    */
   maxUpdateBytes?: number

@@ -10,8 +10,8 @@ const SYNC_KEYS = [
   'endpoints', 'heartbeatIntervalMs', 'missedHeartbeats', 'connectTimeoutMs', 'backoff',
   'failback', 'failbackAfterMs', 'params', 'protocol', 'token', 'maxFrameBytes',
 ]
-/** 16 MiB: a quarter of the default maxFrameBytes, so a write fits in any peer's frames. */
-export const DEFAULT_MAX_UPDATE_BYTES = 16 * 1024 * 1024
+/** 4 MiB: a quarter of the default maxFrameBytes, so a write fits in any peer's frames. */
+export const DEFAULT_MAX_UPDATE_BYTES = 4 * 1024 * 1024
 
 export function optionError(message, code = 'INVALID_OPTION') {
   const error = new Error(`Replica.open: ${message}`)

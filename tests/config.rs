@@ -10,7 +10,7 @@ fn defaults_match_the_api_contract() {
     assert_eq!((c.backoff.initial_ms, c.backoff.max_ms), (250.0, 10000.0));
     assert!(c.failback);
     assert_eq!(c.failback_after_ms, 10000.0);
-    assert_eq!(c.max_frame_bytes, 64.0 * 1024.0 * 1024.0);
+    assert_eq!(c.max_frame_bytes, 16.0 * 1024.0 * 1024.0);
 }
 
 #[test]
