@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import * as decoding from 'lib0/decoding'
 import { Replica } from 'yreplica'
+import { records } from './stored-records.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 
@@ -39,17 +40,6 @@ async function withReplica(use) {
 function readAll(replica) {
   for (const name of replica.collections()) replica.collection(name).all()
   return replica.encodeState()
-}
-
-/** Records as storage_records takes them: a 2-byte little-endian length, then the bytes. */
-function records(data) {
-  const out = []
-  for (let at = 0; at + 2 <= data.length; ) {
-    const len = data[at] | (data[at + 1] << 8)
-    out.push(data.subarray(at + 2, Math.min(at + 2 + len, data.length)))
-    at += 2 + len
-  }
-  return out
 }
 
 /** The sync payloads of a frame (updates, and state vectors to answer), as far as it decodes. */

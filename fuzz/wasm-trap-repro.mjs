@@ -8,19 +8,10 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Replica } from 'yreplica'
+import { records } from './stored-records.mjs'
 
 const dir = new URL('../tests/fuzz-inputs/known-yrs-bugs/wasm-trap/', import.meta.url).pathname
 const files = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(dir).sort().map((f) => join(dir, f))
-
-function records(data) {
-  const out = []
-  for (let at = 0; at + 2 <= data.length; ) {
-    const len = data[at] | (data[at + 1] << 8)
-    out.push(data.subarray(at + 2, Math.min(at + 2 + len, data.length)))
-    at += 2 + len
-  }
-  return out
-}
 
 for (const file of files) {
   const replica = await Replica.open({ name: 'repro', storage: 'memory' })

@@ -315,15 +315,10 @@ impl SyncEngine {
 
     /// A frame over `maxFrameBytes` arrived on `conn`: the connection is dropped as broken.
     pub fn handle_oversized_frame(&mut self, conn: ConnId, len: usize, now: u64) {
-        let Some(link) = self.link_mut(conn) else {
-            return;
-        };
-        let endpoint = link.endpoint;
-        let message = format!(
-            "{}: a {len}-byte message is over maxFrameBytes ({}); the connection was dropped",
-            self.endpoints[endpoint].url, self.max_frame
-        );
-        self.link_error(conn, "FRAME_TOO_LARGE", message, now);
+        let max = self.max_frame;
+        self.drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| {
+            format!("{url}: a {len}-byte message is over maxFrameBytes ({max}); the connection was dropped")
+        });
     }
 
     /// A frame arrived on `conn` (it may be handled later): the server is alive. A driver that
@@ -342,15 +337,25 @@ impl SyncEngine {
     /// A text (not binary) message arrived on `conn`: the Yjs protocols are binary, so the
     /// server is not speaking them; the connection is dropped as broken.
     pub fn handle_text_frame(&mut self, conn: ConnId, now: u64) {
+        self.drop_broken_link(conn, "PROTOCOL_ERROR", now, |url| {
+            format!("{url}: sent a text message; the Yjs sync protocols are binary")
+        });
+    }
+
+    /// Fails `conn` with an 'error' event whose message `describe` builds from the endpoint URL.
+    fn drop_broken_link(
+        &mut self,
+        conn: ConnId,
+        code: &'static str,
+        now: u64,
+        describe: impl FnOnce(&str) -> String,
+    ) {
         let Some(link) = self.link_mut(conn) else {
             return;
         };
         let endpoint = link.endpoint;
-        let message = format!(
-            "{}: sent a text message; the Yjs sync protocols are binary",
-            self.endpoints[endpoint].url
-        );
-        self.link_error(conn, "PROTOCOL_ERROR", message, now);
+        let message = describe(&self.endpoints[endpoint].url);
+        self.link_error(conn, code, message, now);
     }
 
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: u64, replica: &mut Replica) {
