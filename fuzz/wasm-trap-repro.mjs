@@ -4,13 +4,13 @@
 // freed memory natively (AddressSanitizer shows it); after the others have shaped the heap, the
 // Wasm module traps ("memory access out of bounds") and every replica in the process is gone.
 // Run from the repository root: node fuzz/wasm-trap-repro.mjs [files...]
-//   (default: tests/fuzz-inputs/known-yrs-bugs/wasm-trap/step-*)
+//   (default: tests/fuzz-inputs/yrs-bugs-avoided/wasm-trap/step-*)
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Replica } from 'yreplica'
 import { records } from './stored-records.mjs'
 
-const dir = new URL('../tests/fuzz-inputs/known-yrs-bugs/wasm-trap/', import.meta.url).pathname
+const dir = new URL('../tests/fuzz-inputs/yrs-bugs-avoided/wasm-trap/', import.meta.url).pathname
 const files = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(dir).sort().map((f) => join(dir, f))
 
 for (const file of files) {

@@ -85,14 +85,14 @@ fn sync_engine_scripts() {
     replay("sync_engine");
 }
 
-/// Inputs that hit bugs inside yrs 0.28.1 we could not keep hostile bytes away from (see the
-/// README): a use-after-free when held-back updates are retried (AddressSanitizer shows it:
-/// `cargo +nightly fuzz run -O storage_records <file>`), and a placeholder range whose length
-/// underflows (a panic with overflow checks, as in this debug build; it wraps in release).
+/// Inputs that hit bugs inside yrs 0.28.1 before updates were put in causal order on our side
+/// (`replica::arrival`): a use-after-free when held-back updates were retried, and a
+/// placeholder range whose length underflowed (a panic with overflow checks, as in this debug
+/// build). AddressSanitizer shows the difference: `cargo +nightly fuzz run -O storage_records
+/// <file>` (from fuzz/).
 #[test]
-#[ignore = "bugs in yrs 0.28.1, to report upstream"]
-fn known_yrs_bugs() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-inputs/known-yrs-bugs");
+fn yrs_bugs_are_not_reached() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-inputs/yrs-bugs-avoided");
     for target in [
         "frame_ywebsocket",
         "frame_hocuspocus",

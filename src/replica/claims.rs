@@ -8,6 +8,8 @@
 //! item takes at least a byte, so valid data never does); data malformed in any other way is
 //! left to yrs, which refuses it without allocating for it.
 
+use std::ops::Range;
+
 /// How deeply values may nest inside an update (yreplica's own writes nest at most 128).
 pub const MAX_NESTING: usize = 1000;
 
@@ -23,9 +25,41 @@ pub struct Shape {
 
 /// Checks a Yjs v1 update.
 pub fn check_update(data: &[u8]) -> Result<Shape, Refusal> {
+    check_update_visiting(data, &mut |_| {}).map(|(shape, _)| shape)
+}
+
+/// The layout of an update as the walk meets it, for callers that cut updates apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// A client's blocks follow from byte `at`; the first starts at `clock`.
+    Client {
+        client: u64,
+        clock: u64,
+        count: u32,
+        at: usize,
+    },
+    /// One block: where its bytes are, its first clock, how many clocks it takes, and
+    /// whether it is a Skip (a gap the sender does not have either).
+    Block {
+        bytes: Range<usize>,
+        clock: u64,
+        len: u32,
+        skip: bool,
+    },
+    /// The delete set starts at byte `at`.
+    DeleteSet { at: usize },
+}
+
+/// Checks a Yjs v1 update, showing `visit` its layout; the flag says whether the walk got to
+/// the end (data malformed in a way left to yrs stops it early).
+pub fn check_update_visiting(
+    data: &[u8],
+    visit: &mut dyn FnMut(Seen),
+) -> Result<(Shape, bool), Refusal> {
     let mut walk = Walk::new(data);
-    let walked = walk.update();
-    settle(walked).map(|()| walk.shape)
+    let walked = walk.update(visit);
+    let complete = walked.is_ok();
+    settle(walked).map(|()| (walk.shape, complete))
 }
 
 /// Checks a Yjs v1 state vector.
@@ -175,19 +209,36 @@ impl<'a> Walk<'a> {
     }
 
     /// Blocks, client by client (yrs' `Update::decode`), then the delete set.
-    fn update(&mut self) -> Result<(), Stop> {
+    fn update(&mut self, visit: &mut dyn FnMut(Seen)) -> Result<(), Stop> {
+        const SKIP: u8 = 10;
         let clients = self.var_u32()? as usize;
         self.claim(clients, "clients")?;
         for _ in 0..clients {
-            let blocks = self.var_u32()? as usize;
-            self.claim(blocks, "blocks")?;
+            let count = self.var_u32()?;
+            self.claim(count as usize, "blocks")?;
             let client = self.var_u64()?;
             let mut clock = u64::from(self.var_u32()?);
-            for _ in 0..blocks {
-                clock += u64::from(self.block()?);
+            visit(Seen::Client {
+                client,
+                clock,
+                count,
+                at: self.pos,
+            });
+            for _ in 0..count {
+                let start = self.pos;
+                let skip = self.data.get(start) == Some(&SKIP);
+                let len = self.block()?;
+                visit(Seen::Block {
+                    bytes: start..self.pos,
+                    clock,
+                    len,
+                    skip,
+                });
+                clock += u64::from(len);
                 self.clock_fits(clock, client)?;
             }
         }
+        visit(Seen::DeleteSet { at: self.pos });
         self.delete_set()
     }
 

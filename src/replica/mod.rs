@@ -11,6 +11,7 @@
 //! with each record's value after the change. A batch ([`Replica::begin_batch`]) groups many
 //! mutations into one change set and one local update.
 
+pub mod arrival;
 pub mod changes;
 pub mod claims;
 pub mod error;
@@ -68,6 +69,8 @@ pub struct Replica {
     batch_updates: Vec<Vec<u8>>,
     /// Records touched inside the open batch, for its net change set.
     batch_log: ChangeLog,
+    /// Remote blocks that wait for what they build on (see [`arrival`]).
+    held: arrival::HeldUpdates,
 }
 
 impl Default for Replica {
@@ -100,6 +103,7 @@ impl Replica {
             storage_updates: None,
             batch_updates: Vec::new(),
             batch_log: ChangeLog::default(),
+            held: arrival::HeldUpdates::default(),
         }
     }
 
@@ -471,11 +475,9 @@ impl Replica {
     }
 
     /// Everything the document holds that a peer with state vector `sv` lacks (Yjs v1),
-    /// including updates still waiting for what they depend on, as Yjs sends them.
-    ///
-    /// yrs' `encode_state_as_update_v1` merges those pending updates in with an `unwrap`, which
-    /// panics (killing the Wasm module) when one does not encode to something it can decode
-    /// again; here such a pending update is left out instead: it was never part of the document.
+    /// including updates still waiting for what they depend on (held ones, and deletions yrs
+    /// keeps aside), as Yjs sends them. Should merging them fail, they are left out: they
+    /// never were part of the document.
     pub fn diff_since(&self, sv: &StateVector) -> Vec<u8> {
         use yrs::updates::encoder::{Encoder, EncoderV1};
         let txn = self.doc.transact();
@@ -483,10 +485,7 @@ impl Replica {
         txn.encode_state_as_update(sv, &mut encoder);
         let state = encoder.to_vec();
         let store = txn.store();
-        let mut pending = Vec::new();
-        if let Some(update) = store.pending_update() {
-            pending.push(update.update.encode_v1());
-        }
+        let mut pending: Vec<Vec<u8>> = self.held.updates().map(<[u8]>::to_vec).collect();
         if let Some(deletes) = store.pending_ds() {
             let mut update = vec![0]; // no blocks, then the delete set
             update.extend(deletes.encode_v1());
@@ -512,22 +511,12 @@ impl Replica {
     /// reloads; the error is returned after that. (What the transaction itself encodes misses
     /// the held-back updates it integrated.)
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<()> {
-        let shape = claims::check_update(bytes).map_err(ReplicaError::InvalidUpdate)?;
-        let update =
-            Update::decode_v1(bytes).map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
         self.pending_origin = Origin::Remote;
         let known: HashSet<Arc<str>> = self.collections.keys().cloned().collect();
-        let (refused, changed) = {
-            let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
-            let applied = txn.apply_update(update);
-            if shape.has_format {
-                drop_valueless_entries(self.collections.values(), &mut txn);
-            }
-            txn.commit();
-            (applied.err(), txn.has_changes())
-        };
+        let (refused, changed) = self.integrate(bytes)?;
         if self.storage_updates.is_some() {
             let stored = match &refused {
+                // whole, held parts too: loading it again holds them again
                 None => Some(bytes.to_vec()),
                 Some(_) if changed => Some(self.encode_state()),
                 Some(_) => None,
@@ -536,8 +525,51 @@ impl Replica {
                 queue.push(update);
             }
         }
+        if changed {
+            self.integrate_held();
+        }
         self.adopt_new_collections(&known)?;
-        refused.map_or(Ok(()), |e| Err(ReplicaError::InvalidUpdate(e.to_string())))
+        refused.map_or(Ok(()), |e| Err(ReplicaError::InvalidUpdate(e)))
+    }
+
+    /// Hands yrs the part of an update that continues the document and holds the rest (see
+    /// [`arrival`]). Returns why yrs refused it, if it did, and whether the document changed.
+    fn integrate(&mut self, bytes: &[u8]) -> Result<(Option<String>, bool)> {
+        let state = self.doc.transact().state_vector();
+        let split = arrival::split(bytes, &state).map_err(ReplicaError::InvalidUpdate)?;
+        let update = Update::decode_v1(&split.ready)
+            .map_err(|e| ReplicaError::InvalidUpdate(e.to_string()))?;
+        if let Some(held) = split.held {
+            self.held.hold(held);
+        }
+        let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
+        let applied = txn.apply_update(update);
+        if split.shape.has_format {
+            drop_valueless_entries(self.collections.values(), &mut txn);
+        }
+        if let Some(pending) = arrival::take_yrs_pending(&mut txn) {
+            self.held.hold(pending);
+        }
+        txn.commit();
+        Ok((applied.err().map(|e| e.to_string()), txn.has_changes()))
+    }
+
+    /// Integrates held updates whose predecessors have arrived, until none moves on.
+    fn integrate_held(&mut self) {
+        loop {
+            let state = self.doc.transact().state_vector();
+            let Some(update) = self.held.take_wakeable(&state) else {
+                return;
+            };
+            // A held part yrs refuses is dropped: it never was part of the document, and the
+            // update it came from is stored whole.
+            let _ = self.integrate(&update);
+        }
+    }
+
+    /// How many remote updates wait for what they build on, and their size in bytes.
+    pub fn held_updates(&self) -> (usize, usize) {
+        (self.held.len(), self.held.bytes())
     }
 
     /// Collections that arrived in a remote update had no observer yet: observe them now and
