@@ -301,3 +301,29 @@ test('status events from inside open() reach listeners attached right after it r
     await stopServers(servers)
   }
 })
+
+test('rooms with /, :, spaces and % are the same documents a plain y-websocket client uses', async () => {
+  const servers = await startServers(1)
+  const rooms = ['org/team:1', 'a b', 'x@y&z=1', '50%', 'ünï']
+  try {
+    for (const room of rooms) {
+      const doc = new Y.Doc()
+      const provider = new WebsocketProvider(servers[0].url, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
+      try {
+        await waitFor(() => provider.synced, 10_000, `y-websocket synced in ${room}`)
+        doc.getMap('todos').set('from-yjs', new Y.Map([['room', room]]))
+        const replica = await open(`room-${rooms.indexOf(room)}`, servers, { room })
+        await online(replica)
+        await waitFor(() => replica.collection('todos').get('from-yjs'), 5000, `the replica reads the y-websocket record in ${room}`)
+        assert.equal(replica.collection('todos').get('from-yjs').room, room)
+        await replica.collection('todos').insert({ id: 'from-replica', room })
+        await waitFor(() => doc.getMap('todos').get('from-replica')?.get('room') === room, 5000, `y-websocket reads the replica's record in ${room}`)
+      } finally {
+        provider.destroy()
+        doc.destroy()
+      }
+    }
+  } finally {
+    await stopServers(servers)
+  }
+})

@@ -18,9 +18,15 @@ fn room_and_params_build_the_url_like_y_websocket() {
         protocol::room_url("ws://h:1", "todo-app", &[]),
         "ws://h:1/todo-app"
     );
+    // as y-websocket: the room as it is (the URL parser encodes the space for both)
     assert_eq!(
-        protocol::room_url("ws://h:1/", "a b/c", &[]),
-        "ws://h:1/a%20b%2Fc"
+        protocol::room_url("ws://h:1/", "org/a b:1", &[]),
+        "ws://h:1/org/a b:1"
+    );
+    // except what would end the path: y-websocket loses the rest of the room there
+    assert_eq!(
+        protocol::room_url("ws://h:1", "q?x#y", &[]),
+        "ws://h:1/q%3Fx%23y"
     );
     let params = vec![
         ("token".to_string(), "a&b=c".to_string()),

@@ -120,13 +120,14 @@ pub fn state_vector(bytes: &[u8]) -> Result<StateVector, ProtocolError> {
     StateVector::decode_v1(bytes).map_err(|e| ProtocolError(format!("state vector: {e}")))
 }
 
-/// `endpoint/room?params`, as y-websocket builds it (the room is one path segment).
+/// `endpoint/room?params`, as y-websocket builds it: the room goes in as it is, so the URL
+/// parser (the browser's, or `ws`'s) turns it into the same request path and
+/// `@y/websocket-server` files it under the same document name as for a plain y-websocket
+/// client (`org/team:1` stays `org/team:1`, a space becomes `%20` for both). Only `?` and `#`
+/// are escaped: y-websocket would cut the room short there.
 pub fn room_url(endpoint: &str, room: &str, params: &[(String, String)]) -> String {
-    let url = format!(
-        "{}/{}",
-        endpoint.trim_end_matches('/'),
-        encode_component(room)
-    );
+    let room = room.replace('?', "%3F").replace('#', "%23");
+    let url = format!("{}/{}", endpoint.trim_end_matches('/'), room);
     with_params(url, params)
 }
 
