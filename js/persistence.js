@@ -40,7 +40,10 @@ export class Persistence {
     this.records = 0
   }
 
-  /** Loads every stored update through `apply`; a bad one is reported and skipped. */
+  /**
+   * Loads every stored update through `apply`. A bad one is reported and loading goes on; yrs
+   * integrates block by block, so what it read before the fault may already be in.
+   */
   async load(apply) {
     let updates
     try {
@@ -53,7 +56,9 @@ export class Persistence {
       try {
         apply(update)
       } catch (error) {
-        const e = new Error(`stored update ${i} could not be applied and was skipped: ${error.message}`)
+        const e = new Error(
+          `stored update ${i} of ${updates.length} could not be applied whole (any part read before the fault is kept): ${error.message}`,
+        )
         e.code = 'STORAGE_CORRUPT'
         this.onError(e)
       }
