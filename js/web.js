@@ -2,6 +2,7 @@
 // file is fetched next to its glue on first use.
 import init, { WasmReplica, checkSyncOptions, IdbStore } from '../pkg/web/yreplica.js'
 import { createReplicaClass, Collection } from './replica.js'
+import { openDatabase } from './idb-open.js'
 
 const OPEN_TIMEOUT_MS = 10_000
 
@@ -13,7 +14,7 @@ function loadCore() {
 
 /** IndexedDB with the y-indexeddb layout (src/web/idb.rs) as a storage adapter. */
 async function openIndexedDb(name) {
-  const store = await IdbStore.open(name, OPEN_TIMEOUT_MS)
+  const store = new IdbStore(await openDatabase(name, OPEN_TIMEOUT_MS), name)
   return {
     load: () => store.load(),
     append: (update) => store.append(update),

@@ -200,3 +200,56 @@ test('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported
   assert.equal(result.stillThere, 'fits')
   await context.close()
 })
+
+test('an open stuck behind another tab\'s upgrade rejects with TIMEOUT, and its late connection is closed', async () => {
+  const context = await browser.newContext()
+  const page = await newPage(context)
+  const outcome = await page.evaluate(async () => {
+    const request = (open) =>
+      new Promise((resolve, reject) => {
+        open.onsuccess = () => resolve(open.result)
+        open.onerror = () => reject(open.error)
+      })
+    // another tab: holds version 1 open and ignores 'versionchange'...
+    const holder = await request(indexedDB.open('stuck', 1))
+    // ...so a third one's upgrade to version 2 waits, and every later open queues behind it
+    const upgrade = indexedDB.open('stuck', 2)
+    upgrade.onupgradeneeded = () => {
+      upgrade.result.createObjectStore('updates', { autoIncrement: true }) // as y-indexeddb does
+      upgrade.result.createObjectStore('custom')
+    }
+    let upgradeBlocked = false
+    upgrade.onblocked = () => (upgradeBlocked = true)
+    const upgraded = request(upgrade)
+    const started = Date.now()
+    const error = await window.Replica.open({ name: 'stuck' }).then(
+      () => null,
+      (e) => ({ code: e.code, message: e.message }),
+    )
+    const waitedMs = Date.now() - started
+    // the holder goes away: version 2 proceeds, then the replica's queued request succeeds late
+    holder.close()
+    ;(await upgraded).close()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    // had that late connection stayed open (it has no 'versionchange' handler), this upgrade
+    // would be blocked
+    const next = indexedDB.open('stuck', 3)
+    let blocked = false
+    next.onblocked = () => (blocked = true)
+    ;(await request(next)).close()
+    // and the database is usable by a replica afterwards
+    const replica = await window.Replica.open({ name: 'stuck' })
+    await replica.collection('todos').insert({ id: 'ok' })
+    const count = replica.collection('todos').count()
+    await replica.close()
+    return { error, waitedMs, upgradeBlocked, blocked, count }
+  })
+  assert.equal(outcome.upgradeBlocked, true, 'the setup: version 2 waits for the holder')
+  assert.equal(outcome.error?.code, 'TIMEOUT', JSON.stringify(outcome.error))
+  assert.match(outcome.error.message, /IndexedDB open of 'stuck' did not finish within 10000 ms/)
+  assert.ok(outcome.waitedMs >= 9_900 && outcome.waitedMs < 15_000, `waited ${outcome.waitedMs} ms`)
+  assert.equal(outcome.blocked, false, 'the late connection was closed')
+  assert.equal(outcome.count, 1)
+  assert.deepEqual(page.errors, [])
+  await context.close()
+})

@@ -1,30 +1,24 @@
 //! IndexedDB storage with the y-indexeddb layout: a database named after the replica with the
 //! object stores `updates` (auto-increment keys, Yjs v1 update bytes) and `custom`.
 //!
-//! Each call is one IndexedDB transaction whose requests are all issued synchronously (nothing
-//! but IndexedDB requests is awaited inside it); a write resolves when its transaction has
-//! completed. Requests and transactions settle JS promises whose resolve/reject functions are
+//! The database is opened by `js/idb-open.js`. Each call is one IndexedDB transaction whose
+//! requests are all issued synchronously (nothing but IndexedDB requests is awaited inside it);
+//! a write resolves when its transaction has completed. Requests and transactions settle JS promises whose resolve/reject functions are
 //! the event handlers themselves, so no Rust closure outlives a call.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{
-    IdbDatabase, IdbFactory, IdbObjectStoreParameters, IdbOpenDbRequest, IdbTransaction,
-};
+use web_sys::{IdbDatabase, IdbTransaction};
 
 const UPDATES: &str = "updates";
-const CUSTOM: &str = "custom";
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout_with(callback: &Function, ms: f64, argument: &JsValue) -> JsValue;
-
     /// IDBDatabase, bound here for `transaction(store, mode, { durability })`, which web-sys
     /// has only behind its unstable-APIs flag. Browsers without the option ignore it.
     #[wasm_bindgen(js_name = IDBDatabase)]
@@ -94,14 +88,6 @@ fn durable_write(db: &IdbDatabase) -> Result<IdbTransaction, JsValue> {
         .transaction_with_options(UPDATES, "readwrite", &options)
 }
 
-fn factory() -> Result<IdbFactory, JsValue> {
-    Reflect::get(&js_sys::global(), &"indexedDB".into())
-        .ok()
-        .filter(|f| !f.is_undefined() && !f.is_null())
-        .map(|f| f.unchecked_into::<IdbFactory>())
-        .ok_or_else(|| error("IndexedDB is not available here", "UNSUPPORTED"))
-}
-
 #[wasm_bindgen]
 pub struct IdbStore {
     db: IdbDatabase,
@@ -115,62 +101,21 @@ pub struct IdbStore {
 
 #[wasm_bindgen]
 impl IdbStore {
-    /// Opens (creating if needed) the database `name`; fails after `timeout_ms` instead of
-    /// hanging (a blocked upgrade, Safari's stuck first open).
-    pub async fn open(name: String, timeout_ms: f64) -> Result<IdbStore, JsValue> {
-        let request: IdbOpenDbRequest = factory()?.open(&name)?;
-        let on_upgrade = Closure::<dyn FnMut()>::new({
-            let request = request.clone();
-            move || {
-                if let Ok(db) = request.result().map(|r| r.unchecked_into::<IdbDatabase>()) {
-                    let names = db.object_store_names();
-                    if !names.contains(UPDATES) {
-                        let params = IdbObjectStoreParameters::new();
-                        params.set_auto_increment(true);
-                        let _ = db.create_object_store_with_optional_parameters(UPDATES, &params);
-                    }
-                    if !names.contains(CUSTOM) {
-                        let _ = db.create_object_store(CUSTOM);
-                    }
-                }
-            }
-        });
-        request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-        let opened = Promise::new(&mut |resolve, reject| {
-            request.set_onsuccess(Some(&resolve));
-            request.set_onerror(Some(&reject));
-            request.set_onblocked(Some(&reject));
-            let timeout = error(
-                &format!("IndexedDB open of '{name}' did not finish within {timeout_ms} ms"),
-                "TIMEOUT",
-            );
-            set_timeout_with(&reject, timeout_ms, &timeout);
-        });
-        let outcome = JsFuture::from(opened).await;
-        request.set_onupgradeneeded(None);
-        drop(on_upgrade);
-        let event = outcome.map_err(|e| {
-            if Reflect::get(&e, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("blocked") {
-                error(&format!("IndexedDB open of '{name}' is blocked: another tab holds an older version open"), "BLOCKED")
-            } else if Reflect::has(&e, &"code".into()).unwrap_or(false) {
-                e
-            } else {
-                storage_error("open", &e)
-            }
-        })?;
-        let _ = event;
-        let db: IdbDatabase = request.result()?.unchecked_into();
+    /// Wraps a database opened by `js/idb-open.js` (which creates the stores and handles a
+    /// blocked, slow or late open).
+    #[wasm_bindgen(constructor)]
+    pub fn new(db: IdbDatabase, name: String) -> IdbStore {
         let on_version_change = Closure::<dyn FnMut()>::new({
             let db = db.clone();
             move || db.close()
         });
         db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        Ok(IdbStore {
+        IdbStore {
             db,
             name,
             keys: Rc::default(),
             _on_version_change: on_version_change,
-        })
+        }
     }
 
     /// Every stored update, in key order.
