@@ -359,7 +359,7 @@ test('Hocuspocus (--protocol hocuspocus, --token): import on one server, status 
     assert.deepEqual(exported.todos.map((t) => t.id), ['h1', 'h2'])
 
     const denied = await cli(['status', ...flags, '--token', 'wrong-token', '--json', urls[0]])
-    assert.equal(denied.code, 3, denied.stdout + denied.stderr)
+    assert.equal(denied.code, 4, denied.stdout + denied.stderr)
     assert.equal(json(denied).endpoints[0].reason, 'denied')
     assert.ok(!(denied.stdout + denied.stderr).includes('wrong-token'))
   } finally {

@@ -25,7 +25,7 @@ function mainHelp() {
     `Commands:\n${names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n].summary}`).join('\n')}\n\n` +
     "Run 'yreplica <command> --help' for a command's options.\n\n" +
     'Exit codes: 0 ok; 1 failed (or status --check found differences); 2 bad arguments;\n' +
-    '            3 a server was unreachable.\n'
+    '            3 a server was unreachable; 4 a server denied access (token).\n'
   )
 }
 

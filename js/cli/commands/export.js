@@ -3,7 +3,7 @@ import { writeFile, rename, rm } from 'node:fs/promises'
 import { CONNECTION_FLAGS, connectionSettings, parseArgs, serverUrls } from '../args.js'
 import { connect, replicaOptions } from '../connect.js'
 import { bytes, plural } from '../format.js'
-import { CliError, EXIT, UsageError } from '../errors.js'
+import { CliError, EXIT, UsageError, exitForUnreachable } from '../errors.js'
 
 export const flags = {
   ...CONNECTION_FLAGS,
@@ -18,7 +18,8 @@ export const help = {
     "'yreplica import' reads the same format.",
   flags,
   details:
-    'Exit codes: 0 exported; 1 the file could not be written; 2 bad arguments; 3 server unreachable.\n\n' +
+    'Exit codes: 0 exported; 1 the file could not be written; 2 bad arguments; 3 server unreachable;\n' +
+    '            4 access denied (token).\n\n' +
     'Example:\n  yreplica export --room todo-app ws://127.0.0.1:1234 --out todo-app.json',
 }
 
@@ -42,7 +43,7 @@ export async function run(argv, io) {
   io.progress.clear()
   if (!result.ok) {
     io.error(`yreplica export: ${url} is unreachable: ${result.reason}: ${result.detail}\n`)
-    return EXIT.UNREACHABLE
+    return exitForUnreachable([result.reason])
   }
   let data
   try {

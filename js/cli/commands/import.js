@@ -4,7 +4,7 @@ import { CONNECTION_FLAGS, connectionSettings, parseArgs, serverUrls } from '../
 import { connect, replicaOptions, MAX_UPDATE_BYTES } from '../connect.js'
 import { parseImport, sameJson } from '../import-file.js'
 import { plural } from '../format.js'
-import { CliError, EXIT, UsageError } from '../errors.js'
+import { CliError, EXIT, UsageError, exitForUnreachable } from '../errors.js'
 
 export const flags = {
   ...CONNECTION_FLAGS,
@@ -23,7 +23,7 @@ export const help = {
   details:
     'Exit codes: 0 imported and acknowledged; 1 the file is invalid (the first bad record is named)\n' +
     '            or the server did not acknowledge; 2 bad arguments or an unreadable file;\n' +
-    '            3 server unreachable.\n\n' +
+    '            3 server unreachable; 4 access denied (token).\n\n' +
     'Example:\n  yreplica import --room todo-app ws://127.0.0.1:1234 --in todo-app.json\n' +
     '  yreplica export --room a ws://127.0.0.1:1234 | yreplica import --room b ws://127.0.0.1:1235',
 }
@@ -103,7 +103,7 @@ export async function run(argv, io) {
   io.progress.clear()
   if (!result.ok) {
     io.error(`yreplica import: ${url} is unreachable: ${result.reason}: ${result.detail}\n`)
-    return EXIT.UNREACHABLE
+    return exitForUnreachable([result.reason])
   }
   const replica = result.replica
   let counts

@@ -3,7 +3,7 @@ import { CONNECTION_FLAGS, connectionSettings, parseArgs, serverUrls } from '../
 import { connectAll, closeAll, replicaOptions } from '../connect.js'
 import { inspect, verdict, reportJson } from '../health.js'
 import { describeLack, describeStateVector, describeCounts, bytes } from '../format.js'
-import { EXIT } from '../errors.js'
+import { EXIT, exitForUnreachable } from '../errors.js'
 
 export const flags = {
   ...CONNECTION_FLAGS,
@@ -20,7 +20,8 @@ export const help = {
   flags,
   details:
     'Exit codes: 0 report printed; 1 --check found differences; 2 bad arguments;\n' +
-    '            3 a server was unreachable (the others are still reported).\n\n' +
+    '            3 a server was unreachable (the others are still reported); 4 a server denied\n' +
+    '            access (token), which wins over 3.\n\n' +
     'Example:\n  yreplica status --room todo-app ws://127.0.0.1:1234 ws://127.0.0.1:1235',
 }
 
@@ -72,7 +73,7 @@ export async function run(argv, io) {
     const report = inspect(results)
     if (given.json) io.print(`${JSON.stringify(reportJson(report, settings.room), null, 2)}\n`)
     else printHuman({ write: io.print }, report, settings.room)
-    if (report.unreachable > 0) return EXIT.UNREACHABLE
+    if (report.unreachable > 0) return exitForUnreachable(report.endpoints.filter((e) => !e.reachable).map((e) => e.reason))
     if (given.check && !report.same) return EXIT.FAILED
     return EXIT.OK
   } finally {

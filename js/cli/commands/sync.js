@@ -5,7 +5,7 @@ import { connectAll, closeAll, replicaOptions, MAX_UPDATE_BYTES } from '../conne
 import { snapshot, lackOf } from '../document-state.js'
 import { inspect, verdict } from '../health.js'
 import { bytes, describeLack, plural } from '../format.js'
-import { EXIT } from '../errors.js'
+import { EXIT, exitForUnreachable } from '../errors.js'
 
 export const flags = {
   ...CONNECTION_FLAGS,
@@ -23,7 +23,8 @@ export const help = {
   details:
     'Exit codes: 0 all servers hold the same state; 1 a server did not acknowledge, or the check\n' +
     '            afterwards found a difference; 2 bad arguments; 3 a server was unreachable (the\n' +
-    '            reachable ones are still synced with each other).\n\n' +
+    '            reachable ones are still synced with each other); 4 a server denied access (token),\n' +
+    '            which wins over 3.\n\n' +
     'Example:\n  yreplica sync --room todo-app ws://127.0.0.1:1234 ws://127.0.0.1:1235 ws://127.0.0.1:1236',
 }
 
@@ -148,7 +149,7 @@ export async function run(argv, io) {
     lines.push(conclusion)
     io.print(`${lines.join('\n')}\n`)
   }
-  if (unreachable.length > 0) return EXIT.UNREACHABLE
+  if (unreachable.length > 0) return exitForUnreachable(unreachable.map((r) => r.reason))
   if (unacknowledged.length > 0 || !verified) return EXIT.FAILED
   return EXIT.OK
 }
