@@ -295,7 +295,7 @@ export function createReplicaClass(loadCore, env = {}) {
       try {
         await persistence.load((update) => {
           if (!(update instanceof Uint8Array)) throw new TypeError('a stored update is not a Uint8Array')
-          const json = this._core.applyUpdate(update, false)
+          const json = this._core.applyUpdate(update, false, true)
           if (json !== '') this._applyToCache(JSON.parse(json))
         })
       } catch (error) {
@@ -339,14 +339,21 @@ export function createReplicaClass(loadCore, env = {}) {
       if (this._core === null || message === null || typeof message !== 'object') return
       try {
         if (message.type === 'update' && message.update instanceof Uint8Array) {
-          // the other tab sends its own writes to the server
-          this._applyUpdate(message.update, false)
+          // the other tab sends its own writes to the server, and stores them: in the same
+          // IndexedDB database when both use it, so they are not written there twice
+          const storedHere = message.storedIn === 'indexeddb' && this._storedIn() === 'indexeddb'
+          this._applyUpdate(message.update, false, !storedHere)
         } else if (message.type === 'state-vector' && message.stateVector instanceof Uint8Array) {
-          channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector) })
+          channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector), storedIn: this._storedIn() })
         }
       } catch (error) {
         this._emit('error', error)
       }
+    }
+
+    /** 'indexeddb' when this tab's own writes go into the database other tabs of this name share. */
+    _storedIn() {
+      return this._persistence && this._options.storage === 'indexeddb' ? 'indexeddb' : null
     }
 
     _scheduleBroadcast() {
@@ -356,7 +363,7 @@ export function createReplicaClass(loadCore, env = {}) {
         this._broadcastScheduled = false
         if (this._core === null) return
         for (let update = this._core.takeBroadcastUpdate(); update !== undefined; update = this._core.takeBroadcastUpdate()) {
-          this._channel.postMessage({ type: 'update', update })
+          this._channel.postMessage({ type: 'update', update, storedIn: this._storedIn() })
         }
       })
     }
@@ -580,7 +587,7 @@ export function createReplicaClass(loadCore, env = {}) {
       this._applyUpdate(update, true)
     }
 
-    _applyUpdate(update, share) {
+    _applyUpdate(update, share, keep = true) {
       const core = this._use('applyUpdate')
       if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
       if (share && update.length > this._options.maxUpdateBytes) {
@@ -588,7 +595,7 @@ export function createReplicaClass(loadCore, env = {}) {
         error.code = 'TOO_LARGE'
         throw error
       }
-      this._applyRemoteChanges(core.applyUpdate(update, share), 'remote')
+      this._applyRemoteChanges(core.applyUpdate(update, share, keep), 'remote')
       this._persistence?.schedule()
       if (share) {
         this._drainSync()
@@ -615,7 +622,7 @@ export function createReplicaClass(loadCore, env = {}) {
       if (this._channel) {
         // what this tab wrote last still reaches the others
         for (let update = core.takeBroadcastUpdate(); update !== undefined; update = core.takeBroadcastUpdate()) {
-          this._channel.postMessage({ type: 'update', update })
+          this._channel.postMessage({ type: 'update', update, storedIn: this._storedIn() })
         }
         this._channel.close()
         this._channel = null

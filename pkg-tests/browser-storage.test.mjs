@@ -168,8 +168,27 @@ test("two pages of one origin see each other's writes through BroadcastChannel w
   await waitFor(() => a.evaluate(() => window.r.collection('todos').get('x')?.done === true), 5_000, 'tab a sees tab b')
   const status = await a.evaluate(() => window.r.status.connection)
   assert.notEqual(status, 'online')
+  await a.evaluate(() => window.r.flush().catch(() => {}))
   await a.evaluate(() => window.r.close())
   await b.evaluate(() => window.r.close())
+  // Both tabs use one database: each write is stored once, by the tab that made it, not again
+  // by the tab that received it.
+  const entries = await a.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open('tabs')
+        open.onerror = () => reject(open.error)
+        open.onsuccess = () => {
+          const db = open.result
+          const count = db.transaction('updates').objectStore('updates').count()
+          count.onsuccess = () => {
+            db.close()
+            resolve(count.result)
+          }
+        }
+      }),
+  )
+  assert.equal(entries, 2, 'one entry per write')
   await context.close()
 })
 

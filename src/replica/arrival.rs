@@ -227,10 +227,12 @@ pub struct HeldUpdates {
     entries: VecDeque<Held>,
     bytes: usize,
     dropped: u64,
+    holds: u64,
 }
 
 impl HeldUpdates {
     pub fn hold(&mut self, held: Held) {
+        self.holds += 1;
         self.bytes += held.update.len();
         self.entries.push_back(held);
         while self.bytes > MAX_HELD_BYTES && self.entries.len() > 1 {
@@ -267,6 +269,11 @@ impl HeldUpdates {
 
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// How many updates were ever held (to tell whether an update left something waiting).
+    pub fn holds(&self) -> u64 {
+        self.holds
     }
 
     /// How many held updates were pushed out by [`MAX_HELD_BYTES`].

@@ -513,11 +513,14 @@ impl Replica {
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<()> {
         self.pending_origin = Origin::Remote;
         let known: HashSet<Arc<str>> = self.collections.keys().cloned().collect();
+        let holds_before = self.held.holds();
         let (refused, changed) = self.integrate(bytes)?;
         if self.storage_updates.is_some() {
+            let held = self.held.holds() != holds_before;
             let stored = match &refused {
                 // whole, held parts too: loading it again holds them again
-                None => Some(bytes.to_vec()),
+                None if changed || held => Some(bytes.to_vec()),
+                None => None, // nothing new
                 Some(_) if changed => Some(self.encode_state()),
                 Some(_) => None,
             };
@@ -530,6 +533,15 @@ impl Replica {
         }
         self.adopt_new_collections(&known)?;
         refused.map_or(Ok(()), |e| Err(ReplicaError::InvalidUpdate(e)))
+    }
+
+    /// Applies an update that another replica already keeps in the same local storage (a tab
+    /// sharing this IndexedDB database): it is not queued for storage a second time.
+    pub fn apply_update_stored_elsewhere(&mut self, bytes: &[u8]) -> Result<()> {
+        let queue = self.storage_updates.take();
+        let applied = self.apply_update(bytes);
+        self.storage_updates = queue;
+        applied
     }
 
     /// Hands yrs the part of an update that continues the document and holds the rest (see

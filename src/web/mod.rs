@@ -303,12 +303,18 @@ impl WasmReplica {
     /// `share`, the update also goes to the server and the other tabs, as a local write does
     /// (what Y.applyUpdate does next to y-websocket): data imported this way is replicated and
     /// counted by `flush()`. Storage and other tabs' updates pass `false`: they are either
-    /// already sent or the other tab sends them itself.
+    /// already sent or the other tab sends them itself. Without `keep`, the update is not
+    /// queued for local storage: another tab has put it into the same database.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, update: &[u8], share: bool) -> JsResult<String> {
-        self.core_mut()
-            .apply_update(update)
-            .map_err(replica_error)?;
+    pub fn apply_update(&mut self, update: &[u8], share: bool, keep: bool) -> JsResult<String> {
+        let mut core = self.core_mut();
+        let applied = if keep {
+            core.apply_update(update)
+        } else {
+            core.apply_update_stored_elsewhere(update)
+        };
+        drop(core);
+        applied.map_err(replica_error)?;
         let changes = self.take_changes(true);
         if share {
             self.share_update(update.to_vec());
