@@ -257,3 +257,42 @@ fn updates_from_storage_that_broke_yrs_load_without_harm() {
         let _ = copy.apply_update(&state);
     }
 }
+
+#[test]
+fn storage_keeps_updates_that_wait_and_skips_ones_that_change_nothing() {
+    let mut a = Writer::new(1);
+    let a1 = a.set("x", 1);
+    let a2 = a.set("y", 2);
+    let mut b = Writer::new(2);
+    b.doc
+        .transact_mut()
+        .apply_update(Update::decode_v1(&a1).unwrap())
+        .unwrap();
+    let b_delete = b.delete("x"); // a deletion of a1's item, which r has not seen yet
+    let mut r = Replica::new();
+    r.capture_for_storage();
+    r.apply_update(&a2).unwrap(); // held: it builds on a1
+    assert_eq!(r.take_storage_update(), Some(a2.clone()));
+    // b's update holds only a deletion of clocks r lacks: yrs keeps it aside, storage keeps it
+    let mut deletion_only = Vec::new();
+    {
+        use yrs::updates::encoder::Encode;
+        let update = Update::decode_v1(&b_delete).unwrap();
+        deletion_only.push(0u8); // no blocks
+        deletion_only.extend(update.delete_set().encode_v1());
+    }
+    r.apply_update(&deletion_only).unwrap();
+    assert_eq!(r.take_storage_update(), Some(deletion_only.clone()));
+    // an empty update changes nothing and waits for nothing: nothing to store
+    r.apply_update(&[0, 0]).unwrap();
+    r.apply_update(&a1).unwrap();
+    let stored = r.take_storage_update().expect("a1");
+    assert_eq!(stored, a1, "only a1 since the last take");
+    // what was stored reloads into the same state
+    let mut reloaded = Replica::new();
+    for update in [&a2, &deletion_only, &a1] {
+        reloaded.apply_update(update).unwrap();
+    }
+    assert_eq!(ids(&reloaded), json!({"y": 2}));
+    assert_eq!(ids(&r), json!({"y": 2}));
+}

@@ -516,10 +516,12 @@ impl Replica {
         let holds_before = self.held.holds();
         let (refused, changed) = self.integrate(bytes)?;
         if self.storage_updates.is_some() {
-            let held = self.held.holds() != holds_before;
+            // blocks held here, or deletions of clocks not yet seen (which yrs keeps aside)
+            let waiting = self.held.holds() != holds_before
+                || self.doc.transact().store().pending_ds().is_some();
             let stored = match &refused {
                 // whole, held parts too: loading it again holds them again
-                None if changed || held => Some(bytes.to_vec()),
+                None if changed || waiting => Some(bytes.to_vec()),
                 None => None, // nothing new
                 Some(_) if changed => Some(self.encode_state()),
                 Some(_) => None,
