@@ -570,11 +570,13 @@ impl Replica {
 
     /// Integrates held updates whose predecessors have arrived, until none moves on.
     fn integrate_held(&mut self) {
-        loop {
+        while !self.held.is_empty() {
             let state = self.doc.transact().state_vector();
             let Some(update) = self.held.take_wakeable(&state) else {
                 return;
             };
+            // Each round either integrates something (the clocks move on) or holds the
+            // update again behind a clock the document has not reached: it ends.
             // A held part yrs refuses is dropped: it never was part of the document, and the
             // update it came from is stored whole.
             let _ = self.integrate(&update);
