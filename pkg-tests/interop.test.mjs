@@ -83,3 +83,52 @@ test('a malformed update is refused with INVALID_UPDATE and the replica stays us
   await r.collection('todos').insert({ id: 'after' })
   assert.equal(r.collection('todos').count(), 1)
 })
+
+test('Yjs updates applied out of order (reversed, shuffled, merged with gaps) end in the state Yjs has', async () => {
+  // three Yjs clients editing one collection; every update recorded as it is made
+  const docs = [1, 2, 3].map(() => new Y.Doc())
+  const updates = []
+  for (const doc of docs) doc.on('update', (u) => updates.push(u))
+  let seed = 7
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  for (let step = 0; step < 300; step++) {
+    const doc = docs[Math.floor(rnd() * docs.length)]
+    const todos = doc.getMap('todos')
+    const id = `k${Math.floor(rnd() * 12)}`
+    const roll = rnd()
+    if (roll < 0.2) todos.delete(id)
+    else if (roll < 0.6 || !(todos.get(id) instanceof Y.Map)) todos.set(id, new Y.Map([['n', step]]))
+    else todos.get(id).set(`f${Math.floor(rnd() * 3)}`, step)
+    // now and then a client catches up with another, so later edits build on others' items
+    if (rnd() < 0.3) {
+      const other = docs[Math.floor(rnd() * docs.length)]
+      if (other !== doc) Y.applyUpdate(doc, Y.encodeStateAsUpdate(other, Y.encodeStateVector(doc)))
+    }
+  }
+  const expected = new Y.Doc()
+  for (const u of updates) Y.applyUpdate(expected, u)
+  const want = expected.getMap('todos').toJSON()
+
+  const shuffled = updates.slice()
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1))
+    ;[shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]]
+  }
+  // merged in chunks of five consecutive shuffled updates: Y.mergeUpdates writes Skip blocks
+  const merged = []
+  for (let i = 0; i < shuffled.length; i += 5) merged.push(Y.mergeUpdates(shuffled.slice(i, i + 5)))
+  for (const [order, list] of [['reversed', updates.slice().reverse()], ['shuffled', shuffled], ['merged', merged]]) {
+    const r = await open()
+    for (const u of list) r.applyUpdate(u)
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, r.encodeState())
+    assert.deepEqual(doc.getMap('todos').toJSON(), want, `${order}: the state Yjs has`)
+    const todos = r.collection('todos')
+    for (const [id, value] of Object.entries(want)) {
+      const { id: _, ...fields } = todos.get(id) ?? {}
+      assert.deepEqual(fields, value, `${order}: record ${id} as read through the API`)
+    }
+    assert.equal(todos.count(), Object.keys(want).length, `${order}: record count`)
+    await r.close()
+  }
+})
