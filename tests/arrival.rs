@@ -2,7 +2,9 @@
 //! and come in once their predecessors do.
 
 use serde_json::json;
-use yreplica::replica::arrival::{split, Held, HeldUpdates, MAX_HELD_BYTES};
+use yreplica::replica::arrival::{
+    split, Held, HeldUpdates, ENTRY_OVERHEAD, MAX_HELD_BYTES, MAX_HELD_ENTRIES,
+};
 use yreplica::replica::Replica;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Map, Options, ReadTxn, StateVector, Transact, Update};
@@ -205,7 +207,7 @@ fn held_updates_are_bounded_oldest_out() {
     }
     assert_eq!(held.len(), 1, "only the newest fits");
     assert_eq!(held.dropped(), 2);
-    assert_eq!(held.bytes(), big);
+    assert_eq!(held.bytes(), big + ENTRY_OVERHEAD + 16);
     let mut state = StateVector::default();
     assert!(
         held.take_wakeable(&state).is_none(),
@@ -295,4 +297,87 @@ fn storage_keeps_updates_that_wait_and_skips_ones_that_change_nothing() {
     }
     assert_eq!(ids(&reloaded), json!({"y": 2}));
     assert_eq!(ids(&r), json!({"y": 2}));
+}
+
+#[test]
+fn held_updates_are_bounded_in_number_and_not_held_twice() {
+    let mut held = HeldUpdates::default();
+    for n in 0..(MAX_HELD_ENTRIES as u32 + 10) {
+        held.hold(Held {
+            update: n.to_le_bytes().to_vec(),
+            wake: vec![(1, n + 1)],
+        });
+    }
+    assert_eq!(held.len(), MAX_HELD_ENTRIES);
+    assert_eq!(held.dropped(), 10);
+    let again = Held {
+        update: 20u32.to_le_bytes().to_vec(),
+        wake: vec![(1, 21)],
+    };
+    held.hold(again);
+    assert_eq!(held.len(), MAX_HELD_ENTRIES, "the same bytes wait once");
+    assert_eq!(held.dropped(), 10);
+}
+
+/// One block per section, each setting `todos[key] = 1` (a plain value), as separate client
+/// sections of one update: what a hostile peer can write.
+fn sections(parts: &[(u64, u32, &str)]) -> Vec<u8> {
+    use yrs::encoding::write::Write;
+    let mut out = Vec::new();
+    out.write_var(parts.len());
+    for &(client, clock, key) in parts {
+        out.write_var(1u32); // one block
+        out.write_var(client);
+        out.write_var(clock);
+        out.push(0x28); // an item with a parent key, content: values
+        out.write_var(1u32); // parent by name
+        out.write_string("todos");
+        out.write_string(key);
+        out.write_var(1u32); // one value
+        out.push(125); // an integer
+        out.push(1);
+    }
+    out.write_var(0u32); // no deletions
+    out
+}
+
+#[test]
+fn a_client_with_two_lists_of_blocks_is_refused() {
+    // yrs appended the second list to the first unordered, then integrated 7:0 a second time
+    // and freed the live block (found in review, shown with valgrind)
+    let mut r = Replica::new();
+    r.apply_update(&sections(&[(7, 0, "a")])).unwrap();
+    assert_eq!(ids(&r), json!({"a": 1}));
+    for twice in [
+        sections(&[(7, 1, "b"), (7, 0, "a")]),
+        sections(&[(7, 1, "b"), (7 | (1 << 53), 0, "a")]),
+    ] {
+        let error = r.apply_update(&twice).unwrap_err().to_string();
+        assert!(
+            error.contains("second list of blocks") || error.contains("past 2^53"),
+            "{error}"
+        );
+    }
+    assert_eq!(ids(&r), json!({"a": 1}), "nothing of them applied");
+    r.apply_update(&sections(&[(7, 1, "b")])).unwrap();
+    assert_eq!(ids(&r), json!({"a": 1, "b": 1}));
+}
+
+#[test]
+fn client_ids_past_2_pow_53_and_overlong_integers_are_refused() {
+    // yrs asserts both (a panic in builds with debug assertions)
+    let mut r = Replica::new();
+    let error = r
+        .apply_update(&sections(&[(1 << 53, 0, "a")]))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("past 2^53"), "{error}");
+    let mut long = sections(&[(3, 0, "a")]);
+    // the value's integer (the byte before the delete set) becomes 11 bytes
+    let at = long.len() - 2;
+    long.splice(at..at + 1, [0x81u8; 10].iter().copied().chain([0x01]));
+    let error = r.apply_update(&long).unwrap_err().to_string();
+    assert!(error.contains("longer than 10 bytes"), "{error}");
+    r.apply_update(&sections(&[(3, 0, "a")])).unwrap();
+    assert_eq!(ids(&r), json!({"a": 1}));
 }

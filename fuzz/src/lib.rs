@@ -271,11 +271,13 @@ fn snapshot(replica: &mut Replica) -> Vec<Value> {
 }
 
 /// JSON text the library produced, parsed. serde_json stops at 128 levels, which valid values
-/// from other Yjs apps may exceed: those parse as a marker (`JSON.parse` takes them).
+/// from other Yjs apps may exceed, and refuses numbers past f64 (`1e999`, valid JSON that
+/// `JSON.parse` reads as Infinity, as a peer's presence state may hold): those parse as markers.
 fn parse(json: &str, what: &str) -> Value {
     match serde_json::from_str(json) {
         Ok(value) => value,
         Err(e) if e.to_string().contains("recursion limit") => Value::String("<deep>".into()),
+        Err(e) if e.to_string().contains("number out of range") => Value::String("<huge>".into()),
         Err(e) => panic!("{what} is not JSON ({e}): {json}"),
     }
 }

@@ -23,9 +23,13 @@ use yrs::{StateVector, TransactionMut, WriteTxn};
 
 use super::claims::{self, Refusal, Seen, Shape};
 
-/// Held updates beyond this many bytes push out the oldest: data that never connects to the
-/// document must not grow memory without end (a server's next sync answer resends it).
+/// Held updates beyond this many bytes (with [`ENTRY_OVERHEAD`] each) or this many entries
+/// push out the oldest: data that never connects to the document must not grow memory without
+/// end (a server's next sync answer resends it), nor make each retry scan a long queue.
 pub const MAX_HELD_BYTES: usize = 32 << 20;
+pub const MAX_HELD_ENTRIES: usize = 4096;
+/// What an entry costs beyond its bytes (its vectors and queue slot), counted toward the bound.
+pub const ENTRY_OVERHEAD: usize = 64;
 
 /// An update that waits, and the clocks that would let part of it in: it is tried again once
 /// the document reaches `clock` for any listed client.
@@ -231,13 +235,20 @@ pub struct HeldUpdates {
 }
 
 impl HeldUpdates {
+    /// Holds an update, unless the same bytes already wait (a server resends its sync answer
+    /// on every reconnect).
     pub fn hold(&mut self, held: Held) {
         self.holds += 1;
-        self.bytes += held.update.len();
+        if self.entries.iter().any(|e| e.update == held.update) {
+            return;
+        }
+        self.bytes += cost(&held);
         self.entries.push_back(held);
-        while self.bytes > MAX_HELD_BYTES && self.entries.len() > 1 {
+        while (self.bytes > MAX_HELD_BYTES || self.entries.len() > MAX_HELD_ENTRIES)
+            && self.entries.len() > 1
+        {
             if let Some(oldest) = self.entries.pop_front() {
-                self.bytes -= oldest.update.len();
+                self.bytes -= cost(&oldest);
                 self.dropped += 1;
             }
         }
@@ -251,7 +262,7 @@ impl HeldUpdates {
                 .any(|&(client, clock)| state.get(&client_id(client)) >= clock)
         })?;
         let held = self.entries.remove(index)?;
-        self.bytes -= held.update.len();
+        self.bytes -= cost(&held);
         Some(held.update)
     }
 
@@ -267,6 +278,7 @@ impl HeldUpdates {
         self.entries.is_empty()
     }
 
+    /// What the held updates take, counted as the bound counts it.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -280,4 +292,8 @@ impl HeldUpdates {
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
+}
+
+fn cost(held: &Held) -> usize {
+    held.update.len() + ENTRY_OVERHEAD + held.wake.len() * std::mem::size_of::<(u64, u32)>()
 }

@@ -8,6 +8,7 @@
 //! item takes at least a byte, so valid data never does); data malformed in any other way is
 //! left to yrs, which refuses it without allocating for it.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 /// How deeply values may nest inside an update (yreplica's own writes nest at most 128).
@@ -78,7 +79,7 @@ pub fn check_awareness(data: &[u8]) -> Result<(), Refusal> {
         let len = walk.var_u64()? as usize;
         walk.claim(len, "awareness entries")?;
         for _ in 0..len {
-            walk.var_u64()?; // client
+            walk.client()?;
             walk.var_u32()?; // clock
             walk.buf("awareness state")?;
         }
@@ -175,22 +176,36 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// A signed var int (lib0): only its length matters here.
+    /// A signed var int (lib0): only its length matters here. yrs shifts by 69 on an 11th
+    /// byte, an overflow (a panic where overflow checks are on).
     fn var_i64(&mut self) -> Result<(), Stop> {
-        if self.u8()? < 0x80 {
-            return Ok(());
-        }
-        let mut shift = 6;
-        loop {
-            let byte = self.u8()?;
-            shift += 7;
-            if byte < 0x80 {
+        let start = self.pos;
+        for _ in 0..10 {
+            if self.u8()? < 0x80 {
                 return Ok(());
             }
-            if shift > 70 {
-                return Err(Stop::Malformed);
-            }
         }
+        Err(Stop::Refused(format!(
+            "a signed integer longer than 10 bytes at byte {start}"
+        )))
+    }
+
+    /// A client id: Yjs clients use at most 53 bits (a JavaScript number), and yrs asserts it.
+    fn client(&mut self) -> Result<u64, Stop> {
+        let start = self.pos;
+        let client = self.var_u64()?;
+        if client >= 1 << 53 {
+            return Err(Stop::Refused(format!(
+                "client id {client} at byte {start} is past 2^53"
+            )));
+        }
+        Ok(client)
+    }
+
+    /// A length-prefixed UTF-8 string (yrs refuses others when it reads them).
+    fn text(&mut self, what: &str) -> Result<&'a str, Stop> {
+        let bytes = self.buf(what)?;
+        std::str::from_utf8(bytes).map_err(|_| Stop::Malformed)
     }
 
     /// A length-prefixed buffer or string.
@@ -203,7 +218,7 @@ impl<'a> Walk<'a> {
     }
 
     fn id(&mut self) -> Result<(), Stop> {
-        self.var_u64()?;
+        self.client()?;
         self.var_u32()?;
         Ok(())
     }
@@ -213,10 +228,19 @@ impl<'a> Walk<'a> {
         const SKIP: u8 = 10;
         let clients = self.var_u32()? as usize;
         self.claim(clients, "clients")?;
+        let mut seen = HashSet::with_capacity(clients);
         for _ in 0..clients {
             let count = self.var_u32()?;
             self.claim(count as usize, "blocks")?;
-            let client = self.var_u64()?;
+            let at = self.pos;
+            let client = self.client()?;
+            // yrs appends a second section of one client to the first without ordering them,
+            // then integrates blocks it already has a second time, freeing live ones
+            if !seen.insert(client) {
+                return Err(Stop::Refused(format!(
+                    "client {client} has a second list of blocks at byte {at}"
+                )));
+            }
             let mut clock = u64::from(self.var_u32()?);
             visit(Seen::Client {
                 client,
@@ -260,7 +284,7 @@ impl<'a> Walk<'a> {
         let clients = self.var_u32()? as usize;
         self.claim(clients, "delete set clients")?;
         for _ in 0..clients {
-            let client = self.var_u64()?;
+            let client = self.client()?;
             let ranges = self.var_u32()? as usize;
             self.claim(ranges, "deleted ranges")?;
             for _ in 0..ranges {
@@ -279,7 +303,11 @@ impl<'a> Walk<'a> {
         const HAS_PARENT_SUB: u8 = 0x20;
         let info = self.u8()?;
         if info == 0 || info == 10 {
-            return self.var_u32(); // GC or Skip: a length of clocks
+            // GC or Skip: a length of clocks; none is malformed (yrs would not place it)
+            return match self.var_u32()? {
+                0 => Err(Stop::Malformed),
+                len => Ok(len),
+            };
         }
         if info & HAS_ORIGIN != 0 {
             self.id()?;
@@ -289,12 +317,12 @@ impl<'a> Walk<'a> {
         }
         if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
             if self.var_u32()? == 1 {
-                self.buf("parent name bytes")?;
+                self.text("parent name bytes")?;
             } else {
                 self.id()?;
             }
             if info & HAS_PARENT_SUB != 0 {
-                self.buf("key bytes")?;
+                self.text("key bytes")?;
             }
         }
         self.content(info & 0x0f)
@@ -314,18 +342,17 @@ impl<'a> Walk<'a> {
             3 => self.buf("binary bytes").map(|_| 1),
             4 => {
                 // a string takes one clock per UTF-16 unit
-                let bytes = self.buf("string bytes")?;
-                let text = std::str::from_utf8(bytes).map_err(|_| Stop::Malformed)?;
+                let text = self.text("string bytes")?;
                 Ok(text.chars().map(|c| c.len_utf16() as u32).sum())
             }
             5 => self.buf("embed bytes").map(|_| 1),
             6 => {
                 self.shape.has_format = true;
-                self.buf("format key bytes")?;
+                self.text("format key bytes")?;
                 self.buf("format value bytes").map(|_| 1)
             }
             7 => match self.u8()? {
-                3 => self.buf("XML element name bytes").map(|_| 1),
+                3 => self.text("XML element name bytes").map(|_| 1),
                 0..=6 | 9 | 15 => Ok(1),
                 _ => Err(Stop::Malformed), // weak links are not built in: yrs refuses them
             },
@@ -338,7 +365,7 @@ impl<'a> Walk<'a> {
                 Ok(len)
             }
             9 => {
-                self.buf("subdocument guid bytes")?;
+                self.text("subdocument guid bytes")?;
                 self.any(0).map(|()| 1)
             }
             _ => Err(Stop::Malformed),
@@ -358,13 +385,13 @@ impl<'a> Walk<'a> {
             125 => self.var_i64(),
             124 => self.skip(4),
             122 | 123 => self.skip(8),
-            119 => self.buf("string bytes").map(drop),
+            119 => self.text("string bytes").map(drop),
             116 => self.buf("binary bytes").map(drop),
             118 => {
                 let len = self.var_u64()? as usize;
                 self.claim(len, "object entries")?;
                 for _ in 0..len {
-                    self.buf("key bytes")?;
+                    self.text("key bytes")?;
                     self.any(depth + 1)?;
                 }
                 Ok(())
