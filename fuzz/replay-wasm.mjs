@@ -1,8 +1,8 @@
 // Replays the fuzzing corpora and the saved findings through the real Wasm build (pkg/node, via
 // the public API), where usize is 32 bits and the stack is 1 MiB: some inputs that are harmless
 // natively trap there (a length near 4 GiB wrapped yrs' bounds check). A trap leaves the module
-// unusable, so the first one ends the run with its file named. (Until yrs' use-after-free is
-// fixed, a corpus that reached it can end the run that way: see fuzz/wasm-trap-repro.mjs.)
+// unusable, so the first one ends the run with its file named. (Before updates were put in
+// causal order on our side, yrs' use-after-free ended runs that way: fuzz/wasm-trap-repro.mjs.)
 // Run from the repository root after `node scripts/build.mjs`: node fuzz/replay-wasm.mjs [target...]
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'

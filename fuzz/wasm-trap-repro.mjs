@@ -1,8 +1,9 @@
-// Reproduces yrs' use-after-free trapping the Wasm module: stored-record files (as the
-// storage_records target reads them: a 2-byte little-endian length, then an update) loaded one
-// after the other, each into a fresh replica in the same process. The last file alone reads
-// freed memory natively (AddressSanitizer shows it); after the others have shaped the heap, the
-// Wasm module traps ("memory access out of bounds") and every replica in the process is gone.
+// Stored-record files (as the storage_records target reads them: a 2-byte little-endian length,
+// then an update) loaded one after the other, each into a fresh replica in the same process.
+// Before updates were put in causal order on our side (src/replica/arrival.rs), the last file
+// read freed memory inside yrs 0.28.1 and, after the others had shaped the heap, the Wasm
+// module trapped ("memory access out of bounds"), taking every replica in the process with it.
+// It prints "no trap" now; pkg-tests/hostile-server.test.mjs runs the same files.
 // Run from the repository root: node fuzz/wasm-trap-repro.mjs [files...]
 //   (default: tests/fuzz-inputs/yrs-bugs-avoided/wasm-trap/step-*)
 import { readFileSync, readdirSync } from 'node:fs'

@@ -13,6 +13,8 @@ import { Replica } from 'yreplica'
 import { YServer, waitFor } from './helpers/servers.mjs'
 import { HocuspocusServer } from './helpers/cluster.mjs'
 import { HostileServer } from './helpers/hostile-server.mjs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { records } from '../fuzz/stored-records.mjs'
 
 const HB = 300
 const SECRET = 'SECRET-TOKEN-d41d8c'
@@ -170,3 +172,44 @@ async function runCase(protocol, mode, expected) {
   assert.equal(todos.count(), 2)
   assert.deepEqual(replica.collections(), ['todos'])
 }
+
+test('stored records that reached a use-after-free inside yrs load without harm, from applyUpdate and from storage', async () => {
+  // Found by fuzzing (tests/fuzz-inputs/yrs-bugs-avoided/wasm-trap): loaded one after the other
+  // like this, the last of these trapped the Wasm module ("memory access out of bounds") and
+  // every replica in the process with it, before updates were put in causal order
+  // (src/replica/arrival.rs). The same steps as fuzz/wasm-trap-repro.mjs, in the same order.
+  const dir = new URL('../tests/fuzz-inputs/yrs-bugs-avoided/wasm-trap/', import.meta.url)
+  const files = readdirSync(dir).sort()
+  assert.equal(files.length, 5)
+  const stored = files.map((file) => records(readFileSync(new URL(file, dir))))
+  for (const updates of stored) {
+    const imported = await Replica.open({ name: 'imported', storage: 'memory' })
+    for (const update of updates) {
+      try {
+        imported.applyUpdate(update)
+      } catch (error) {
+        assert.ok(error.code, `a refusal carries a code, a trap does not: ${error}`)
+      }
+    }
+    for (const name of imported.collections()) imported.collection(name).all()
+    imported.encodeState()
+    await imported.close()
+  }
+  // as local storage: every record through persistence.load
+  for (const updates of stored) {
+    const errors = []
+    const adapter = { load: async () => updates, append: async () => {}, compact: async () => {}, close: async () => {} }
+    const fromStorage = await Replica.open({ name: 'loaded', storage: adapter })
+    fromStorage.on('error', (e) => errors.push(e))
+    for (const name of fromStorage.collections()) fromStorage.collection(name).all()
+    fromStorage.encodeState()
+    await fromStorage.close()
+    for (const e of errors) assert.equal(e.code, 'STORAGE_CORRUPT', e.message)
+  }
+  // the module is alive: a replica in the same process still reads and writes
+  const alive = await Replica.open({ name: 'alive', storage: 'memory' })
+  await alive.collection('todos').insert({ id: 'kept', n: 1 })
+  await alive.collection('todos').update('kept', { n: 2 })
+  assert.equal(alive.collection('todos').get('kept').n, 2)
+  await alive.close()
+})
