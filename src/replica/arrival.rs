@@ -3,10 +3,11 @@
 //!
 //! yrs 0.28 integrates a block that arrives ahead of its predecessors by recording the hole as
 //! a "skip" in the document. Once the document holds such a skip, trimming a later update
-//! against it (`BlockSet::exclude`) splits a block and frees the piece another block still
-//! points to: a use-after-free, which on Wasm kills the module. Out-of-order updates also
-//! happen without malice (a broadcast that overtakes the sync answer, a Yjs server's full
-//! state that includes its own held-back updates as gaps). So yrs is handed only blocks that
+//! whose block straddles the skip's edge (`BlockSet::exclude`) splits that block and frees the
+//! piece another block still points to: a use-after-free, which on Wasm kills the module
+//! (reduced to plain yrs in tests/yrs_upstream.rs). The skips themselves come from honest
+//! peers too (a broadcast that overtakes the sync answer, a Yjs server's full state that
+//! includes its own held-back updates as gaps); the straddling block takes crafted data. So yrs is handed only blocks that
 //! continue what the document has; the rest waits here, as Yjs itself keeps pending updates,
 //! and is tried again when the document's clocks move. yrs' own pending update (blocks whose
 //! dependencies are missing) is taken out after each update for the same reason: yrs would
