@@ -9,10 +9,9 @@ use yreplica::replica::Replica;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Map, Options, ReadTxn, StateVector, Transact, Update};
 
-/// A plain yrs document of one client that records each change as its own update.
+/// A plain yrs document of one client whose changes each come out as their own update.
 struct Writer {
     doc: Doc,
-    updates: Vec<Vec<u8>>,
 }
 
 impl Writer {
@@ -21,10 +20,7 @@ impl Writer {
             client_id: yrs::block::ClientID::new(client),
             ..Options::default()
         });
-        Writer {
-            doc,
-            updates: Vec::new(),
-        }
+        Writer { doc }
     }
 
     /// Sets `todos[id] = value` (a plain value, as another Yjs app may write it).
@@ -32,18 +28,14 @@ impl Writer {
         let before = self.doc.transact().state_vector();
         let map = self.doc.get_or_insert_map("todos");
         map.insert(&mut self.doc.transact_mut(), id, value);
-        let update = self.doc.transact().encode_diff_v1(&before);
-        self.updates.push(update.clone());
-        update
+        self.doc.transact().encode_diff_v1(&before)
     }
 
     fn delete(&mut self, id: &str) -> Vec<u8> {
         let before = self.doc.transact().state_vector();
         let map = self.doc.get_or_insert_map("todos");
         map.remove(&mut self.doc.transact_mut(), id);
-        let update = self.doc.transact().encode_diff_v1(&before);
-        self.updates.push(update.clone());
-        update
+        self.doc.transact().encode_diff_v1(&before)
     }
 }
 
@@ -175,8 +167,8 @@ fn a_skip_over_clocks_already_known_does_not_hold_anything() {
     assert_eq!(r.held_updates(), (0, 0));
 }
 
-#[test]
-fn deletions_travel_with_the_part_that_applies() {
+/// Client 1 sets x then y (a1, a2); client 2, having seen a1, deletes x.
+fn x_y_and_a_deletion_of_x() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut a = Writer::new(1);
     let a1 = a.set("x", 1);
     let a2 = a.set("y", 2);
@@ -185,7 +177,12 @@ fn deletions_travel_with_the_part_that_applies() {
         .transact_mut()
         .apply_update(Update::decode_v1(&a1).unwrap())
         .unwrap();
-    let b_delete = b.delete("x");
+    (a1, a2, b.delete("x"))
+}
+
+#[test]
+fn deletions_travel_with_the_part_that_applies() {
+    let (a1, a2, b_delete) = x_y_and_a_deletion_of_x();
     // a2 waits for a1; b's deletion of x also needs a1, which yrs keeps aside itself
     let merged = yrs::merge_updates_v1([a2.as_slice(), b_delete.as_slice()]).unwrap();
     let mut r = Replica::new();
@@ -262,15 +259,8 @@ fn updates_from_storage_that_broke_yrs_load_without_harm() {
 
 #[test]
 fn storage_keeps_updates_that_wait_and_skips_ones_that_change_nothing() {
-    let mut a = Writer::new(1);
-    let a1 = a.set("x", 1);
-    let a2 = a.set("y", 2);
-    let mut b = Writer::new(2);
-    b.doc
-        .transact_mut()
-        .apply_update(Update::decode_v1(&a1).unwrap())
-        .unwrap();
-    let b_delete = b.delete("x"); // a deletion of a1's item, which r has not seen yet
+    // b_delete deletes a1's item, which r has not seen yet
+    let (a1, a2, b_delete) = x_y_and_a_deletion_of_x();
     let mut r = Replica::new();
     r.capture_for_storage();
     r.apply_update(&a2).unwrap(); // held: it builds on a1

@@ -485,16 +485,17 @@ impl Replica {
         txn.encode_state_as_update(sv, &mut encoder);
         let state = encoder.to_vec();
         let store = txn.store();
-        let mut pending: Vec<Vec<u8>> = self.held.updates().map(<[u8]>::to_vec).collect();
-        if let Some(deletes) = store.pending_ds() {
+        let deletes = store.pending_ds().map(|deletes| {
             let mut update = vec![0]; // no blocks, then the delete set
             update.extend(deletes.encode_v1());
-            pending.push(update);
-        }
-        if pending.is_empty() {
+            update
+        });
+        if self.held.is_empty() && deletes.is_none() {
             return state;
         }
-        let all = std::iter::once(state.as_slice()).chain(pending.iter().map(Vec::as_slice));
+        let all = std::iter::once(state.as_slice())
+            .chain(self.held.updates())
+            .chain(deletes.as_deref());
         yrs::merge_updates_v1(all).unwrap_or(state)
     }
 
