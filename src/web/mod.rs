@@ -5,6 +5,7 @@
 //! not a conversion per field), and every mutation returns the changes it made, which keep
 //! the facade's read cache exact.
 
+mod alloc;
 mod driver;
 mod errors;
 pub mod idb;
