@@ -78,15 +78,12 @@ export class Collection {
       }
       const json = JSON.stringify(records)
       this._replica._checkWriteSize(json, where)
-      const changes = this._core(where).insertMany(this.name, JSON.stringify(ids), json)
-      let parsed = null
-      let position = null
-      this._replica._applyLocalChanges(changes, (id) => {
-        parsed ??= JSON.parse(json)
-        position ??= new Map(ids.map((each, i) => [each, i]))
-        const i = position.get(id)
-        return i === undefined ? undefined : withId(id, parsed[i])
-      })
+      this._core(where).insertMany(this.name, JSON.stringify(ids), json)
+      // Every record was inserted; the cache keeps its own copy of each.
+      const parsed = JSON.parse(json)
+      for (let i = 0; i < ids.length; i++) this._records.set(ids[i], withId(ids[i], parsed[i]))
+      this._replica._announceMany(this.name, 'insert', ids)
+      this._replica._drainSync()
       return ids
     })
   }
@@ -635,26 +632,15 @@ export function createReplicaClass(loadCore, env = {}) {
       core.free()
     }
 
-    /**
-     * @internal After a local write of several records: the core reports which changed (without
-     * values, since this side knows them: `valueOf(id)` computes each from what was written,
-     * and anything it cannot answer is read back from the core).
-     */
-    _applyLocalChanges(json, valueOf) {
-      if (json === '') return
-      const rows = JSON.parse(json)
-      for (const row of rows) {
-        const [name, type, id] = row
-        if (type !== 'delete') row[3] = valueOf(id) ?? JSON.parse(this._core.get(name, id))
-      }
-      this._applyToCache(rows)
-      if (this._batchDepth === 0) this._notify(rows, 'local')
-      this._drainSync()
-    }
-
     /** @internal Notifies one local change unless inside transact() (then the net set does). */
     _announce(name, type, id) {
       if (this._batchDepth === 0) this._notify([[name, type, id]], 'local')
+    }
+
+    /** @internal `_announce` for many records of one collection. */
+    _announceMany(name, type, ids) {
+      if (this._batchDepth > 0 || (this.collection(name)._subscribers.size === 0 && this._listeners.change.size === 0)) return
+      this._notify(ids.map((id) => [name, type, id]), 'local')
     }
 
     _applyRemoteChanges(json, origin) {

@@ -156,7 +156,9 @@ impl ChangeLog {
     }
 
     pub fn take(&mut self) -> Vec<Touched> {
-        self.seen.clear();
+        // A fresh set, not `clear()`: clearing walks the whole capacity, so after one large
+        // change set every later single write would cost as much as that set.
+        self.seen = HashSet::new();
         std::mem::take(&mut self.touched)
     }
 

@@ -127,8 +127,12 @@ impl Replica {
         let collection: Arc<str> = name.into();
         let log = self.log.clone();
         let key = collection.clone();
+        // Local writes log what they touch themselves (see `Replica::write`): asking yrs for
+        // an event's keys costs as much again as the write.
         map.observe_deep(OBSERVER_KEY, move |txn, events| {
-            log.borrow_mut().record_events(&key, txn, events)
+            if txn.origin().map(AsRef::as_ref) != Some(LOCAL_ORIGIN.as_bytes()) {
+                log.borrow_mut().record_events(&key, txn, events)
+            }
         });
         self.collections.insert(collection, map.clone());
         Ok(map)
@@ -153,18 +157,34 @@ impl Replica {
 
     // ---- writes ------------------------------------------------------------------------
 
-    /// Runs `write` in one local Yjs transaction and keeps its update when capturing.
-    fn write<R>(&mut self, write: impl FnOnce(&mut TransactionMut) -> Result<R>) -> Result<R> {
+    /// Runs `write` in one local Yjs transaction, keeps its update when capturing and, if the
+    /// document changed, logs the records it names as touched: `(id, existed before)` pairs
+    /// for `collection` (a local write touches no other record, so the observer skips it).
+    fn write<'a, R>(
+        &mut self,
+        collection: &str,
+        write: impl FnOnce(&mut TransactionMut) -> Result<(R, Vec<(&'a str, bool)>)>,
+    ) -> Result<R> {
         self.pending_origin = Origin::Local;
         let mut txn = self.doc.transact_mut_with(LOCAL_ORIGIN);
         let result = write(&mut txn);
         txn.commit();
-        if (self.local_updates.is_some() || self.storage_updates.is_some()) && txn.has_changes() {
-            let update = txn.encode_update_v1();
-            drop(txn);
+        let changed = txn.has_changes();
+        let update = (changed && (self.local_updates.is_some() || self.storage_updates.is_some()))
+            .then(|| txn.encode_update_v1());
+        drop(txn);
+        if let Some(update) = update {
             self.keep_local_update(update);
         }
-        result
+        let (value, touched) = result?;
+        if changed {
+            let collection: Arc<str> = collection.into();
+            let mut log = self.log.borrow_mut();
+            for (id, existed_before) in touched {
+                log.touch(&collection, &Arc::from(id), existed_before);
+            }
+        }
+        Ok(value)
     }
 
     fn keep_local_update(&mut self, update: Vec<u8>) {
@@ -200,15 +220,17 @@ impl Replica {
                 }
             }
         }
-        let records = records
-            .into_iter()
-            .map(|(id, fields)| without_own_id(fields, &id, collection).map(|f| (id, f)))
+        let (ids, records): (Vec<String>, Vec<Fields>) = records.into_iter().unzip();
+        let records = ids
+            .iter()
+            .zip(records)
+            .map(|(id, fields)| without_own_id(fields, id, collection))
             .collect::<Result<Vec<_>>>()?;
-        self.write(|txn| {
-            for (id, fields) in records {
-                map.insert(txn, id, fields_prelim(fields));
+        self.write(collection, |txn| {
+            for (id, fields) in ids.iter().zip(records) {
+                map.insert(txn, id.as_str(), fields_prelim(fields));
             }
-            Ok(())
+            Ok(((), ids.iter().map(|id| (id.as_str(), false)).collect()))
         })
     }
 
@@ -222,7 +244,7 @@ impl Replica {
     ) -> Result<()> {
         let map = self.collection_map(collection)?;
         let set = without_own_id(set, id, collection)?;
-        self.write(|txn| {
+        self.write(collection, |txn| {
             let record = record_at(&map, txn, id).ok_or_else(|| not_found(collection, id))?;
             let shared = shared_record(&map, txn, id, record);
             for (key, value) in set {
@@ -235,7 +257,7 @@ impl Replica {
                     shared.remove(txn, key);
                 }
             }
-            Ok(())
+            Ok(((), vec![(id, true)]))
         })
     }
 
@@ -243,10 +265,10 @@ impl Replica {
     pub fn replace(&mut self, collection: &str, id: &str, fields: Fields) -> Result<()> {
         let map = self.collection_map(collection)?;
         let fields = without_own_id(fields, id, collection)?;
-        self.write(|txn| {
+        self.write(collection, |txn| {
             let record = record_at(&map, txn, id).ok_or_else(|| not_found(collection, id))?;
             replace_fields(&map, txn, id, record, fields);
-            Ok(())
+            Ok(((), vec![(id, true)]))
         })
     }
 
@@ -255,14 +277,14 @@ impl Replica {
         let map = self.collection_map(collection)?;
         check_id(id, &format!("upsert into '{collection}'"))?;
         let fields = without_own_id(fields, id, collection)?;
-        self.write(|txn| match record_at(&map, txn, id) {
+        self.write(collection, |txn| match record_at(&map, txn, id) {
             Some(record) => {
                 replace_fields(&map, txn, id, record, fields);
-                Ok(true)
+                Ok((true, vec![(id, true)]))
             }
             None => {
                 map.insert(txn, id, fields_prelim(fields));
-                Ok(false)
+                Ok((false, vec![(id, false)]))
             }
         })
     }
@@ -273,7 +295,10 @@ impl Replica {
         if record_at(&map, &self.doc.transact(), id).is_none() {
             return Ok(false);
         }
-        self.write(|txn| Ok(map.remove(txn, id).is_some()))
+        self.write(collection, |txn| {
+            let removed = map.remove(txn, id).is_some();
+            Ok((removed, vec![(id, true)]))
+        })
     }
 
     // ---- reads -------------------------------------------------------------------------
@@ -388,13 +413,25 @@ impl Replica {
         if self.log.borrow().is_empty() {
             return ChangeSet::empty(self.pending_origin);
         }
+        let touched = self.take_touched();
+        self.change_set(self.pending_origin, touched, values)
+    }
+
+    /// Forgets the changes since the last call, for a caller whose write's result already says
+    /// what changed (every record of an `insert_many` is inserted). An open batch still counts
+    /// them in its net change set.
+    pub fn forget_changes(&mut self) {
+        self.take_touched();
+    }
+
+    fn take_touched(&mut self) -> Vec<changes::Touched> {
         let touched = self.log.borrow_mut().take();
         if self.batch_depth > 0 {
             for t in &touched {
                 self.batch_log.touch(&t.collection, &t.id, t.existed_before);
             }
         }
-        self.change_set(self.pending_origin, touched, values)
+        touched
     }
 
     fn change_set(

@@ -67,14 +67,15 @@ impl WasmReplica {
     }
 
     /// Inserts records in one transaction: `ids_json` is a JSON array of ids, `records_json`
-    /// a JSON array of field objects of the same length. Returns the changes without values.
+    /// a JSON array of field objects of the same length. Every one of them is inserted (or
+    /// nothing is, with an error), so no changes are returned.
     #[wasm_bindgen(js_name = insertMany)]
     pub fn insert_many(
         &mut self,
         collection: &str,
         ids_json: &str,
         records_json: &str,
-    ) -> JsResult<String> {
+    ) -> JsResult<()> {
         let what = || format!("insertMany into '{collection}'");
         let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
             errors::type_error(&format!(
@@ -111,7 +112,9 @@ impl WasmReplica {
         self.core_mut()
             .insert_many(collection, batch)
             .map_err(replica_error)?;
-        Ok(self.take_changes(false))
+        self.core_mut().forget_changes();
+        self.after_local_write();
+        Ok(())
     }
 
     /// Merges the JSON fields `set_json` into a record and removes the fields listed in
