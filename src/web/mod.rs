@@ -534,3 +534,10 @@ pub fn check_sync_options(options_json: &str) -> JsResult<String> {
     serde_json::to_string(&config)
         .map_err(|e| errors::error_with_code(&e.to_string(), "INVALID_OPTION"))
 }
+
+/// The size of the module's Wasm memory in bytes (it grows, never shrinks), for benchmarks and
+/// memory reports.
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) * 65536) as f64
+}
