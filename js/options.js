@@ -4,13 +4,19 @@
 const KNOWN = new Set([
   'name', 'room', 'endpoints', 'storage', 'heartbeatIntervalMs', 'missedHeartbeats',
   'connectTimeoutMs', 'backoff', 'failback', 'failbackAfterMs', 'params', 'WebSocket',
-  'protocol', 'token', 'maxFrameBytes', 'maxUpdateBytes',
+  'protocol', 'token', 'maxFrameBytes', 'maxMessageBytes', 'maxBacklogBytes', 'syncTimeoutMs',
+  'maxUpdateBytes',
 ])
 const SYNC_KEYS = [
   'endpoints', 'heartbeatIntervalMs', 'missedHeartbeats', 'connectTimeoutMs', 'backoff',
   'failback', 'failbackAfterMs', 'params', 'protocol', 'token', 'maxFrameBytes',
+  'maxMessageBytes', 'maxBacklogBytes', 'syncTimeoutMs',
 ]
-/** 4 MiB: a quarter of the default maxFrameBytes, so a write fits in any peer's frames. */
+/**
+ * 4 MiB: one write goes out as one update message, which every peer must take in; this is
+ * far under any peer's maxFrameBytes (512 MiB by default, 16 MiB before that) and under the
+ * 100 MiB that @y/websocket-server and Hocuspocus accept from a client by default.
+ */
 export const DEFAULT_MAX_UPDATE_BYTES = 4 * 1024 * 1024
 
 export function optionError(message, code = 'INVALID_OPTION') {

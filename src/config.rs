@@ -49,15 +49,42 @@ pub struct SyncConfig {
     pub protocol: String,
     /// Hocuspocus: the token sent in the Auth message.
     pub token: Option<String>,
-    /// The largest message accepted from a server; a larger one drops that connection, so a
-    /// broken or hostile server cannot make the replica buffer without bound.
+    /// The largest message accepted from a server when it carries document updates (a sync
+    /// answer, which holds the whole document for a new client, or an update); a larger one
+    /// drops that connection. In Node it is also the `ws` socket's `maxPayload`.
     pub max_frame_bytes: f64,
+    /// The largest message of any other kind (presence, state vectors, auth, stateless, …),
+    /// and the most presence the other clients may hold in total. `None`: the smaller of
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`] and `max_frame_bytes`.
+    pub max_message_bytes: Option<f64>,
+    /// How many bytes of a server's messages may wait, received but not yet taken in, before
+    /// that server is left as flooding (and how much of the document it may ask for again
+    /// before reading what it asked for last).
+    pub max_backlog_bytes: f64,
+    /// How long an open connection may take to deliver its first sync answer: for a new
+    /// client the server encodes and sends the whole document, which takes a while for a large
+    /// one. Before it, a server that says nothing at all is left after the heartbeat window.
+    pub sync_timeout_ms: f64,
 }
 
-/// 16 MiB: above the whole state of any document a browser replica should hold, yet a frame of
-/// minimal Yjs blocks this large already costs ~600 MB of Wasm memory to apply (64 MiB took
-/// 2.4 GB and 11 s in fuzzing), which never shrinks.
-pub const DEFAULT_MAX_FRAME_BYTES: f64 = 16.0 * 1024.0 * 1024.0;
+/// 512 MiB: a document message is bounded by what a replica can hold, not by a fixed share of
+/// it. A document of 1,000,000 six-field records is a ~200 MB sync answer and already takes
+/// ~2.3 GB of the 4 GiB Wasm memory; the answer of a larger record document could not be held
+/// anyway. Garbage up to this size costs no more memory than a genuine answer of that size,
+/// which a server that can write could send instead.
+pub const DEFAULT_MAX_FRAME_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
+
+/// 4 MiB: every message that is not a document update (presence of a few thousand clients,
+/// the state vector of a document edited by ~250,000 Yjs clients).
+pub const DEFAULT_MAX_MESSAGE_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// 64 MiB: incoming messages waiting for a later turn of the event loop (an honest burst of
+/// thousands of small updates is a few MB), plus the one message that arrives over it.
+pub const DEFAULT_MAX_BACKLOG_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+
+/// 120 s: a new client's first answer for 1,000,000 records took 44 s (@y/websocket-server)
+/// and 67 s (Hocuspocus) to arrive on a busy 2-core machine, most of it the server encoding.
+pub const DEFAULT_SYNC_TIMEOUT_MS: f64 = 120_000.0;
 
 impl Default for SyncConfig {
     fn default() -> Self {
@@ -73,6 +100,9 @@ impl Default for SyncConfig {
             protocol: "y-websocket".into(),
             token: None,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            max_message_bytes: None,
+            max_backlog_bytes: DEFAULT_MAX_BACKLOG_BYTES,
+            sync_timeout_ms: DEFAULT_SYNC_TIMEOUT_MS,
         }
     }
 }
@@ -100,13 +130,21 @@ impl SyncConfig {
         positive("backoff.maxMs", self.backoff.max_ms)?;
         positive("failbackAfterMs", self.failback_after_ms)?;
         positive("missedHeartbeats", self.missed_heartbeats)?;
-        positive("maxFrameBytes", self.max_frame_bytes)?;
-        if self.max_frame_bytes.fract() != 0.0 || self.max_frame_bytes > MAX_FRAME_LIMIT {
-            return Err(bad(
-                "maxFrameBytes",
-                format!("must be a whole number of bytes up to {MAX_FRAME_LIMIT}"),
-            ));
+        byte_count("maxFrameBytes", self.max_frame_bytes)?;
+        if let Some(max_message) = self.max_message_bytes {
+            byte_count("maxMessageBytes", max_message)?;
+            if max_message > self.max_frame_bytes {
+                return Err(bad(
+                    "maxMessageBytes",
+                    format!(
+                        "must not exceed maxFrameBytes ({}), got {max_message}: it bounds the messages that are not document updates",
+                        self.max_frame_bytes
+                    ),
+                ));
+            }
         }
+        byte_count("maxBacklogBytes", self.max_backlog_bytes)?;
+        positive("syncTimeoutMs", self.sync_timeout_ms)?;
         if self.missed_heartbeats.fract() != 0.0 {
             return Err(bad("missedHeartbeats", "must be a whole number"));
         }
@@ -121,10 +159,28 @@ impl SyncConfig {
         }
         Ok(())
     }
+
+    /// The limit for messages that are not document updates (see `max_message_bytes`).
+    pub fn max_message_bytes(&self) -> f64 {
+        self.max_message_bytes
+            .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES.min(self.max_frame_bytes))
+    }
 }
 
 /// 2 GiB: what a Wasm32 memory and a JS ArrayBuffer can hold at best.
-const MAX_FRAME_LIMIT: f64 = 2_147_483_648.0;
+const MAX_BYTES_LIMIT: f64 = 2_147_483_648.0;
+
+/// A positive whole number of bytes, at most [`MAX_BYTES_LIMIT`].
+fn byte_count(option: &str, value: f64) -> Result<(), ConfigError> {
+    positive(option, value)?;
+    if value.fract() != 0.0 || value > MAX_BYTES_LIMIT {
+        return Err(bad(
+            option,
+            format!("must be a whole number of bytes up to {MAX_BYTES_LIMIT}, got {value}"),
+        ));
+    }
+    Ok(())
+}
 
 fn positive(option: &str, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value > 0.0 {

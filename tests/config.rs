@@ -10,7 +10,30 @@ fn defaults_match_the_api_contract() {
     assert_eq!((c.backoff.initial_ms, c.backoff.max_ms), (250.0, 10000.0));
     assert!(c.failback);
     assert_eq!(c.failback_after_ms, 10000.0);
-    assert_eq!(c.max_frame_bytes, 16.0 * 1024.0 * 1024.0);
+    // document messages are bounded by what a replica can hold (a 1M-record sync answer is
+    // ~200 MB), everything else by 4 MiB
+    assert_eq!(c.max_frame_bytes, 512.0 * 1024.0 * 1024.0);
+    assert_eq!(c.max_message_bytes, None);
+    assert_eq!(c.max_message_bytes(), 4.0 * 1024.0 * 1024.0);
+    assert_eq!(c.max_backlog_bytes, 64.0 * 1024.0 * 1024.0);
+    assert_eq!(c.sync_timeout_ms, 120_000.0);
+}
+
+#[test]
+fn the_message_limit_follows_a_lower_frame_limit_unless_given() {
+    // an app that kept a small maxFrameBytes gets the same bound for every message
+    let c = SyncConfig::from_json(r#"{"maxFrameBytes":8192}"#).unwrap();
+    assert_eq!(c.max_message_bytes(), 8192.0);
+    let c = SyncConfig::from_json(r#"{"maxFrameBytes":8192,"maxMessageBytes":1024}"#).unwrap();
+    assert_eq!(c.max_message_bytes(), 1024.0);
+    // the old 16 MiB document limit still works as before, with 4 MiB for the rest
+    let c = SyncConfig::from_json(r#"{"maxFrameBytes":16777216}"#).unwrap();
+    assert_eq!(c.max_message_bytes(), 4.0 * 1024.0 * 1024.0);
+    // the checked options go back to JS with the limits the engine uses
+    let back: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(back["maxFrameBytes"], 16777216.0);
+    assert_eq!(back["maxBacklogBytes"], 67108864.0);
 }
 
 #[test]
@@ -54,7 +77,20 @@ fn invalid_options_are_named() {
         ),
         (r#"{"maxFrameBytes":0}"#, "maxFrameBytes"),
         (r#"{"maxFrameBytes":10.5}"#, "whole number of bytes"),
-        (r#"{"maxFrameBytes":1e12}"#, "whole number of bytes"),
+        (
+            r#"{"maxFrameBytes":1e12}"#,
+            "whole number of bytes up to 2147483648",
+        ),
+        (r#"{"maxMessageBytes":0}"#, "maxMessageBytes"),
+        (r#"{"maxMessageBytes":1.5}"#, "whole number of bytes"),
+        (
+            r#"{"maxFrameBytes":1000,"maxMessageBytes":2000}"#,
+            "maxMessageBytes: must not exceed maxFrameBytes (1000), got 2000",
+        ),
+        (r#"{"maxBacklogBytes":-1}"#, "maxBacklogBytes"),
+        (r#"{"maxBacklogBytes":3e9}"#, "whole number of bytes"),
+        (r#"{"syncTimeoutMs":0}"#, "syncTimeoutMs"),
+        (r#"{"syncTimeoutMs":"long"}"#, "invalid type"),
     ] {
         let err = SyncConfig::from_json(json).unwrap_err();
         assert!(err.to_string().contains(needle), "{json}: {err}");
