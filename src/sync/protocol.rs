@@ -15,6 +15,59 @@ pub struct ProtocolError(pub String);
 /// The bytes are walked by hand so that a truncated message, trailing bytes or a message whose
 /// content decodes to fewer bytes (duplicate awareness entries) are told apart correctly.
 pub fn decode_frame(frame: &[u8]) -> Result<Vec<Message>, ProtocolError> {
+    Ok(read_frame(frame)?
+        .into_iter()
+        .map(MessageRef::into_owned)
+        .collect())
+}
+
+/// A y-websocket message whose document update, if it carries one, is borrowed from the frame.
+enum MessageRef<'a> {
+    Sync(SyncRef<'a>),
+    Other(Message),
+}
+
+impl MessageRef<'_> {
+    fn into_owned(self) -> Message {
+        match self {
+            MessageRef::Sync(sync) => Message::Sync(sync.into_owned()),
+            MessageRef::Other(message) => message,
+        }
+    }
+}
+
+/// A sync message, its update borrowed from the frame.
+enum SyncRef<'a> {
+    Step1(StateVector),
+    Step2(&'a [u8]),
+    Update(&'a [u8]),
+}
+
+impl SyncRef<'_> {
+    fn into_owned(self) -> SyncMessage {
+        match self {
+            SyncRef::Step1(sv) => SyncMessage::SyncStep1(sv),
+            SyncRef::Step2(update) => SyncMessage::SyncStep2(update.to_vec()),
+            SyncRef::Update(update) => SyncMessage::Update(update.to_vec()),
+        }
+    }
+}
+
+fn received_ref(sync: SyncRef<'_>) -> Received<'_> {
+    match sync {
+        SyncRef::Step2(update) => Received::Document {
+            answer: true,
+            update,
+        },
+        SyncRef::Update(update) => Received::Document {
+            answer: false,
+            update,
+        },
+        SyncRef::Step1(sv) => Received::Other(Incoming::Sync(SyncMessage::SyncStep1(sv))),
+    }
+}
+
+fn read_frame(frame: &[u8]) -> Result<Vec<MessageRef<'_>>, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError("empty frame".into()));
     }
@@ -66,11 +119,13 @@ fn check_claims(
 }
 
 /// One y-protocols message: `type` then its payload.
-fn read_message(cursor: &mut Cursor) -> Result<Message, ProtocolError> {
+fn read_message<'a>(cursor: &mut Cursor<'a>) -> Result<MessageRef<'a>, ProtocolError> {
     use yrs::encoding::read::Read;
     let kind: u32 = cursor.read_var().map_err(bad)?;
-    Ok(match kind {
-        0 => Message::Sync(read_sync(cursor)?),
+    if kind == 0 {
+        return Ok(MessageRef::Sync(read_sync(cursor)?));
+    }
+    Ok(MessageRef::Other(match kind {
         1 => Message::Awareness(awareness(read_buf(cursor)?)?),
         2 => {
             let denied = cursor.read_var::<u32>().map_err(bad)? == 0;
@@ -86,18 +141,18 @@ fn read_message(cursor: &mut Cursor) -> Result<Message, ProtocolError> {
                 .map_err(|_| ProtocolError(format!("unknown message type {other}")))?;
             Message::Custom(tag, read_buf(cursor)?.to_vec())
         }
-    })
+    }))
 }
 
 /// A sync message: sub-type then one length-prefixed payload.
-fn read_sync(cursor: &mut Cursor) -> Result<SyncMessage, ProtocolError> {
+fn read_sync<'a>(cursor: &mut Cursor<'a>) -> Result<SyncRef<'a>, ProtocolError> {
     use yrs::encoding::read::Read;
     let kind: u32 = cursor.read_var().map_err(bad)?;
     let payload = read_buf(cursor)?;
     match kind {
-        0 => Ok(SyncMessage::SyncStep1(state_vector(payload)?)),
-        1 => Ok(SyncMessage::SyncStep2(payload.to_vec())),
-        2 => Ok(SyncMessage::Update(payload.to_vec())),
+        0 => Ok(SyncRef::Step1(state_vector(payload)?)),
+        1 => Ok(SyncRef::Step2(payload)),
+        2 => Ok(SyncRef::Update(payload)),
         other => Err(ProtocolError(format!("unknown sync message type {other}"))),
     }
 }
@@ -153,6 +208,54 @@ fn encode_component(s: &str) -> String {
         }
     }
     out
+}
+
+/// A message as the engine takes it in: a document update borrowed from its frame (a sync
+/// answer holds the whole document for a new client, hundreds of megabytes for a large one: it
+/// is applied where it lies, never copied), or any other message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received<'a> {
+    /// A SyncStep2 (`answer`: the answer to a SyncStep1) or an Update.
+    Document {
+        answer: bool,
+        update: &'a [u8],
+    },
+    Other(Incoming),
+}
+
+impl Received<'_> {
+    pub fn into_owned(self) -> Incoming {
+        match self {
+            Received::Document {
+                answer: true,
+                update,
+            } => Incoming::Sync(SyncMessage::SyncStep2(update.to_vec())),
+            Received::Document {
+                answer: false,
+                update,
+            } => Incoming::Sync(SyncMessage::Update(update.to_vec())),
+            Received::Other(incoming) => incoming,
+        }
+    }
+}
+
+/// What a frame is, as far as limits go, told from its first bytes only (so a driver can
+/// decide before copying a large frame in): one that starts with a document update may be as
+/// large as the document; any other is bounded by `maxMessageBytes`. The text names the kind
+/// in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    Document(&'static str),
+    Other(&'static str),
+}
+
+fn kind_of_sync(sub_type: Option<u32>) -> FrameKind {
+    match sub_type {
+        Some(0) => FrameKind::Other("state vector (SyncStep1)"),
+        Some(1) => FrameKind::Document("sync answer (SyncStep2)"),
+        Some(2) => FrameKind::Document("update"),
+        _ => FrameKind::Other("sync message"),
+    }
 }
 
 /// What a server sent, in either dialect.
@@ -230,9 +333,66 @@ impl Dialect {
     }
 
     pub fn decode(&self, frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
+        Ok(self
+            .decode_ref(frame)?
+            .into_iter()
+            .map(Received::into_owned)
+            .collect())
+    }
+
+    /// Like [`Dialect::decode`], with document updates borrowed from `frame`.
+    pub fn decode_ref<'a>(&self, frame: &'a [u8]) -> Result<Vec<Received<'a>>, ProtocolError> {
         match self {
-            Dialect::YWebsocket => Ok(decode_frame(frame)?.into_iter().map(incoming).collect()),
+            Dialect::YWebsocket => Ok(read_frame(frame)?
+                .into_iter()
+                .map(|message| match message {
+                    MessageRef::Sync(sync) => received_ref(sync),
+                    MessageRef::Other(message) => Received::Other(incoming(message)),
+                })
+                .collect()),
             Dialect::Hocuspocus { .. } => decode_hocuspocus(frame),
+        }
+    }
+
+    /// How many leading bytes of a frame [`Dialect::classify`] needs at most.
+    pub fn head_bytes(&self) -> usize {
+        match self {
+            Dialect::YWebsocket => 16,
+            // the document name (a var string) comes first; a few bytes of slack for a server
+            // that addresses us by a longer name
+            Dialect::Hocuspocus { document, .. } => 80 + document.len(),
+        }
+    }
+
+    /// What a frame starting with `head` is (see [`FrameKind`]); a head that ends before its
+    /// first message's kind is known reads as some other message.
+    pub fn classify(&self, head: &[u8]) -> FrameKind {
+        use yrs::encoding::read::Read;
+        let mut cursor = Cursor::new(head);
+        if let Dialect::Hocuspocus { .. } = self {
+            if head == [HOCUSPOCUS_PING] {
+                return FrameKind::Other("ping");
+            }
+            let name = cursor.read_var::<u32>().ok().map(|n| n as usize);
+            match name {
+                Some(n) if n <= head.len() - cursor.next => cursor.next += n,
+                _ => return FrameKind::Other("Hocuspocus message"),
+            }
+        }
+        let Ok(kind) = cursor.read_var::<u32>() else {
+            return FrameKind::Other("message");
+        };
+        let sub_type = cursor.read_var::<u32>().ok();
+        match (self, kind) {
+            (_, 0) => kind_of_sync(sub_type),
+            (Dialect::Hocuspocus { .. }, 4) => kind_of_sync(sub_type),
+            (_, 1) => FrameKind::Other("awareness (presence) message"),
+            (_, 2) => FrameKind::Other("auth message"),
+            (_, 3) => FrameKind::Other("awareness query"),
+            (Dialect::Hocuspocus { .. }, 5) => FrameKind::Other("stateless message"),
+            (Dialect::Hocuspocus { .. }, 7) => FrameKind::Other("close message"),
+            (Dialect::Hocuspocus { .. }, 8) => FrameKind::Other("sync status"),
+            _ => FrameKind::Other("message of an unknown type"),
         }
     }
 }
@@ -252,10 +412,10 @@ fn write_var_string(out: &mut Vec<u8>, s: &str) {
     out.write_string(s);
 }
 
-fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
+fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Received<'_>>, ProtocolError> {
     use yrs::encoding::read::Read;
     if frame == [HOCUSPOCUS_PING] {
-        return Ok(vec![Incoming::Ping]);
+        return Ok(vec![Received::Other(Incoming::Ping)]);
     }
     if frame.is_empty() {
         // (what the driver passes on for a text frame) not a message: it must not count as one
@@ -268,7 +428,10 @@ fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
         let kind: u32 = cursor.read_var().map_err(bad)?;
         let message = match kind {
             // Sync and SyncReply carry a y-protocols sync message
-            0 | 4 => Incoming::Sync(read_sync(&mut cursor)?),
+            0 | 4 => {
+                out.push(received_ref(read_sync(&mut cursor)?));
+                continue;
+            }
             1 => Incoming::Awareness(awareness(read_buf(&mut cursor)?)?),
             2 => match cursor.read_var::<u32>().map_err(bad)? {
                 1 => Incoming::Denied(read_string(&mut cursor)?.to_string()),
@@ -288,7 +451,7 @@ fn decode_hocuspocus(frame: &[u8]) -> Result<Vec<Incoming>, ProtocolError> {
                 )))
             }
         };
-        out.push(message);
+        out.push(Received::Other(message));
     }
     Ok(out)
 }
