@@ -253,6 +253,7 @@ fn a_server_that_chatters_but_never_answers_the_handshake_is_left() {
     let mut s = Sim::new(2, |c| {
         c.heartbeat_interval_ms = 500.0;
         c.connect_timeout_ms = 1000.0;
+        c.sync_timeout_ms = 4000.0;
     });
     s.start();
     s.advance(common::sim::LATENCY); // the WebSocket is open …
@@ -260,11 +261,11 @@ fn a_server_that_chatters_but_never_answers_the_handshake_is_left() {
     let opened_at = s.now;
     let conn = s.active_conn();
     // … except messages that are not a sync answer, which count as liveness
-    for _ in 0..30 {
+    for _ in 0..60 {
         s.inject(conn, &encode_message(Message::AwarenessQuery));
         s.advance(100);
     }
-    let budget = 1000 + 500 * 3;
+    let budget = 4000;
     let failovers = s.failovers();
     assert_eq!(failovers.len(), 1, "{failovers:?}");
     let (at, from, to, reason) = &failovers[0];
@@ -275,12 +276,323 @@ fn a_server_that_chatters_but_never_answers_the_handshake_is_left() {
         "left {after} ms after opening"
     );
     assert!(
-        s.errors()
-            .iter()
-            .any(|e| e.contains("no answer to the sync handshake") && e.contains(&s.url(0))),
+        s.errors().iter().any(
+            |e| e.contains("no answer to the sync handshake within 4000 ms")
+                && e.contains("syncTimeoutMs")
+                && e.contains(&s.url(0))
+        ),
         "{:?}",
         s.errors()
     );
     s.advance(2_000);
     assert_eq!(s.online_at(), Some(s.url(1)));
+}
+
+/// A server document holding `records` records of a `size`-byte text each.
+fn fill(doc: &Doc, records: usize, size: usize) {
+    let mut txn = doc.transact_mut();
+    let items = txn.get_or_insert_map("items");
+    for i in 0..records {
+        let text = format!("{i:08}").repeat(size / 8);
+        let record = yrs::MapPrelim::from_iter([("text", yrs::In::from(text))]);
+        items.insert(&mut txn, format!("r{i}"), record);
+    }
+}
+
+#[test]
+fn a_sync_answer_over_the_old_16_mib_limit_is_taken_in_with_default_options() {
+    let mut s = Sim::new(1, |_| {});
+    fill(&s.servers[0].doc, 20, 1 << 20); // a 20 MiB answer: FRAME_TOO_LARGE before
+    s.start();
+    s.advance(1_000);
+    assert_eq!(s.online_at(), Some(s.url(0)), "{:?}", s.errors());
+    assert!(s.errors().is_empty(), "{:?}", s.errors());
+    let json = s.replica.all("items").unwrap();
+    assert!(json.contains("\"r19\"") && json.len() > 20 << 20);
+}
+
+#[test]
+fn a_document_frame_over_max_frame_bytes_is_refused_before_it_is_read() {
+    let mut s = Sim::new(2, |c| c.max_frame_bytes = 1_000_000.0);
+    s.start();
+    s.advance(100);
+    let conn = s.active_conn();
+    let mut asked = None;
+    let admitted = s.engine.admit_frame(
+        conn,
+        5_000_000,
+        |n| {
+            asked = Some(n);
+            protocol::update(vec![0; 64])[..n.min(8)].to_vec()
+        },
+        s.now,
+    );
+    assert!(!admitted);
+    assert_eq!(
+        asked,
+        Some(16),
+        "the kind is read from the first bytes only"
+    );
+    s.drain_outputs();
+    let errors = s.errors();
+    assert!(
+        errors.iter().any(|e| e.starts_with("FRAME_TOO_LARGE: ")
+            && e.contains(&s.url(0))
+            && e.contains("a 5000000-byte update is over maxFrameBytes (1000000)")),
+        "{errors:?}"
+    );
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)), "moved on to the next server");
+}
+
+#[test]
+fn other_messages_are_bounded_by_max_message_bytes_before_they_are_read() {
+    let mut s = Sim::new(2, |c| c.max_message_bytes = Some(1000.0));
+    s.start();
+    s.advance(100);
+    let conn = s.active_conn();
+    // small frames are taken in whatever they are: their first bytes are never asked for
+    assert!(s.engine.admit_frame(conn, 1000, |_| unreachable!(), s.now));
+    // a large update is fine: the document limit applies
+    let update_head = protocol::update(vec![0; 5000]);
+    assert!(s
+        .engine
+        .admit_frame(conn, 5003, |n| update_head[..n].to_vec(), s.now));
+    // a large awareness message is refused before it is copied in
+    let awareness_head = [1u8, 0x88, 0x27, 1];
+    assert!(!s
+        .engine
+        .admit_frame(conn, 5000, |n| awareness_head[..n.min(4)].to_vec(), s.now));
+    s.drain_outputs();
+    let errors = s.errors();
+    assert!(
+        errors.iter().any(|e| e.starts_with("FRAME_TOO_LARGE: ")
+            && e.contains(&s.url(0))
+            && e.contains(
+                "a 5000-byte awareness (presence) message is over maxMessageBytes (1000)"
+            )),
+        "{errors:?}"
+    );
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)));
+}
+
+#[test]
+fn a_frame_hiding_a_large_message_behind_a_small_update_is_refused() {
+    let mut s = Sim::new(2, |c| c.max_message_bytes = Some(1000.0));
+    s.start();
+    s.advance(100);
+    let conn = s.active_conn();
+    // an empty update first (so the frame passes as a document frame), then 3000 bytes of a
+    // message of type 100
+    let mut frame = protocol::update(vec![0, 0]);
+    frame.extend([100, 0xb8, 0x17]);
+    frame.extend(vec![7; 3000]);
+    s.inject(conn, &frame);
+    let errors = s.errors();
+    assert!(
+        errors.iter().any(|e| e.starts_with("FRAME_TOO_LARGE: ")
+            && e.contains(&s.url(0))
+            && e.contains(
+                "carries 3006 bytes besides document updates, over maxMessageBytes (1000)"
+            )),
+        "{errors:?}"
+    );
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)));
+}
+
+#[test]
+fn a_server_flooding_faster_than_the_replica_applies_is_left_at_max_backlog_bytes() {
+    let mut s = Sim::new(2, |c| c.max_backlog_bytes = 10_000.0);
+    s.start();
+    s.advance(100);
+    let conn = s.active_conn();
+    // frames wait while the replica is busy; each counts as liveness
+    let mut waiting = 0;
+    for _ in 0..10 {
+        assert!(s.engine.handle_frame_queued(conn, 1000, waiting, s.now));
+        waiting += 1000;
+    }
+    // the next one finds 10,000 bytes waiting: the server is left, nothing more is kept
+    assert!(!s.engine.handle_frame_queued(conn, 1000, waiting, s.now));
+    s.drain_outputs();
+    let errors = s.errors();
+    assert!(
+        errors.iter().any(|e| e.starts_with("BACKLOG_TOO_LARGE: ")
+            && e.contains(&s.url(0))
+            && e.contains("10000 bytes of its messages wait")
+            && e.contains("maxBacklogBytes is 10000")),
+        "{errors:?}"
+    );
+    // frames of the dropped link are refused without another error
+    assert!(!s.engine.handle_frame_queued(conn, 1000, 0, s.now));
+    assert!(!s.engine.admit_frame(conn, 10, |_| Vec::new(), s.now));
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)));
+    assert_eq!(s.errors().len(), 1, "{:?}", s.errors());
+}
+
+/// An awareness message from clients `from..to`, each with a state of `size` bytes.
+fn awareness(from: u64, to: u64, size: usize) -> Vec<u8> {
+    use std::collections::HashMap;
+    use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+    let clients = (from..to)
+        .map(|c| {
+            let json = format!("{{\"n\":\"{}\"}}", "x".repeat(size.saturating_sub(8)));
+            (
+                yrs::block::ClientID::new(c),
+                AwarenessUpdateEntry {
+                    clock: 1,
+                    json: json.into(),
+                },
+            )
+        })
+        .collect::<HashMap<_, _>>();
+    encode_message(Message::Awareness(AwarenessUpdate { clients }))
+}
+
+#[test]
+fn presence_beyond_max_message_bytes_in_total_drops_the_server() {
+    let mut s = Sim::new(2, |c| c.max_message_bytes = Some(10_000.0));
+    s.start();
+    s.advance(100);
+    let conn = s.active_conn();
+    // each message is small, but together they would hold more than 10,000 bytes of states
+    s.inject(conn, &awareness(1000, 1020, 200));
+    assert!(s.engine.presence_json().contains("\"clientId\":1019"));
+    s.inject(conn, &awareness(2000, 2020, 200));
+    let errors = s.errors();
+    assert!(
+        errors.iter().any(|e| e.starts_with("PRESENCE_TOO_LARGE: ")
+            && e.contains(&s.url(0))
+            && e.contains("would take 10560 bytes, over maxMessageBytes (10000)")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        s.engine.presence_json(),
+        "[]",
+        "the states held were dropped"
+    );
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)));
+}
+
+#[test]
+fn a_slow_first_answer_is_awaited_without_probes_that_would_make_the_server_encode_again() {
+    let mut s = Sim::new(2, |_| {});
+    fill(&s.servers[0].doc, 10, 1000);
+    // the server takes 40 s to encode its answer, saying nothing meanwhile
+    s.servers[0].answer_delay = 40_000;
+    s.start();
+    s.write("local", 1); // a write while the answer is on its way …
+    s.flush(1, 120_000); // … and a flush: neither may send a SyncStep1 yet
+    s.advance(39_000);
+    assert_eq!(s.servers[0].seen_step1, 1, "one SyncStep1, the handshake's");
+    assert!(s.failovers().is_empty(), "{:?}", s.failovers());
+    assert_eq!(s.engine.status().connection.as_str(), "syncing");
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(0)), "{:?}", s.errors());
+    // the probe held back goes out now, with the whole state vector: its answer is small
+    assert_eq!(s.servers[0].seen_step1, 2);
+    s.advance(45_000);
+    assert!(s
+        .outputs
+        .iter()
+        .any(|(_, o)| matches!(o, yreplica::sync::Output::FlushResolved { id: 1 })));
+    assert!(s.server_has(0, "local"));
+    assert!(s.errors().is_empty(), "{:?}", s.errors());
+}
+
+#[test]
+fn a_server_that_says_nothing_after_opening_is_left_after_the_heartbeat_window() {
+    let mut s = Sim::new(2, |_| {});
+    s.servers[0].frozen = false;
+    s.start();
+    s.advance(common::sim::LATENCY); // open; the server's SyncStep1 is 1 ms away …
+    s.freeze(0); // … and never comes
+    let opened_at = s.now;
+    s.advance(5_000);
+    let failovers = s.failovers();
+    assert_eq!(failovers.len(), 1, "{failovers:?}");
+    let (at, from, _, reason) = &failovers[0];
+    assert_eq!((from, *reason), (&s.url(0), "heartbeat"));
+    assert_eq!(
+        at - opened_at,
+        3_000,
+        "(missedHeartbeats + 1) × heartbeatIntervalMs"
+    );
+    assert_eq!(s.online_at(), Some(s.url(1)));
+}
+
+#[test]
+fn a_server_asking_for_the_document_again_and_again_without_reading_is_left() {
+    let mut s = Sim::new(2, |c| c.max_backlog_bytes = 50_000.0);
+    s.start();
+    s.advance(100);
+    assert_eq!(s.online_at(), Some(s.url(0)));
+    for i in 0..20 {
+        let json = format!("{{\"text\":\"{}\"}}", "t".repeat(1000));
+        let fields = yreplica::replica::value::fields_from_json(&json, || "sim".into()).unwrap();
+        s.replica.upsert("items", &format!("w{i}"), fields).unwrap();
+    }
+    for update in s.replica.take_local_updates() {
+        s.engine.local_update(update, s.now, &s.replica);
+    }
+    s.advance(100);
+    // the local document is ~20 KB as an update; a hostile server asks for all of it without
+    // reading what it asked for before (it answers no probe)
+    s.freeze(0);
+    let conn = s.active_conn();
+    let empty = protocol::sync_step1(&StateVector::default());
+    for _ in 0..2 {
+        s.inject(conn, &empty);
+    }
+    assert!(s.errors().is_empty(), "two answers fit: {:?}", s.errors());
+    s.inject(conn, &empty);
+    let errors = s.errors();
+    assert!(
+        errors.iter().any(|e| e.starts_with("BACKLOG_TOO_LARGE: ")
+            && e.contains(&s.url(0))
+            && e.contains("asked for 20520 more bytes of the document while 41040 bytes of earlier answers are not known to be read")
+            && e.contains("maxBacklogBytes is 50000")),
+        "{errors:?}"
+    );
+    s.advance(2_000);
+    assert_eq!(s.online_at(), Some(s.url(1)));
+}
+
+#[test]
+fn reasons_a_server_gives_are_shortened_in_errors() {
+    use yreplica::config::SyncConfig;
+    use yreplica::replica::Replica;
+    use yreplica::sync::{Output, SyncEngine};
+    let config = SyncConfig {
+        endpoints: vec!["ws://127.0.0.1:9".into()],
+        protocol: "hocuspocus".into(),
+        ..SyncConfig::default()
+    };
+    let mut engine = SyncEngine::new(&config, "room", 1);
+    let mut replica = Replica::with_client_id(1);
+    engine.start(0);
+    engine.handle_open(1, 1, &replica);
+    // "room", Auth, PermissionDenied, a 100,000-byte reason
+    let mut frame = vec![4];
+    frame.extend(b"room");
+    frame.extend([2, 1, 0xa0, 0x8d, 0x06]);
+    frame.extend("r".repeat(100_000).as_bytes());
+    engine.handle_frame(1, &frame, 2, &mut replica);
+    let denied = std::iter::from_fn(|| engine.poll_output())
+        .find_map(|o| match o {
+            Output::Error {
+                code: "PERMISSION_DENIED",
+                message,
+            } => Some(message),
+            _ => None,
+        })
+        .expect("denied");
+    assert!(
+        denied.len() < 400 && denied.ends_with("… (100000 bytes)"),
+        "{denied}"
+    );
 }

@@ -100,7 +100,8 @@ fn take_in(incoming: &[Incoming]) {
                 take_stored(&mut replica, &mut stored);
             }
             Incoming::Awareness(update) => {
-                presence.apply(update, 0);
+                // (over its budget the states are dropped: the engine then leaves the link)
+                let _ = presence.apply(update, 0);
                 parse(&presence.peers_json(), "the presence list");
             }
             _ => {}

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use yrs::sync::SyncMessage;
 
 use super::link::{Link, Phase, Probe, Role};
-use super::presence::Presence;
-use super::protocol::{self, Dialect, Incoming};
+use super::presence::{OverBudget, Presence};
+use super::protocol::{self, Dialect, FrameKind, Incoming, Received};
 use crate::config::SyncConfig;
 use crate::replica::Replica;
 
@@ -153,7 +153,14 @@ pub struct SyncEngine {
     backoff_max: u64,
     failback: bool,
     failback_after: u64,
+    /// The largest frame carrying document updates (`maxFrameBytes`).
     max_frame: usize,
+    /// The largest frame of any other kind, and the most presence others may hold.
+    max_message: usize,
+    /// How many bytes of one server's frames may wait to be taken in (`maxBacklogBytes`).
+    max_backlog: usize,
+    /// How long the first sync answer of a link may take (`syncTimeoutMs`).
+    sync_timeout: u64,
 
     next_conn: ConnId,
     active: Option<Link>,
@@ -222,6 +229,9 @@ impl SyncEngine {
             failback: config.failback,
             failback_after: config.failback_after_ms as u64,
             max_frame: config.max_frame_bytes as usize,
+            max_message: config.max_message_bytes() as usize,
+            max_backlog: config.max_backlog_bytes as usize,
+            sync_timeout: config.sync_timeout_ms as u64,
             next_conn: 1,
             active: None,
             monitor: None,
@@ -239,7 +249,7 @@ impl SyncEngine {
             probe_serial: 0,
             answered_serial: 0,
             flushes: Vec::new(),
-            presence: Presence::default(),
+            presence: Presence::with_budget(config.max_message_bytes() as usize),
             out: VecDeque::new(),
             status: Status {
                 connection: Connection::Offline,
@@ -276,7 +286,7 @@ impl SyncEngine {
 
     pub fn handle_open(&mut self, conn: ConnId, now: u64, replica: &Replica) {
         let delivered = self.acked_seq;
-        let sync_by = now.saturating_add(self.sync_budget());
+        let sync_by = now.saturating_add(self.sync_timeout);
         let Some(link) = self.link_mut(conn) else {
             return;
         };
@@ -306,19 +316,101 @@ impl SyncEngine {
         }
     }
 
-    /// A frame from a link. Frames of links already dropped are ignored.
-    /// The largest frame [`SyncEngine::handle_frame`] takes; a driver checks a frame's length
-    /// against it before copying the frame in, and calls [`SyncEngine::handle_oversized_frame`].
+    /// The largest frame [`SyncEngine::handle_frame`] takes (`maxFrameBytes`, for frames that
+    /// carry document updates): a WebSocket that can refuse larger messages before reading
+    /// them (Node's `ws`: `maxPayload`) is given this limit.
     pub fn max_frame_bytes(&self) -> usize {
         self.max_frame
     }
 
-    /// A frame over `maxFrameBytes` arrived on `conn`: the connection is dropped as broken.
-    pub fn handle_oversized_frame(&mut self, conn: ConnId, len: usize, now: u64) {
+    /// How many leading bytes of a frame [`SyncEngine::admit_frame`] may ask for.
+    pub fn frame_head_bytes(&self) -> usize {
+        self.dialect.head_bytes()
+    }
+
+    /// Decides whether a frame of `len` bytes that arrived on `conn` may be taken in, before
+    /// it is copied into the replica's memory (Wasm memory never shrinks): a frame that
+    /// carries document updates may be up to `maxFrameBytes`, any other up to
+    /// `maxMessageBytes`. `head(n)` returns the frame's first `n` bytes (asked for only when
+    /// the kind matters). A refused frame drops the connection with a FRAME_TOO_LARGE error;
+    /// frames of links already dropped are refused silently.
+    pub fn admit_frame(
+        &mut self,
+        conn: ConnId,
+        len: usize,
+        head: impl FnOnce(usize) -> Vec<u8>,
+        now: u64,
+    ) -> bool {
+        if self.link_mut(conn).is_none() {
+            return false;
+        }
+        let kind = (len > self.max_message).then(|| {
+            self.dialect
+                .classify(&head(self.frame_head_bytes().min(len)))
+        });
+        match self.frame_refusal(len, kind) {
+            Some(why) => {
+                self.drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| format!("{url}: {why}"));
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Why a frame of `len` bytes (of `kind`, when known) is refused, if it is.
+    fn frame_refusal(&self, len: usize, kind: Option<FrameKind>) -> Option<String> {
+        let (max_frame, max_message) = (self.max_frame, self.max_message);
+        if len > max_frame {
+            let what = match kind {
+                Some(FrameKind::Document(what) | FrameKind::Other(what)) => what,
+                None => "message",
+            };
+            return Some(format!(
+                "a {len}-byte {what} is over maxFrameBytes ({max_frame}); the connection was dropped"
+            ));
+        }
+        match kind {
+            Some(FrameKind::Other(what)) if len > max_message => Some(format!(
+                "a {len}-byte {what} is over maxMessageBytes ({max_message}), the limit for messages that are not document updates; the connection was dropped"
+            )),
+            _ => None,
+        }
+    }
+
+    /// The WebSocket itself refused a message over `maxFrameBytes` on `conn` before reading
+    /// it (Node's `ws` with `maxPayload`): the connection is dropped as broken.
+    pub fn handle_socket_refused_frame(&mut self, conn: ConnId, now: u64) {
         let max = self.max_frame;
         self.drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| {
-            format!("{url}: a {len}-byte message is over maxFrameBytes ({max}); the connection was dropped")
+            format!("{url}: sent a message over maxFrameBytes ({max}), refused before it was read; the connection was dropped")
         });
+    }
+
+    /// A frame of `len` bytes arrived on `conn` and is to wait for a later turn, behind
+    /// `waiting` bytes of that link's frames that already wait. True when it may: the server
+    /// is alive (a backlog never looks like silence). False when the link is gone, or when
+    /// `waiting` has reached `maxBacklogBytes`: the server sends faster than the replica takes
+    /// its messages in, and the connection is dropped (BACKLOG_TOO_LARGE) instead of buffering
+    /// without bound; the next handshake brings what was missed, merged.
+    pub fn handle_frame_queued(
+        &mut self,
+        conn: ConnId,
+        len: usize,
+        waiting: usize,
+        now: u64,
+    ) -> bool {
+        if self.link_mut(conn).is_none() {
+            return false;
+        }
+        if waiting >= self.max_backlog {
+            let max = self.max_backlog;
+            self.drop_broken_link(conn, "BACKLOG_TOO_LARGE", now, |url| {
+                format!("{url}: {waiting} bytes of its messages wait to be taken in (maxBacklogBytes is {max}) and a {len}-byte one arrived: it sends faster than the replica can apply; the connection was dropped")
+            });
+            return false;
+        }
+        self.handle_activity(conn, now);
+        true
     }
 
     /// A frame arrived on `conn` (it may be handled later): the server is alive. A driver that
@@ -327,6 +419,7 @@ impl SyncEngine {
         let Some(link) = self.link_mut(conn) else {
             return;
         };
+        link.heard = true;
         link.last_rx = now;
         link.misses = 0;
         link.heartbeat_sent_at = None;
@@ -358,9 +451,16 @@ impl SyncEngine {
         self.link_error(conn, code, message, now);
     }
 
+    /// A frame from a link, taken in now. Frames of links already dropped are ignored. Its
+    /// size is checked as [`SyncEngine::admit_frame`] checks it (a driver that admitted it
+    /// already passes the same test again), and once decoded, the bytes of everything in it
+    /// that is not a document update must stay within `maxMessageBytes`.
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: u64, replica: &mut Replica) {
-        if frame.len() > self.max_frame {
-            return self.handle_oversized_frame(conn, frame.len(), now);
+        let head = &frame[..self.frame_head_bytes().min(frame.len())];
+        let kind = (frame.len() > self.max_message).then(|| self.dialect.classify(head));
+        if let Some(why) = self.frame_refusal(frame.len(), kind) {
+            return self
+                .drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| format!("{url}: {why}"));
         }
         self.handle_activity(conn, now);
         let Some(link) = self.link_mut(conn) else {
@@ -368,39 +468,65 @@ impl SyncEngine {
         };
         let role = link.role;
         let endpoint = link.endpoint;
-        let messages = match self.dialect.decode(frame) {
+        let messages = match self.dialect.decode_ref(frame) {
             Ok(messages) => messages,
             Err(e) => {
                 let message = format!("{}: {e}", self.endpoints[endpoint].url);
                 return self.link_error(conn, "PROTOCOL_ERROR", message, now);
             }
         };
+        let document_bytes: usize = messages
+            .iter()
+            .map(|m| match m {
+                Received::Document { update, .. } => update.len(),
+                Received::Other(_) => 0,
+            })
+            .sum();
+        let other_bytes = frame.len() - document_bytes;
+        if other_bytes > self.max_message {
+            let max = self.max_message;
+            return self.drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| {
+                format!("{url}: a {}-byte message carries {other_bytes} bytes besides document updates, over maxMessageBytes ({max}); the connection was dropped", frame.len())
+            });
+        }
         for message in messages {
             if self.link_mut(conn).is_none() {
                 return; // the link failed while handling an earlier message of this frame
             }
-            match message {
-                Incoming::Sync(SyncMessage::SyncStep1(sv)) if role == Role::Active => {
-                    let diff = replica.diff_since(&sv);
-                    self.send_update_message(conn, protocol::sync_step2(diff), self.local_seq);
-                    self.after_handshake(conn, now, replica);
-                }
-                Incoming::Sync(SyncMessage::SyncStep2(update)) => {
-                    if !self.apply(conn, &update, now, replica) {
+            let message = match message {
+                Received::Document { answer, update } => {
+                    if !self.apply(conn, update, now, replica) {
                         return;
                     }
-                    self.probe_answered(conn, now);
+                    if answer {
+                        self.probe_answered(conn, now);
+                    }
+                    continue;
                 }
-                Incoming::Sync(SyncMessage::Update(update))
-                    if !self.apply(conn, &update, now, replica) =>
-                {
-                    return;
+                Received::Other(message) => message,
+            };
+            match message {
+                Incoming::Sync(SyncMessage::SyncStep1(sv)) if role == Role::Active => {
+                    let answer = protocol::sync_step2(replica.diff_since(&sv));
+                    if !self.may_answer(conn, answer.len(), now) {
+                        return;
+                    }
+                    self.send_update_message(conn, answer, self.local_seq);
+                    self.after_handshake(conn, now, replica);
                 }
                 // Applying takes the update in; the event is due only when the set changed.
-                Incoming::Awareness(update)
-                    if role == Role::Active && self.presence.apply(&update, now) =>
-                {
-                    self.out.push_back(Output::Presence);
+                Incoming::Awareness(update) if role == Role::Active => {
+                    match self.presence.apply(&update, now) {
+                        Ok(true) => self.out.push_back(Output::Presence),
+                        Ok(false) => {}
+                        Err(OverBudget(bytes)) => {
+                            self.out.push_back(Output::Presence);
+                            let max = self.max_message;
+                            return self.drop_broken_link(conn, "PRESENCE_TOO_LARGE", now, |url| {
+                                format!("{url}: the other clients' presence states would take {bytes} bytes, over maxMessageBytes ({max}); they were dropped and the connection too")
+                            });
+                        }
+                    }
                 }
                 Incoming::AwarenessQuery if role == Role::Active => {
                     if let Some(message) = self.presence.local_message() {
@@ -408,8 +534,11 @@ impl SyncEngine {
                     }
                 }
                 Incoming::Denied(reason) => {
-                    let message =
-                        format!("{} denied access: {reason}", self.endpoints[endpoint].url);
+                    let message = format!(
+                        "{} denied access: {}",
+                        self.endpoints[endpoint].url,
+                        shortened(&reason)
+                    );
                     return self.link_error(conn, "PERMISSION_DENIED", message, now);
                 }
                 Incoming::SyncStatus(applied) if role == Role::Active => {
@@ -421,8 +550,9 @@ impl SyncEngine {
                 }
                 Incoming::Close(reason) => {
                     let message = format!(
-                        "{} closed the document: {reason}",
-                        self.endpoints[endpoint].url
+                        "{} closed the document: {}",
+                        self.endpoints[endpoint].url,
+                        shortened(&reason)
                     );
                     self.out.push_back(Output::Error {
                         code: "CLOSED_BY_SERVER",
@@ -439,14 +569,16 @@ impl SyncEngine {
                 _ => {}
             }
         }
-        // Updates sent after the last answered probe still need one to be acknowledged.
-        let unacked = self.active.as_ref().filter(|l| {
-            l.conn == conn
-                && l.handshake_sent()
+        // Updates sent after the last answered probe still need one to be acknowledged; and a
+        // probe held back while the first answer was on its way goes out now.
+        let acked = self.acked_seq;
+        let wants_probe = self.link_mut(conn).is_some_and(|l| {
+            l.synced()
                 && l.probes.is_empty()
-                && l.delivered > self.acked_seq
+                && (l.probe_deferred
+                    || (l.role == Role::Active && l.handshake_sent() && l.delivered > acked))
         });
-        if unacked.is_some() {
+        if wants_probe {
             let step1 = protocol::sync_step1(&replica.state_vector_now());
             self.send_probe(conn, step1, now);
         }
@@ -472,7 +604,10 @@ impl SyncEngine {
                     self.no_sync_answer(link.endpoint);
                     self.fail_active(Reason::Heartbeat, now)
                 }
-                Phase::Open { .. } => self.heartbeat(link.conn, now, replica),
+                Phase::Open { synced: false, .. } if self.silent_since_open(link, now) => {
+                    self.fail_active(Reason::Heartbeat, now)
+                }
+                Phase::Open { synced: true, .. } => self.heartbeat(link.conn, now, replica),
                 _ => {}
             }
         }
@@ -484,7 +619,10 @@ impl SyncEngine {
                     sync_by,
                     ..
                 } if now >= sync_by => self.fail_monitor(now),
-                Phase::Open { .. } => self.heartbeat(link.conn, now, replica),
+                Phase::Open { synced: false, .. } if self.silent_since_open(link, now) => {
+                    self.fail_monitor(now)
+                }
+                Phase::Open { synced: true, .. } => self.heartbeat(link.conn, now, replica),
                 _ => {}
             }
         }
@@ -633,7 +771,7 @@ impl SyncEngine {
         let links = [&self.active, &self.monitor]
             .into_iter()
             .flatten()
-            .map(|l| l.deadline(self.heartbeat));
+            .map(|l| l.deadline(self.heartbeat, self.silence()));
         let flushes = self.flushes.iter().map(|f| f.deadline);
         let monitor_hold = self
             .monitor
@@ -732,18 +870,51 @@ impl SyncEngine {
     }
 
     /// Sends a SyncStep1 whose answer both proves liveness and acknowledges what was sent.
+    /// While the link's first answer is still on its way, the probe waits for it instead (see
+    /// [`Link::probe_deferred`]).
     fn send_probe(&mut self, conn: ConnId, step1: Vec<u8>, now: u64) {
+        let Some(link) = self.link_mut(conn) else {
+            return;
+        };
+        if !link.synced() && !link.probes.is_empty() {
+            link.probe_deferred = true;
+            return;
+        }
+        link.probe_deferred = false;
+        let covers = link.delivered;
+        let covers_answers = link.answer_bytes_sent;
         self.probe_serial += 1;
         let serial = self.probe_serial;
         if let Some(link) = self.link_mut(conn) {
-            let covers = link.delivered;
             link.probes.push_back(Probe {
                 serial,
                 sent_at: now,
                 covers,
+                covers_answers,
             });
-            self.send(conn, step1);
         }
+        self.send(conn, step1);
+    }
+
+    /// Whether an `len`-byte answer to the server's SyncStep1 may go out on `conn`: the
+    /// answers the server has not yet been proven to read (no probe answered since) must stay
+    /// within `maxBacklogBytes`, apart from a single one; else a server asking again and again
+    /// without reading would pile up copies of the document in the socket's send buffer. The
+    /// link is dropped (BACKLOG_TOO_LARGE) when it may not.
+    fn may_answer(&mut self, conn: ConnId, len: usize, now: u64) -> bool {
+        let max = self.max_backlog;
+        let Some(link) = self.link_mut(conn) else {
+            return false;
+        };
+        let unread = link.answer_bytes_sent - link.answer_bytes_read;
+        if unread > 0 && unread.saturating_add(len) > max {
+            self.drop_broken_link(conn, "BACKLOG_TOO_LARGE", now, |url| {
+                format!("{url}: asked for {len} more bytes of the document while {unread} bytes of earlier answers are not known to be read (maxBacklogBytes is {max}); the connection was dropped")
+            });
+            return false;
+        }
+        link.answer_bytes_sent = link.answer_bytes_sent.saturating_add(len);
+        true
     }
 
     fn heartbeat(&mut self, conn: ConnId, now: u64, replica: &Replica) {
@@ -810,18 +981,24 @@ impl SyncEngine {
         }
     }
 
-    /// How long an open link may go without its first sync answer: as long as a silent server
-    /// would be given, plus the connect timeout for a large first answer.
-    fn sync_budget(&self) -> u64 {
-        self.connect_timeout
-            .saturating_add(self.heartbeat.saturating_mul(u64::from(self.missed) + 1))
+    /// How long a server may say nothing at all: as long as heartbeats give a silent one.
+    fn silence(&self) -> u64 {
+        self.heartbeat.saturating_mul(u64::from(self.missed) + 1)
     }
 
-    /// Reports a server that stayed chatty but never answered the handshake.
+    /// Whether `link`, open and waiting for its first answer, has heard nothing since it opened
+    /// for longer than [`SyncEngine::silence`]. Every known server speaks at once
+    /// (y-websocket servers send their SyncStep1, Hocuspocus answers the token); the silence
+    /// that may follow, while it encodes a large answer, is allowed up to `syncTimeoutMs`.
+    fn silent_since_open(&self, link: &Link, now: u64) -> bool {
+        !link.heard && now >= link.last_rx.saturating_add(self.silence())
+    }
+
+    /// Reports a server that never answered the handshake in time.
     fn no_sync_answer(&mut self, endpoint: usize) {
-        let waited_ms = self.sync_budget();
+        let waited_ms = self.sync_timeout;
         let message = format!(
-            "{}: no answer to the sync handshake within {waited_ms} ms, though messages kept arriving (not a Yjs sync server?)",
+            "{}: no answer to the sync handshake within {waited_ms} ms (syncTimeoutMs), though it had spoken (not a Yjs sync server, or a frozen one?)",
             self.endpoints[endpoint].url
         );
         self.out.push_back(Output::Error {
@@ -846,6 +1023,7 @@ impl SyncEngine {
         if role == Role::Monitor && link.healthy_since.is_none() {
             link.healthy_since = Some(now);
         }
+        link.answer_bytes_read = link.answer_bytes_read.max(probe.covers_answers);
         let e = &mut self.endpoints[endpoint];
         e.rtt_ms = Some(now.saturating_sub(probe.sent_at));
         e.state = EndpointState::Up;
@@ -1076,5 +1254,14 @@ impl SyncEngine {
             self.status = status.clone();
             self.out.push_back(Output::Status(status));
         }
+    }
+}
+
+/// At most 200 characters of a text a server chose (a reason), for an error message.
+fn shortened(text: &str) -> String {
+    const MAX: usize = 200;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
     }
 }

@@ -22,8 +22,10 @@ pub enum Phase {
     Open {
         handshake_sent: bool,
         synced: bool,
-        /// The first sync answer is due by then: a server that keeps sending other messages
-        /// (which count as liveness) but never answers SyncStep1 is left at this point.
+        /// The first sync answer is due by then (`syncTimeoutMs` after opening): a new
+        /// client's answer holds the whole document, which a server takes a while to encode
+        /// and send, in silence. A server that keeps sending other messages but never answers
+        /// SyncStep1 is left at this point too.
         sync_by: u64,
     },
 }
@@ -35,6 +37,8 @@ pub struct Probe {
     pub serial: u64,
     pub sent_at: u64,
     pub covers: u64,
+    /// [`Link::answer_bytes_sent`] when it was sent: its answer proves the server read them.
+    pub covers_answers: usize,
 }
 
 #[derive(Debug)]
@@ -55,6 +59,18 @@ pub struct Link {
     /// Hocuspocus: for each SyncStep2 / Update sent, the local sequence number it carries;
     /// each SyncStatus answers the oldest.
     pub status_acks: VecDeque<u64>,
+    /// Whether anything arrived since the link opened (a server that says nothing at all is
+    /// left after the heartbeat window, even while the first answer may still take long).
+    pub heard: bool,
+    /// A probe was asked for while the first answer was still on its way: it goes out when
+    /// that answer has arrived (sent before, it would carry a state vector as empty as the
+    /// first one, and the server would encode the whole document again).
+    pub probe_deferred: bool,
+    /// Bytes of SyncStep2 sent in answer to the server's SyncStep1s, and how many of them a
+    /// probe answer has since proven read: a server that keeps asking for the document
+    /// without reading the answers is left before they pile up.
+    pub answer_bytes_sent: usize,
+    pub answer_bytes_read: usize,
 }
 
 impl Link {
@@ -73,6 +89,10 @@ impl Link {
             delivered: 0,
             healthy_since: None,
             status_acks: VecDeque::new(),
+            heard: false,
+            probe_deferred: false,
+            answer_bytes_sent: 0,
+            answer_bytes_read: 0,
         }
     }
 
@@ -94,23 +114,18 @@ impl Link {
         matches!(self.phase, Phase::Open { synced: true, .. })
     }
 
-    /// The next moment this link needs attention.
-    pub fn deadline(&self, heartbeat: u64) -> u64 {
+    /// The next moment this link needs attention. `silence` is how long a server may say
+    /// nothing at all after the link opened.
+    pub fn deadline(&self, heartbeat: u64, silence: u64) -> u64 {
         match self.phase {
             Phase::Connecting { deadline } => deadline,
-            Phase::Open {
-                synced, sync_by, ..
-            } => {
-                let heartbeat = match self.heartbeat_sent_at {
-                    Some(sent) => sent.saturating_add(heartbeat),
-                    None => self.last_rx.saturating_add(heartbeat),
-                };
-                if synced {
-                    heartbeat
-                } else {
-                    heartbeat.min(sync_by)
-                }
-            }
+            Phase::Open { synced: true, .. } => match self.heartbeat_sent_at {
+                Some(sent) => sent.saturating_add(heartbeat),
+                None => self.last_rx.saturating_add(heartbeat),
+            },
+            // waiting for the first answer: no probes (see `probe_deferred`)
+            Phase::Open { sync_by, .. } if self.heard => sync_by,
+            Phase::Open { sync_by, .. } => sync_by.min(self.last_rx.saturating_add(silence)),
         }
     }
 }

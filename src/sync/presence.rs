@@ -21,6 +21,17 @@ struct Peer {
     seen_at: u64,
 }
 
+/// What one remote state costs beyond its JSON text: its map entry, clock and timestamps.
+pub const PEER_OVERHEAD: usize = 64;
+
+fn cost(peer: &Peer) -> usize {
+    peer.json.len() + PEER_OVERHEAD
+}
+
+/// The others' states grew past the budget: how many bytes they would take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverBudget(pub usize);
+
 #[derive(Debug, Default)]
 pub struct Presence {
     client_id: u64,
@@ -28,6 +39,10 @@ pub struct Presence {
     clock: u32,
     sent_at: Option<u64>,
     peers: BTreeMap<u64, Peer>,
+    /// What `peers` take, counted as [`cost`] counts.
+    held: usize,
+    /// The most `peers` may take (0: no limit).
+    budget: usize,
 }
 
 impl Presence {
@@ -77,8 +92,55 @@ impl Presence {
         self.encode_local()
     }
 
-    /// Takes in an awareness update; true when the set of others' states changed.
-    pub fn apply(&mut self, update: &AwarenessUpdate, now: u64) -> bool {
+    pub fn with_budget(bytes: usize) -> Presence {
+        Presence {
+            budget: bytes,
+            ..Presence::default()
+        }
+    }
+
+    /// Bounds what the others' states may take in total (JSON text plus [`PEER_OVERHEAD`]
+    /// each): a server cannot make presence grow without bound.
+    pub fn set_budget(&mut self, bytes: usize) {
+        self.budget = bytes;
+    }
+
+    /// What the others' states take, counted as the budget counts.
+    pub fn held_bytes(&self) -> usize {
+        self.held
+    }
+
+    fn insert_peer(&mut self, client: u64, peer: Peer) {
+        self.held += cost(&peer);
+        if let Some(old) = self.peers.insert(client, peer) {
+            self.held -= cost(&old);
+        }
+    }
+
+    fn remove_peer(&mut self, client: u64) -> bool {
+        match self.peers.remove(&client) {
+            Some(old) => {
+                self.held -= cost(&old);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes in an awareness update; true when the set of others' states changed. Past the
+    /// budget the others' states are dropped (the link they came through is left) and the
+    /// error says how much they would have taken.
+    pub fn apply(&mut self, update: &AwarenessUpdate, now: u64) -> Result<bool, OverBudget> {
+        let changed = self.take_in(update, now);
+        if self.budget > 0 && self.held > self.budget {
+            let held = self.held;
+            self.clear_peers();
+            return Err(OverBudget(held));
+        }
+        Ok(changed)
+    }
+
+    fn take_in(&mut self, update: &AwarenessUpdate, now: u64) -> bool {
         let mut changed = false;
         for (client, entry) in &update.clients {
             let client = client.get();
@@ -96,13 +158,13 @@ impl Presence {
                 continue; // not JSON: never handed to the app
             }
             if &*entry.json == "null" {
-                changed |= self.peers.remove(&client).is_some();
+                changed |= self.remove_peer(client);
             } else {
                 let same = self
                     .peers
                     .get(&client)
                     .is_some_and(|p| p.json == entry.json);
-                self.peers.insert(
+                self.insert_peer(
                     client,
                     Peer {
                         clock: entry.clock,
@@ -120,6 +182,7 @@ impl Presence {
     pub fn expire(&mut self, now: u64) -> bool {
         let before = self.peers.len();
         self.peers.retain(|_, p| now < p.seen_at + OUTDATED_MS);
+        self.held = self.peers.values().map(cost).sum();
         self.peers.len() != before
     }
 
@@ -131,6 +194,7 @@ impl Presence {
     pub fn clear_peers(&mut self) -> bool {
         let had = !self.peers.is_empty();
         self.peers.clear();
+        self.held = 0;
         had
     }
 

@@ -22,7 +22,10 @@ pub struct SimServer {
     pub down: bool,
     /// Answer only every other SyncStep1 (a flaky server).
     pub flaky: bool,
-    seen_step1: u64,
+    /// How long the server takes (in silence) to encode each answer to a SyncStep1.
+    pub answer_delay: u64,
+    /// SyncStep1s received (each one makes the server encode what the client lacks).
+    pub seen_step1: u64,
     backlog: Vec<(ConnId, Vec<u8>)>,
 }
 
@@ -71,6 +74,7 @@ impl Sim {
                     frozen: false,
                     down: false,
                     flaky: false,
+                    answer_delay: 0,
                     seen_step1: 0,
                     backlog: Vec::new(),
                 })
@@ -90,6 +94,11 @@ impl Sim {
 
     pub fn start(&mut self) {
         self.engine.start(self.now);
+        self.drain();
+    }
+
+    /// Executes the engine's outputs (after calling the engine directly).
+    pub fn drain_outputs(&mut self) {
         self.drain();
     }
 
@@ -147,7 +156,8 @@ impl Sim {
                         continue;
                     }
                     let diff = s.doc.transact().encode_state_as_update_v1(&sv);
-                    self.schedule(LATENCY, Event::ToClient(conn, protocol::sync_step2(diff)));
+                    let delay = LATENCY + s.answer_delay;
+                    self.schedule(delay, Event::ToClient(conn, protocol::sync_step2(diff)));
                 }
                 Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
                     let s = &self.servers[index];
