@@ -9,6 +9,11 @@
 //! Under a flood of frames (Node's `ws` delivers all frames of a TCP read in one go) the work
 //! is chunked: one run of the event loop handles frames for at most [`FRAME_BUDGET_MS`]; the
 //! rest wait in an inbox for the next turn, so the app's timers and I/O are not starved.
+//!
+//! What a server sends enters Wasm memory (which never shrinks) only when it is taken in:
+//! a frame's size and kind are checked first ([`SyncEngine::admit_frame`]), frames waiting in
+//! the inbox stay JS objects, bounded per connection by `maxBacklogBytes`
+//! ([`SyncEngine::handle_frame_queued`]), and a dropped connection's waiting frames go with it.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -33,11 +38,30 @@ extern "C" {
 /// How long one turn of the event loop may spend on incoming frames before yielding.
 const FRAME_BUDGET_MS: u64 = 8;
 
-/// A socket event waiting in the inbox, in arrival order.
+/// A socket event waiting in the inbox, in arrival order. A frame stays in JS memory (the
+/// WebSocket's own buffer) until it is taken in.
 enum Inbound {
-    Frame(ConnId, Vec<u8>),
+    Frame(ConnId, Uint8Array),
     Text(ConnId),
     Closed(ConnId),
+}
+
+impl Inbound {
+    fn conn(&self) -> ConnId {
+        match self {
+            Inbound::Frame(conn, _) | Inbound::Text(conn) | Inbound::Closed(conn) => *conn,
+        }
+    }
+}
+
+/// Where an arriving event goes.
+enum Arrival {
+    /// Handle it now.
+    Now(Inbound),
+    /// It waits in the inbox.
+    Queued,
+    /// The engine refused it (and may have dropped the link): run its outputs.
+    Refused,
 }
 
 /// What the wasm object and the socket/timer callbacks share.
@@ -61,6 +85,8 @@ pub struct Driver {
     pub events: Vec<String>,
     /// Frames (and closes behind them) left for a later turn of the event loop.
     inbox: VecDeque<Inbound>,
+    /// The bytes of each connection's frames in the inbox.
+    waiting: HashMap<ConnId, usize>,
     /// When this turn began handling frames; cleared by the `turn` timer.
     turn_started: Option<u64>,
     turn: Option<JsValue>,
@@ -70,9 +96,11 @@ pub struct Driver {
 /// A WebSocket and the handlers it owns.
 struct Socket {
     ws: WebSocket,
+    wake: Function,
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut()>,
+    _on_error: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Drop for Socket {
@@ -81,8 +109,10 @@ impl Drop for Socket {
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
-        // onerror keeps the facade's `wake` (a JS function, not a Rust closure): Node's `ws`
-        // throws on an 'error' event without a listener, e.g. when closed while connecting.
+        // onerror gets the facade's `wake` (a JS function, not a Rust closure, so it outlives
+        // this socket): Node's `ws` throws on an 'error' event without a listener, e.g. when
+        // closed while connecting.
+        self.ws.set_onerror(Some(&self.wake));
         let _ = self.ws.close();
     }
 }
@@ -114,6 +144,7 @@ impl Driver {
             wake,
             events: Vec::new(),
             inbox: VecDeque::new(),
+            waiting: HashMap::new(),
             turn_started: None,
             turn: None,
             turn_callback: None,
@@ -126,6 +157,7 @@ impl Driver {
         while self.engine.poll_output().is_some() {}
         self.sockets.clear();
         self.inbox.clear();
+        self.waiting.clear();
         for handle in [self.timer.take(), self.turn.take()].into_iter().flatten() {
             clear_timeout(&handle);
         }
@@ -184,6 +216,10 @@ pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
             }
             Output::Close { conn } => {
                 driver.sockets.remove(&conn);
+                // what this connection sent and is still waiting goes with it
+                if driver.waiting.remove(&conn).is_some() {
+                    driver.inbox.retain(|event| event.conn() != conn);
+                }
             }
             Output::Status(status) => driver
                 .events
@@ -243,7 +279,14 @@ fn open_socket(
     conn: ConnId,
     url: &str,
 ) -> Result<Socket, String> {
-    let args = Array::of1(&JsValue::from_str(url));
+    // (url, protocols, options): browsers take the first two; Node's `ws` refuses a message
+    // over `maxPayload` before reading it (its default, 100 MiB, would refuse a large
+    // document's sync answer), so it gets the replica's own limit.
+    let options = js_sys::Object::new();
+    let max_payload = driver.engine.max_frame_bytes() as f64;
+    Reflect::set(&options, &"maxPayload".into(), &max_payload.into())
+        .map_err(|e| format!("cannot open {}: {}", without_query(url), describe(&e)))?;
+    let args = Array::of3(&JsValue::from_str(url), &JsValue::UNDEFINED, &options);
     let ws: WebSocket = Reflect::construct(&driver.websocket, &args)
         .map_err(|e| {
             // The URL's query holds `params` (tokens): never show it.
@@ -268,56 +311,92 @@ fn open_socket(
             data.unchecked_into::<Uint8Array>()
         } else {
             // text frames are not part of the protocol
-            if let Some(event) = queue_or_return(&shared, Inbound::Text(conn)) {
-                handle_inbound(&shared, event);
-            }
+            arrive(&shared, Inbound::Text(conn));
             return;
         };
-        // Checked before the copy: Wasm memory grows for good, so an oversized frame must
-        // never be brought in.
-        let len = view.length() as usize;
-        let too_large = shared
-            .try_borrow()
-            .ok()
-            .and_then(|s| s.sync.as_ref().map(|d| len > d.engine.max_frame_bytes()))
-            .unwrap_or(false);
-        if too_large {
-            pump(&shared, true, |s, now| {
-                if let Some(d) = s.sync.as_mut() {
-                    d.engine.handle_oversized_frame(conn, len, now)
-                }
-            });
-            return;
-        }
-        if let Some(event) = queue_or_return(&shared, Inbound::Frame(conn, view.to_vec())) {
-            handle_inbound(&shared, event);
+        // Checked before anything is copied in: Wasm memory grows for good, so a frame over
+        // its kind's limit must never be brought in.
+        if admit(&shared, conn, &view) {
+            arrive(&shared, Inbound::Frame(conn, view));
         }
     });
     let weak = Rc::downgrade(shared);
     let on_close = Closure::<dyn FnMut()>::new(move || {
         let Some(shared) = weak.upgrade() else { return };
-        if let Some(event) = queue_or_return(&shared, Inbound::Closed(conn)) {
-            handle_inbound(&shared, event);
+        arrive(&shared, Inbound::Closed(conn));
+    });
+    // An error is followed by a close, whose handler does the work, except for a message the
+    // WebSocket refused as too large (Node's `ws` over `maxPayload`), which is reported now:
+    // `ws` may wait 30 s for the server to complete the close.
+    let weak = Rc::downgrade(shared);
+    let wake = driver.wake.clone();
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let refused_as_too_large = Reflect::get(&event, &"error".into())
+            .and_then(|error| Reflect::get(&error, &"code".into()))
+            .ok()
+            .and_then(|code| code.as_string())
+            .is_some_and(|code| code == "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH");
+        match weak.upgrade() {
+            Some(shared) if refused_as_too_large => pump(&shared, true, |s, now| {
+                if let Some(d) = s.sync.as_mut() {
+                    d.engine.handle_socket_refused_frame(conn, now)
+                }
+            }),
+            _ => {
+                let _ = wake.call0(&JsValue::NULL);
+            }
         }
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    // An error is always followed by a close; the close handler does the work.
-    ws.set_onerror(Some(&driver.wake));
+    ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Ok(Socket {
         ws,
+        wake: driver.wake.clone(),
         _on_open: on_open,
         _on_message: on_message,
         _on_close: on_close,
+        _on_error: on_error,
     })
+}
+
+/// Asks the engine whether a frame of `view.length()` bytes may be taken in (its first bytes
+/// are copied only if its kind matters); a refusal is executed at once.
+fn admit(shared: &SharedRef, conn: ConnId, view: &Uint8Array) -> bool {
+    let len = view.length() as usize;
+    let admitted = {
+        let Ok(mut guard) = shared.try_borrow_mut() else {
+            return true; // (never: socket events do not nest) the engine checks it again
+        };
+        let Some(d) = guard.sync.as_mut() else {
+            return false;
+        };
+        let head = |n: usize| view.subarray(0, n as u32).to_vec();
+        d.engine.admit_frame(conn, len, head, now())
+    };
+    if !admitted {
+        pump(shared, true, |_, _| {});
+    }
+    admitted
+}
+
+/// Handles an arriving event now, or leaves it in the inbox for a later turn.
+fn arrive(shared: &SharedRef, event: Inbound) {
+    match queue_or_return(shared, event) {
+        Arrival::Now(event) => handle_inbound(shared, event),
+        Arrival::Queued => {}
+        Arrival::Refused => pump(shared, true, |_, _| {}),
+    }
 }
 
 fn handle_inbound(shared: &SharedRef, event: Inbound) {
     pump(shared, true, |s, now| {
         if let Some(d) = s.sync.as_mut() {
             match event {
-                Inbound::Frame(conn, bytes) => {
+                Inbound::Frame(conn, view) => {
+                    // taken in now: copied into Wasm memory, freed once handled
+                    let bytes = view.to_vec();
                     d.engine.handle_frame(conn, &bytes, now, &mut s.core)
                 }
                 Inbound::Text(conn) => d.engine.handle_text_frame(conn, now),
@@ -328,27 +407,33 @@ fn handle_inbound(shared: &SharedRef, event: Inbound) {
 }
 
 /// Puts `event` in the inbox when this turn has used its budget (or earlier events wait
-/// there: order is kept); otherwise hands it back to be handled now.
-fn queue_or_return(shared: &SharedRef, event: Inbound) -> Option<Inbound> {
+/// there: order is kept); otherwise hands it back to be handled now. A frame may wait only
+/// while its connection's waiting bytes stay under `maxBacklogBytes`.
+fn queue_or_return(shared: &SharedRef, event: Inbound) -> Arrival {
     let Ok(mut guard) = shared.try_borrow_mut() else {
-        return Some(event);
+        return Arrival::Now(event);
     };
     let Some(d) = guard.sync.as_mut() else {
-        return Some(event);
+        return Arrival::Now(event);
     };
     let now = now();
     let started = *d.turn_started.get_or_insert(now);
     if d.inbox.is_empty() && now.saturating_sub(started) < FRAME_BUDGET_MS {
         ensure_turn_timer(d, shared);
-        return Some(event);
+        return Arrival::Now(event);
     }
-    if let Inbound::Frame(conn, _) = &event {
+    if let Inbound::Frame(conn, view) = &event {
+        let len = view.length() as usize;
+        let waiting = d.waiting.get(conn).copied().unwrap_or(0);
         // the server is alive even if its frame waits: no heartbeat miss for a backlog
-        d.engine.handle_activity(*conn, now);
+        if !d.engine.handle_frame_queued(*conn, len, waiting, now) {
+            return Arrival::Refused;
+        }
+        d.waiting.insert(*conn, waiting + len);
     }
     d.inbox.push_back(event);
     ensure_turn_timer(d, shared);
-    None
+    Arrival::Queued
 }
 
 /// Arms the zero-delay timer that marks the next turn of the event loop (and continues the
@@ -392,7 +477,14 @@ fn next_turn(shared: &SharedRef) {
                 return;
             }
             match d.inbox.pop_front() {
-                Some(event) => event,
+                Some(event) => {
+                    if let Inbound::Frame(conn, view) = &event {
+                        if let Some(waiting) = d.waiting.get_mut(conn) {
+                            *waiting = waiting.saturating_sub(view.length() as usize);
+                        }
+                    }
+                    event
+                }
                 None => {
                     // the turn is over: the next frame starts a fresh budget
                     d.turn_started = None;
