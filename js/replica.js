@@ -30,6 +30,26 @@ function withId(id, fields) {
   return { id, ...fields, id }
 }
 
+/**
+ * What a record's insert takes in a Yjs update, at most: its JSON, and per field the item's
+ * header (info, parent id, key) that JSON does not spell out.
+ */
+function updateSize(json, record) {
+  let fields = 0
+  for (const key in record) fields++
+  return json.length + 16 + 12 * fields
+}
+
+function checkUpdate(update) {
+  if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
+}
+
+function alreadyExists(collection, id) {
+  const error = new Error(`a record with id '${id}' already exists in collection '${collection}'`)
+  error.code = 'ALREADY_EXISTS'
+  return error
+}
+
 function checkWhere(where, what) {
   if (where === undefined || where === null) return
   if (typeof where !== 'object' || Array.isArray(where)) throw new TypeError(`${what}: 'where' must be an object`)
@@ -57,7 +77,7 @@ export class Collection {
       const id = record.id === undefined ? newId() : record.id
       checkId(id, where)
       const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).insert(this.name, id, json)
       this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
       return id
@@ -69,19 +89,28 @@ export class Collection {
       const where = `${this.name}.insertMany`
       if (!Array.isArray(records)) throw new TypeError(`${where}: expected an array of records`)
       const ids = new Array(records.length)
+      const jsons = new Array(records.length)
+      const sizes = new Array(records.length)
+      const batch = new Set()
       for (let i = 0; i < records.length; i++) {
         const at = `${where}, record ${i}`
         checkRecord(records[i], at)
         const id = records[i].id === undefined ? newId() : records[i].id
         checkId(id, at)
+        // Every id is checked before anything is written (the cache knows every record).
+        if (batch.has(id) || this._records.has(id)) throw alreadyExists(this.name, id)
+        batch.add(id)
         ids[i] = id
+        jsons[i] = JSON.stringify(records[i])
+        sizes[i] = updateSize(jsons[i], records[i])
       }
-      const json = JSON.stringify(records)
-      this._replica._checkWriteSize(json, where)
-      this._core(where).insertMany(this.name, JSON.stringify(ids), json)
-      // Every record was inserted; the cache keeps its own copy of each.
-      const parsed = JSON.parse(json)
-      for (let i = 0; i < ids.length; i++) this._records.set(ids[i], withId(ids[i], parsed[i]))
+      const core = this._core(where)
+      // Updates stay under maxUpdateBytes: consecutive records go in one Yjs update until the
+      // next would cross it (inside transact() the whole transaction is one update instead).
+      for (const [from, to] of this._replica._writeChunks(sizes, where)) {
+        core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), `[${jsons.slice(from, to).join(',')}]`)
+        for (let i = from; i < to; i++) this._records.set(ids[i], withId(ids[i], JSON.parse(jsons[i])))
+      }
       this._replica._announceMany(this.name, 'insert', ids)
       this._replica._drainSync()
       return ids
@@ -95,7 +124,7 @@ export class Collection {
       checkRecord(fields, where)
       const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
       const json = JSON.stringify(fields)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).update(this.name, id, json, unset.length === 0 ? '' : JSON.stringify(unset))
       this._applyLocal(id, change, () => {
         const next = { ...this._records.get(id), ...JSON.parse(json) }
@@ -112,7 +141,7 @@ export class Collection {
       checkId(id, where)
       checkRecord(record, where)
       const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).replace(this.name, id, json)
       this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
     })
@@ -124,7 +153,7 @@ export class Collection {
       checkRecord(record, where)
       checkId(record.id, `${where}: field 'id'`)
       const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).upsert(this.name, record.id, json)
       this._applyLocal(record.id, change, () => withId(record.id, JSON.parse(json)))
     })
@@ -265,9 +294,9 @@ export function createReplicaClass(loadCore, env = {}) {
      * and other replicas cap message sizes, and an update they refuse would be sent again on
      * every reconnect.
      */
-    _checkWriteSize(json, where) {
+    _checkWriteSize(bytes, where) {
       const limit = this._options.maxUpdateBytes
-      const total = (this._batchDepth > 0 ? this._batchChars : 0) + json.length
+      const total = (this._batchDepth > 0 ? this._batchChars : 0) + bytes
       if (total > limit) {
         const inBatch = this._batchDepth > 0 ? ' (with the earlier writes of this transact())' : ''
         const error = new RangeError(`${where}: this write is ${total} bytes of JSON${inBatch}, over maxUpdateBytes (${limit}); nothing was written`)
@@ -275,6 +304,42 @@ export function createReplicaClass(loadCore, env = {}) {
         throw error
       }
       if (this._batchDepth > 0) this._batchChars = total
+    }
+
+    /**
+     * @internal Splits a multi-record write into runs `[from, to)` whose updates (`sizes`, in
+     * bytes) each stay under `maxUpdateBytes`. A single record over it is refused first, and
+     * inside transact() the sum is checked (the transaction is one update), so a refused write
+     * writes nothing.
+     */
+    _writeChunks(sizes, where) {
+      const limit = this._options.maxUpdateBytes
+      let total = 0
+      for (let i = 0; i < sizes.length; i++) {
+        if (sizes[i] > limit) {
+          const error = new RangeError(`${where}, record ${i}: this record takes ${sizes[i]} bytes, over maxUpdateBytes (${limit}); nothing was written`)
+          error.code = 'TOO_LARGE'
+          throw error
+        }
+        total += sizes[i]
+      }
+      if (this._batchDepth > 0) {
+        this._checkWriteSize(total, where)
+        return [[0, sizes.length]]
+      }
+      const chunks = []
+      let from = 0
+      let size = 0
+      for (let i = 0; i < sizes.length; i++) {
+        if (size + sizes[i] > limit && i > from) {
+          chunks.push([from, i])
+          from = i
+          size = 0
+        }
+        size += sizes[i]
+      }
+      if (from < sizes.length || sizes.length === 0) chunks.push([from, sizes.length])
+      return chunks
     }
 
     /** Loads what local storage holds, then keeps every update for it. */
@@ -292,7 +357,7 @@ export function createReplicaClass(loadCore, env = {}) {
       try {
         await persistence.load((update) => {
           if (!(update instanceof Uint8Array)) throw new TypeError('a stored update is not a Uint8Array')
-          const json = this._core.applyUpdate(update, false, true)
+          const json = this._core.applyUpdate(update)
           if (json !== '') this._applyToCache(JSON.parse(json))
         })
       } catch (error) {
@@ -339,7 +404,9 @@ export function createReplicaClass(loadCore, env = {}) {
           // the other tab sends its own writes to the server, and stores them: in the same
           // IndexedDB database when both use it, so they are not written there twice
           const storedHere = message.storedIn === 'indexeddb' && this._storedIn() === 'indexeddb'
-          this._applyUpdate(message.update, false, !storedHere)
+          const core = this._core
+          this._applyRemoteChanges(storedHere ? core.applyStoredElsewhere(message.update) : core.applyUpdate(message.update), 'remote')
+          this._persistence?.schedule()
         } else if (message.type === 'state-vector' && message.stateVector instanceof Uint8Array) {
           channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector), storedIn: this._storedIn() })
         }
@@ -581,23 +648,13 @@ export function createReplicaClass(loadCore, env = {}) {
      * and `flush()` waits for its acknowledgement.
      */
     applyUpdate(update) {
-      this._applyUpdate(update, true)
-    }
-
-    _applyUpdate(update, share, keep = true) {
       const core = this._use('applyUpdate')
-      if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
-      if (share && update.length > this._options.maxUpdateBytes) {
-        const error = new RangeError(`applyUpdate: the update is ${update.length} bytes, over maxUpdateBytes (${this._options.maxUpdateBytes}); nothing was applied`)
-        error.code = 'TOO_LARGE'
-        throw error
-      }
-      this._applyRemoteChanges(core.applyUpdate(update, share, keep), 'remote')
+      checkUpdate(update)
+      // An import is not a local write: any size loads; it is shared in pieces under maxUpdateBytes.
+      this._applyRemoteChanges(core.importUpdate(update, this._options.maxUpdateBytes), 'remote')
       this._persistence?.schedule()
-      if (share) {
-        this._drainSync()
-        this._scheduleBroadcast()
-      }
+      this._drainSync()
+      this._scheduleBroadcast()
     }
 
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */

@@ -15,6 +15,7 @@ pub mod arrival;
 pub mod changes;
 pub mod claims;
 pub mod error;
+pub mod pieces;
 pub mod query;
 pub mod value;
 

@@ -75,25 +75,57 @@ unsafe impl dlmalloc::Allocator for GrowingMemory {
 
 struct SingleThreaded(UnsafeCell<dlmalloc::Dlmalloc<GrowingMemory>>);
 
+/// Bytes handed out and not yet freed, and the most there ever were (for memory reports).
+static mut IN_USE: usize = 0;
+static mut PEAK_IN_USE: usize = 0;
+
+fn allocated(ptr: *mut u8, bytes: usize) -> *mut u8 {
+    if !ptr.is_null() {
+        // Single-threaded (see above): nothing else touches the counters meanwhile.
+        unsafe {
+            IN_USE += bytes;
+            PEAK_IN_USE = PEAK_IN_USE.max(IN_USE);
+        }
+    }
+    ptr
+}
+
+/// `(bytes in use, peak bytes in use)` by the allocator; the Wasm memory holding them is
+/// `memory.size`, which only grows.
+pub fn heap_usage() -> (usize, usize) {
+    unsafe { (IN_USE, PEAK_IN_USE) }
+}
+
 // wasm32-unknown-unknown without the atomics feature runs one thread (checked above), so the
 // allocator is never entered concurrently; dlmalloc itself never allocates through it.
 unsafe impl Sync for SingleThreaded {}
 
 unsafe impl GlobalAlloc for SingleThreaded {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        (*self.0.get()).malloc(layout.size(), layout.align())
+        allocated(
+            (*self.0.get()).malloc(layout.size(), layout.align()),
+            layout.size(),
+        )
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        (*self.0.get()).calloc(layout.size(), layout.align())
+        allocated(
+            (*self.0.get()).calloc(layout.size(), layout.align()),
+            layout.size(),
+        )
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        IN_USE -= layout.size();
         (*self.0.get()).free(ptr, layout.size(), layout.align())
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size)
+        let moved = (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size);
+        if !moved.is_null() {
+            IN_USE -= layout.size();
+        }
+        allocated(moved, new_size)
     }
 }
 

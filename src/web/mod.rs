@@ -19,7 +19,7 @@ use std::cell::RefMut;
 
 use crate::config::SyncConfig;
 use crate::replica::value::{fields_from_json, parse_any, type_name};
-use crate::replica::{ChangeKind, Filter, Query, Replica, Values};
+use crate::replica::{pieces, ChangeKind, Filter, Query, Replica, Values};
 use crate::sync::SyncEngine;
 use errors::{config_error, replica_error, JsResult};
 use yrs::Any;
@@ -303,25 +303,32 @@ impl WasmReplica {
         self.core_mut().take_storage_update()
     }
 
-    /// Applies a Yjs v1 update with a remote origin. Returns the changes with values. With
-    /// `share`, the update also goes to the server and the other tabs, as a local write does
-    /// (what Y.applyUpdate does next to y-websocket): data imported this way is replicated and
-    /// counted by `flush()`. Storage and other tabs' updates pass `false`: they are either
-    /// already sent or the other tab sends them itself. Without `keep`, the update is not
-    /// queued for local storage: another tab has put it into the same database.
+    /// Applies a Yjs v1 update from local storage or another tab with a remote origin and
+    /// keeps it for local storage. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, update: &[u8], share: bool, keep: bool) -> JsResult<String> {
-        let mut core = self.core_mut();
-        let applied = if keep {
-            core.apply_update(update)
-        } else {
-            core.apply_update_stored_elsewhere(update)
-        };
-        drop(core);
+    pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
+        let applied = self.core_mut().apply_update(update);
         applied.map_err(replica_error)?;
-        let changes = self.take_changes(true);
-        if share {
-            self.share_update(update.to_vec());
+        Ok(self.take_changes(true))
+    }
+
+    /// Applies an update another tab has already put into the same local storage (IndexedDB
+    /// shared by the tabs of one origin): it is not stored a second time.
+    #[wasm_bindgen(js_name = applyStoredElsewhere)]
+    pub fn apply_stored_elsewhere(&mut self, update: &[u8]) -> JsResult<String> {
+        let applied = self.core_mut().apply_update_stored_elsewhere(update);
+        applied.map_err(replica_error)?;
+        Ok(self.take_changes(true))
+    }
+
+    /// Applies an update the app imports (`replica.applyUpdate`): like `Y.applyUpdate` next to
+    /// a provider, it then goes to the server and the other tabs as a local write does, cut
+    /// into pieces of at most `piece_bytes` (servers cap one message) so it can be of any size.
+    #[wasm_bindgen(js_name = importUpdate)]
+    pub fn import_update(&mut self, update: &[u8], piece_bytes: u32) -> JsResult<String> {
+        let changes = self.apply_update(update)?;
+        for piece in pieces::split_update(update, piece_bytes as usize) {
+            self.share_update(piece);
         }
         Ok(changes)
     }
@@ -540,4 +547,15 @@ pub fn check_sync_options(options_json: &str) -> JsResult<String> {
 #[wasm_bindgen(js_name = wasmMemoryBytes)]
 pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) * 65536) as f64
+}
+
+/// `{ reserved, inUse, peakInUse }` in bytes: the Wasm memory (which never shrinks), what the
+/// allocator has handed out and not taken back (freed memory is reused), and the most ever.
+#[wasm_bindgen(js_name = wasmMemoryStats)]
+pub fn wasm_memory_stats() -> String {
+    let (in_use, peak) = alloc::heap_usage();
+    format!(
+        r#"{{"reserved":{},"inUse":{in_use},"peakInUse":{peak}}}"#,
+        wasm_memory_bytes()
+    )
 }
