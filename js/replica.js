@@ -6,6 +6,7 @@ import { checkOptions, warnInsecureEndpoints } from './options.js'
 import { checkQueryValue, checkRecord, cloneJson } from './values.js'
 import { newId } from './ids.js'
 import { Persistence } from './persistence.js'
+import { RecordCache } from './record-cache.js'
 
 // Change codes returned by the core's single-record writes.
 const UNCHANGED = 0
@@ -23,11 +24,6 @@ function checkId(id, where) {
   if (typeof id !== 'string' || id === '') {
     throw new TypeError(`${where}: the id must be a non-empty string, got ${id === '' ? 'an empty string' : typeof id}`)
   }
-}
-
-/** `{ id, ...fields }` for a parsed record (a stored `id` field equals the key, which wins). */
-function withId(id, fields) {
-  return { id, ...fields, id }
 }
 
 /**
@@ -61,8 +57,11 @@ export class Collection {
   constructor(replica, name) {
     this.name = name
     this._replica = replica
-    /** @type {Map<string, object>} id → record as stored (never handed out). */
-    this._records = new Map()
+    /** Every record of the collection; values are never handed out (reads copy them). */
+    this._cache = new RecordCache((ids) => {
+      const found = JSON.parse(replica._use(`${name}: reading records`).getMany(name, JSON.stringify(ids)))
+      return found.map((record) => record ?? undefined)
+    })
     this._subscribers = new Set()
   }
 
@@ -79,7 +78,7 @@ export class Collection {
       const json = JSON.stringify(record)
       this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).insert(this.name, id, json)
-      this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
+      this._applyLocal(id, change, () => this._cache.setText(id, json))
       return id
     })
   }
@@ -98,7 +97,7 @@ export class Collection {
         const id = records[i].id === undefined ? newId() : records[i].id
         checkId(id, at)
         // Every id is checked before anything is written (the cache knows every record).
-        if (batch.has(id) || this._records.has(id)) throw alreadyExists(this.name, id)
+        if (batch.has(id) || this._cache.has(id)) throw alreadyExists(this.name, id)
         batch.add(id)
         ids[i] = id
         jsons[i] = JSON.stringify(records[i])
@@ -109,7 +108,7 @@ export class Collection {
       // next would cross it (inside transact() the whole transaction is one update instead).
       for (const [from, to] of this._replica._writeChunks(sizes, where)) {
         core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), `[${jsons.slice(from, to).join(',')}]`)
-        for (let i = from; i < to; i++) this._records.set(ids[i], withId(ids[i], JSON.parse(jsons[i])))
+        for (let i = from; i < to; i++) this._cache.setText(ids[i], jsons[i])
       }
       this._replica._announceMany(this.name, 'insert', ids)
       this._replica._drainSync()
@@ -127,10 +126,13 @@ export class Collection {
       this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).update(this.name, id, json, unset.length === 0 ? '' : JSON.stringify(unset))
       this._applyLocal(id, change, () => {
-        const next = { ...this._records.get(id), ...JSON.parse(json) }
+        const current = this._cache.parsed(id)
+        // A record nobody has read stays unparsed: the core holds its new value.
+        if (current === undefined) return this._cache.setInCore(id)
+        const next = { ...current, ...JSON.parse(json) }
         for (const key of unset) delete next[key]
         next.id = id
-        return next
+        this._cache.setRecord(id, next)
       })
     })
   }
@@ -143,7 +145,7 @@ export class Collection {
       const json = JSON.stringify(record)
       this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).replace(this.name, id, json)
-      this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
+      this._applyLocal(id, change, () => this._cache.setText(id, json))
     })
   }
 
@@ -155,7 +157,7 @@ export class Collection {
       const json = JSON.stringify(record)
       this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).upsert(this.name, record.id, json)
-      this._applyLocal(record.id, change, () => withId(record.id, JSON.parse(json)))
+      this._applyLocal(record.id, change, () => this._cache.setText(record.id, json))
     })
   }
 
@@ -171,28 +173,25 @@ export class Collection {
 
   /**
    * @internal After a single-record write: `change` is the core's code for that record's net
-   * change; `valueOf` computes the new value from what was written (exact: the core stored
-   * the same JSON).
+   * change; `store` puts the new value into the cache from what was written (exact: the core
+   * stored the same JSON).
    */
-  _applyLocal(id, change, valueOf) {
+  _applyLocal(id, change, store) {
     if (change === UNCHANGED) return
-    if (change === DELETED) this._records.delete(id)
-    else this._records.set(id, valueOf())
+    if (change === DELETED) this._cache.delete(id)
+    else store()
     this._replica._announce(this.name, CHANGE_TYPES[change], id)
     this._replica._drainSync()
   }
 
   get(id) {
     this._replica._use(`${this.name}.get`)
-    return cloneJson(this._records.get(id))
+    return cloneJson(this._cache.read(id))
   }
 
   all() {
     this._replica._use(`${this.name}.all`)
-    const out = new Array(this._records.size)
-    let i = 0
-    for (const record of this._records.values()) out[i++] = cloneJson(record)
-    return out
+    return this._cache.values().map(cloneJson)
   }
 
   /** `{ where, orderBy, limit, offset }`: the core evaluates it and returns ids only. */
@@ -202,22 +201,24 @@ export class Collection {
     if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new TypeError(`${what}: the query must be an object`)
     checkWhere(query.where, what)
     const ids = JSON.parse(core.find(this.name, JSON.stringify(query)))
-    return ids.map((id) => cloneJson(this._records.get(id)))
+    return this._cache.readMany(ids).map(cloneJson)
   }
 
   count(where) {
     const what = `${this.name}.count`
     const core = this._core(what)
     checkWhere(where, what)
-    if (where === undefined || where === null || Object.keys(where).length === 0) return this._records.size
+    if (where === undefined || where === null || Object.keys(where).length === 0) return this._cache.size
     return core.count(this.name, JSON.stringify(where))
   }
 
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError(`${this.name}.subscribe: expected a function`)
     this._subscribers.add(listener)
+    this._replica._listenersChanged()
     return () => {
       this._subscribers.delete(listener)
+      this._replica._listenersChanged()
     }
   }
 }
@@ -237,6 +238,7 @@ export function createReplicaClass(loadCore, env = {}) {
       // A random 32-bit Yjs client id, as Yjs itself picks (smaller encodings than 53 bits).
       const clientId = globalThis.crypto.getRandomValues(new Uint32Array(1))[0] || 1
       const replica = new Replica(new core.WasmReplica(clientId), checked)
+      replica._listenersChanged()
       try {
         await replica._openStorage(env)
       } catch (error) {
@@ -271,6 +273,8 @@ export function createReplicaClass(loadCore, env = {}) {
       /** @type {Map<string, Collection>} */
       this._collections = new Map()
       this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set() }
+      /** Whether the core sends values with remote changes (it starts with them on). */
+      this._changeValues = true
       this._batchDepth = 0
       this._syncing = false
       this._draining = false
@@ -663,8 +667,10 @@ export function createReplicaClass(loadCore, env = {}) {
       if (set === undefined) throw new TypeError(`on: unknown event '${event}' (expected change, status, failover, presence or error)`)
       if (typeof listener !== 'function') throw new TypeError('on: expected a function')
       set.add(listener)
+      if (event === 'change') this._listenersChanged()
       return () => {
         set.delete(listener)
+        if (event === 'change') this._listenersChanged()
       }
     }
 
@@ -707,11 +713,28 @@ export function createReplicaClass(loadCore, env = {}) {
       if (this._batchDepth === 0) this._notify(rows, origin)
     }
 
+    /** Remote changes: values come only while someone listens (see _listenersChanged). */
     _applyToCache(rows) {
       for (const [name, type, id, value] of rows) {
-        const records = this.collection(name)._records
-        if (type === 'delete') records.delete(id)
-        else records.set(id, value)
+        const cache = this.collection(name)._cache
+        if (type === 'delete') cache.delete(id)
+        else if (value === null) cache.setInCore(id)
+        else cache.setRecord(id, value)
+      }
+    }
+
+    /**
+     * Remote change sets carry values only while the app listens to changes; otherwise a
+     * value is fetched from the core when it is first read, so loading a large document costs
+     * no JSON for records nobody reads.
+     */
+    _listenersChanged() {
+      if (this._core === null) return
+      let listening = this._listeners.change.size > 0
+      for (const collection of this._collections.values()) listening ||= collection._subscribers.size > 0
+      if (listening !== this._changeValues) {
+        this._changeValues = listening
+        this._core.setChangeValues(listening)
       }
     }
 
@@ -724,7 +747,7 @@ export function createReplicaClass(loadCore, env = {}) {
         if (collection._subscribers.size === 0 && everyone.size === 0) continue
         let changes = byCollection.get(collection)
         if (changes === undefined) byCollection.set(collection, (changes = []))
-        const value = type === 'delete' ? undefined : cloneJson(collection._records.get(id))
+        const value = type === 'delete' ? undefined : cloneJson(collection._cache.read(id))
         changes.push({ type, id, value, origin, collection: name })
       }
       for (const [collection, changes] of byCollection) {

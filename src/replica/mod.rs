@@ -311,6 +311,24 @@ impl Replica {
         Ok(record_at(&map, &txn, id).map(|r| record_json(id, &r, &txn)))
     }
 
+    /// The records under `ids` as one JSON array, `null` where there is none.
+    pub fn get_many(&mut self, collection: &str, ids: &[String]) -> Result<String> {
+        let map = self.collection_map(collection)?;
+        let txn = self.doc.transact();
+        let mut out = String::from("[");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match record_at(&map, &txn, id) {
+                Some(record) => out.push_str(&record_json(id, &record, &txn)),
+                None => out.push_str("null"),
+            }
+        }
+        out.push(']');
+        Ok(out)
+    }
+
     /// All records of a collection as one JSON array, ordered by id.
     pub fn all(&mut self, collection: &str) -> Result<String> {
         let ids = self.find(collection, &Query::default())?;

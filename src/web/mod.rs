@@ -51,6 +51,7 @@ impl WasmReplica {
                 core,
                 sync: None,
                 broadcast: None,
+                change_values: Values::Include,
             })),
         }
     }
@@ -241,15 +242,38 @@ impl WasmReplica {
 
     /// Every mutation drains the core's change log before returning, so nothing is left
     /// between calls: `[[collection, kind, id, value|null], ...]` or "" when nothing changed.
-    /// Values are included only for changes the facade did not make itself (remote updates).
-    fn take_changes(&mut self, with_values: bool) -> String {
-        let set = self.core_mut().take_changes_with(values(with_values));
+    /// Values are included only for changes the facade did not make itself (remote updates),
+    /// and only while it wants them (see `setChangeValues`).
+    fn take_remote_changes(&mut self) -> String {
+        let values = self.shared.borrow().change_values;
+        let set = self.core_mut().take_changes_with(values);
         self.after_local_write();
         if set.is_empty() {
             String::new()
         } else {
             set.to_json()
         }
+    }
+
+    /// Whether remote change sets carry each record's value (the facade wants them while the
+    /// app listens to changes; otherwise it reads values when they are asked for).
+    #[wasm_bindgen(js_name = setChangeValues)]
+    pub fn set_change_values(&mut self, wanted: bool) {
+        self.shared.borrow_mut().change_values = values(wanted);
+    }
+
+    /// The records under the ids of `ids_json` (a JSON array) as a JSON array, null for ids
+    /// without a record.
+    #[wasm_bindgen(js_name = getMany)]
+    pub fn get_many(&mut self, collection: &str, ids_json: &str) -> JsResult<String> {
+        let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
+            errors::type_error(&format!(
+                "getMany: ids must be a JSON array of strings: {e}"
+            ))
+        })?;
+        self.core_mut()
+            .get_many(collection, &ids)
+            .map_err(replica_error)
     }
 
     #[wasm_bindgen(js_name = encodeState)]
@@ -309,7 +333,7 @@ impl WasmReplica {
     pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
         let applied = self.core_mut().apply_update(update);
         applied.map_err(replica_error)?;
-        Ok(self.take_changes(true))
+        Ok(self.take_remote_changes())
     }
 
     /// Applies an update another tab has already put into the same local storage (IndexedDB
@@ -318,7 +342,7 @@ impl WasmReplica {
     pub fn apply_stored_elsewhere(&mut self, update: &[u8]) -> JsResult<String> {
         let applied = self.core_mut().apply_update_stored_elsewhere(update);
         applied.map_err(replica_error)?;
-        Ok(self.take_changes(true))
+        Ok(self.take_remote_changes())
     }
 
     /// Applies an update the app imports (`replica.applyUpdate`): like `Y.applyUpdate` next to
