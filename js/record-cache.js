@@ -2,15 +2,13 @@
 // and id checks never cross into Wasm) and keeps each one's value in the cheapest form it has:
 // a parsed object, the JSON text it was written with (parsed on first read), or nothing at all
 // (the value lives only in the core and is fetched on first read). Large writes and remote
-// loads so cost no parsing and no JS memory for records nobody reads.
+// loads so cost no parsing and no JS memory for records nobody reads, and a record read again
+// is copied from its object. Reads always return fresh copies.
+
+import { cloneJson } from './values.js'
 
 /** Marks a record whose value only the core holds. */
 const IN_CORE = Symbol('in core')
-
-/** `{ id, ...fields }` for parsed fields (a stored `id` field equals the key, which wins). */
-export function withId(id, fields) {
-  return { id, ...fields, id }
-}
 
 export class RecordCache {
   /**
@@ -19,7 +17,7 @@ export class RecordCache {
    */
   constructor(fetch) {
     this._fetch = fetch
-    /** @type {Map<string, object | string | symbol>} id → value, JSON text or IN_CORE */
+    /** @type {Map<string, object | string | symbol>} id → record, its JSON text, or IN_CORE */
     this._entries = new Map()
   }
 
@@ -31,14 +29,16 @@ export class RecordCache {
     return this._entries.has(id)
   }
 
-  /** A record as the app wrote it: `{ id, ...fields }`. */
+  /** A record `{ id, ...fields }` (kept as it is: the caller hands it over). */
   setRecord(id, record) {
     this._entries.set(id, record)
   }
 
-  /** A record as the JSON text of its fields (the id is added when it is parsed). */
+  /** A record as the JSON text of its fields, as written. */
   setText(id, json) {
-    this._entries.set(id, json)
+    // The id goes first, as in every record read; should the text repeat it, JSON.parse keeps
+    // the first position and the last value, which is the same id.
+    this._entries.set(id, `{"id":${JSON.stringify(id)}${json === '{}' ? '}' : `,${json.slice(1)}`}`)
   }
 
   /** A record that exists with a value only the core holds now. */
@@ -50,18 +50,17 @@ export class RecordCache {
     this._entries.delete(id)
   }
 
-  /** The record as a parsed object (never hand it out: callers copy it), or undefined. */
-  read(id) {
-    const entry = this._entries.get(id)
-    if (entry === undefined || typeof entry === 'object') return entry
-    if (typeof entry === 'string') return this._parsed(id, entry)
-    return this.readMany([id])[0]
-  }
-
-  /** The record if it is already parsed here, else undefined (nothing is parsed or fetched). */
+  /** The cached object itself if the record is held parsed (not to be handed out), else undefined. */
   parsed(id) {
     const entry = this._entries.get(id)
     return typeof entry === 'object' ? entry : undefined
+  }
+
+  /** A fresh copy of the record, or undefined. */
+  read(id) {
+    const entry = this._entries.get(id)
+    if (entry === IN_CORE) return this.readMany([id])[0]
+    return cloneJson(this._object(id, entry))
   }
 
   /** `read` for many ids, fetching those only the core holds in one call. */
@@ -71,25 +70,28 @@ export class RecordCache {
     for (let i = 0; i < ids.length; i++) {
       const entry = this._entries.get(ids[i])
       if (entry === IN_CORE) (missing ??= []).push(i)
-      else out[i] = typeof entry === 'string' ? this._parsed(ids[i], entry) : entry
+      else out[i] = cloneJson(this._object(ids[i], entry))
     }
     if (missing !== null) {
       const fetched = this._fetch(missing.map((i) => ids[i]))
       missing.forEach((at, k) => {
-        out[at] = fetched[k]
-        if (fetched[k] !== undefined) this._entries.set(ids[at], fetched[k])
+        if (fetched[k] === undefined) return
+        this._entries.set(ids[at], fetched[k])
+        out[at] = cloneJson(fetched[k])
       })
     }
     return out
   }
 
-  /** Every record, in the order they entered the cache. */
+  /** Fresh copies of every record, in the order they entered the cache. */
   values() {
     return this.readMany([...this._entries.keys()])
   }
 
-  _parsed(id, json) {
-    const record = withId(id, JSON.parse(json))
+  /** The entry as an object, parsing (and keeping) JSON text. */
+  _object(id, entry) {
+    if (typeof entry !== 'string') return entry
+    const record = JSON.parse(entry)
     this._entries.set(id, record)
     return record
   }

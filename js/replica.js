@@ -3,7 +3,7 @@
 // write and every remote update, so reads never cross into Wasm per record.
 
 import { checkOptions, warnInsecureEndpoints } from './options.js'
-import { checkQueryValue, checkRecord, cloneJson } from './values.js'
+import { checkQueryValue, checkRecord } from './values.js'
 import { newId } from './ids.js'
 import { Persistence } from './persistence.js'
 import { RecordCache } from './record-cache.js'
@@ -186,12 +186,12 @@ export class Collection {
 
   get(id) {
     this._replica._use(`${this.name}.get`)
-    return cloneJson(this._cache.read(id))
+    return this._cache.read(id)
   }
 
   all() {
     this._replica._use(`${this.name}.all`)
-    return this._cache.values().map(cloneJson)
+    return this._cache.values()
   }
 
   /** `{ where, orderBy, limit, offset }`: the core evaluates it and returns ids only. */
@@ -201,7 +201,7 @@ export class Collection {
     if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new TypeError(`${what}: the query must be an object`)
     checkWhere(query.where, what)
     const ids = JSON.parse(core.find(this.name, JSON.stringify(query)))
-    return this._cache.readMany(ids).map(cloneJson)
+    return this._cache.readMany(ids)
   }
 
   count(where) {
@@ -747,7 +747,7 @@ export function createReplicaClass(loadCore, env = {}) {
         if (collection._subscribers.size === 0 && everyone.size === 0) continue
         let changes = byCollection.get(collection)
         if (changes === undefined) byCollection.set(collection, (changes = []))
-        const value = type === 'delete' ? undefined : cloneJson(collection._cache.read(id))
+        const value = type === 'delete' ? undefined : collection._cache.read(id)
         changes.push({ type, id, value, origin, collection: name })
       }
       for (const [collection, changes] of byCollection) {

@@ -28,8 +28,8 @@ use yrs::types::{DeepObservable, ToJson};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, Doc, In, Map, MapPrelim, MapRef, Options, Out, ReadTxn, StateVector, Transact,
-    TransactionMut, Update,
+    Any, Doc, Map, MapPrelim, MapRef, Options, Out, ReadTxn, StateVector, Transact, TransactionMut,
+    Update,
 };
 
 pub use changes::{Change, ChangeKind, ChangeLog, ChangeSet, Origin};
@@ -229,7 +229,7 @@ impl Replica {
             .collect::<Result<Vec<_>>>()?;
         self.write(collection, |txn| {
             for (id, fields) in ids.iter().zip(records) {
-                map.insert(txn, id.as_str(), fields_prelim(fields));
+                insert_record(&map, txn, id, fields);
             }
             Ok(((), ids.iter().map(|id| (id.as_str(), false)).collect()))
         })
@@ -284,7 +284,7 @@ impl Replica {
                 Ok((true, vec![(id, true)]))
             }
             None => {
-                map.insert(txn, id, fields_prelim(fields));
+                insert_record(&map, txn, id, fields);
                 Ok((false, vec![(id, false)]))
             }
         })
@@ -737,26 +737,41 @@ fn field_value<T: ReadTxn>(record: &StoredRecord, txn: &T, id: &str, field: &str
     }
 }
 
-fn fields_prelim(fields: Fields) -> MapPrelim {
-    fields.into_iter().map(|(k, v)| (k, In::Any(v))).collect()
+/// Inserts a record as a `Y.Map` of its fields (as yrs' `MapPrelim` would, without building a
+/// hash map of them first).
+fn insert_record(map: &MapRef, txn: &mut TransactionMut, id: &str, fields: Fields) -> MapRef {
+    let record = map.insert(txn, id, MapPrelim::default());
+    for (name, value) in fields {
+        record.insert(txn, name, value);
+    }
+    record
 }
 
 /// The `id` of a record is its key: a patch may repeat it but not change it.
 fn without_own_id(mut fields: Fields, id: &str, collection: &str) -> Result<Fields> {
-    match fields.remove(ID_FIELD) {
-        None => Ok(fields),
-        Some(Any::String(given)) if &*given == id => Ok(fields),
-        Some(_) => Err(ReplicaError::InvalidValue(format!(
+    // As in JSON, a name given twice means its last value.
+    let given = fields.iter().rev().find(|(name, _)| &**name == ID_FIELD);
+    let refused = given.is_some_and(|(_, value)| !matches!(value, Any::String(s) if &**s == id));
+    fields.retain(|(name, _)| &**name != ID_FIELD);
+    if refused {
+        return Err(ReplicaError::InvalidValue(format!(
             "record '{id}' in '{collection}': field 'id' is the record's key and cannot be changed"
-        ))),
+        )));
     }
+    Ok(fields)
 }
 
 /// The record as a `Y.Map`; a plain-object record (written by another app) is upgraded to one.
 fn shared_record(map: &MapRef, txn: &mut TransactionMut, id: &str, record: StoredRecord) -> MapRef {
     match record {
         StoredRecord::Shared(shared) => shared,
-        StoredRecord::Plain(fields) => map.insert(txn, id, fields_prelim((*fields).clone())),
+        StoredRecord::Plain(fields) => {
+            let fields = fields
+                .iter()
+                .map(|(name, value)| (Arc::from(name.as_str()), value.clone()))
+                .collect();
+            insert_record(map, txn, id, fields)
+        }
     }
 }
 
@@ -768,9 +783,10 @@ fn replace_fields(
     fields: Fields,
 ) {
     let shared = shared_record(map, txn, id, record);
+    let kept: HashSet<&str> = fields.iter().map(|(name, _)| &**name).collect();
     let stale: Vec<String> = shared
         .keys(txn)
-        .filter(|k| !fields.contains_key(*k))
+        .filter(|k| !kept.contains(*k))
         .map(str::to_string)
         .collect();
     for key in stale {

@@ -18,11 +18,10 @@ use wasm_bindgen::prelude::*;
 use std::cell::RefMut;
 
 use crate::config::SyncConfig;
-use crate::replica::value::{fields_from_json, parse_any, type_name};
+use crate::replica::value::{fields_from_json, records_from_json};
 use crate::replica::{pieces, ChangeKind, Filter, Query, Replica, Values};
 use crate::sync::SyncEngine;
 use errors::{config_error, replica_error, JsResult};
-use yrs::Any;
 
 #[wasm_bindgen]
 pub struct WasmReplica {
@@ -84,32 +83,17 @@ impl WasmReplica {
                 what()
             ))
         })?;
-        let records: Vec<Any> = match parse_any(records_json, what).map_err(replica_error)? {
-            // Copying the slice clones only Arcs; dropping it leaves each record's map unshared,
-            // so it moves out below instead of being copied.
-            Any::Array(items) if items.len() == ids.len() => items.to_vec(),
-            other => {
-                let message = format!(
-                    "{}: expected an array of {} records, got {}",
-                    what(),
-                    ids.len(),
-                    type_name(&other)
-                );
-                return Err(errors::type_error(&message));
-            }
-        };
-        let mut batch = Vec::with_capacity(records.len());
-        for (i, (id, record)) in ids.into_iter().zip(records).enumerate() {
-            let Any::Map(fields) = record else {
-                let message = format!(
-                    "{}, record {i}: a record must be a plain object, got {}",
-                    what(),
-                    type_name(&record)
-                );
-                return Err(errors::type_error(&message));
-            };
-            batch.push((id, std::sync::Arc::unwrap_or_clone(fields)));
+        let records = records_from_json(records_json, what).map_err(replica_error)?;
+        if records.len() != ids.len() {
+            let message = format!(
+                "{}: {} ids for {} records",
+                what(),
+                ids.len(),
+                records.len()
+            );
+            return Err(errors::type_error(&message));
         }
+        let batch = ids.into_iter().zip(records).collect();
         self.core_mut()
             .insert_many(collection, batch)
             .map_err(replica_error)?;
