@@ -161,11 +161,12 @@ impl Replica {
     /// Runs `write` in one local Yjs transaction, keeps its update when capturing and, if the
     /// document changed, logs the records it names as touched: `(id, existed before)` pairs
     /// for `collection` (a local write touches no other record, so the observer skips it).
+    /// Returns `write`'s value and whether the document changed.
     fn write<'a, R>(
         &mut self,
         collection: &str,
         write: impl FnOnce(&mut TransactionMut) -> Result<(R, Vec<(&'a str, bool)>)>,
-    ) -> Result<R> {
+    ) -> Result<(R, bool)> {
         self.pending_origin = Origin::Local;
         let mut txn = self.doc.transact_mut_with(LOCAL_ORIGIN);
         let result = write(&mut txn);
@@ -185,7 +186,7 @@ impl Replica {
                 log.touch(&collection, &Arc::from(id), existed_before);
             }
         }
-        Ok(value)
+        Ok((value, changed))
     }
 
     fn keep_local_update(&mut self, update: Vec<u8>) {
@@ -233,16 +234,18 @@ impl Replica {
             }
             Ok(((), ids.iter().map(|id| (id.as_str(), false)).collect()))
         })
+        .map(|_| ())
     }
 
-    /// Merges `set` into a record and removes the `unset` fields.
+    /// Merges `set` into a record and removes the `unset` fields. Returns whether anything
+    /// changed (writing the values a record has changes nothing).
     pub fn update(
         &mut self,
         collection: &str,
         id: &str,
         set: Fields,
         unset: &[String],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let map = self.collection_map(collection)?;
         let set = without_own_id(set, id, collection)?;
         self.write(collection, |txn| {
@@ -260,10 +263,11 @@ impl Replica {
             }
             Ok(((), vec![(id, true)]))
         })
+        .map(|((), changed)| changed)
     }
 
-    /// Makes a record hold exactly `fields`.
-    pub fn replace(&mut self, collection: &str, id: &str, fields: Fields) -> Result<()> {
+    /// Makes a record hold exactly `fields`. Returns whether anything changed.
+    pub fn replace(&mut self, collection: &str, id: &str, fields: Fields) -> Result<bool> {
         let map = self.collection_map(collection)?;
         let fields = without_own_id(fields, id, collection)?;
         self.write(collection, |txn| {
@@ -271,14 +275,21 @@ impl Replica {
             replace_fields(&map, txn, id, record, fields);
             Ok(((), vec![(id, true)]))
         })
+        .map(|((), changed)| changed)
     }
 
-    /// Inserts the record, or replaces the one with the same id. Returns true if it existed.
-    pub fn upsert(&mut self, collection: &str, id: &str, fields: Fields) -> Result<bool> {
+    /// Inserts the record, or replaces the one with the same id. Returns what happened to it:
+    /// inserted, updated, or nothing (it held these fields already).
+    pub fn upsert(
+        &mut self,
+        collection: &str,
+        id: &str,
+        fields: Fields,
+    ) -> Result<Option<ChangeKind>> {
         let map = self.collection_map(collection)?;
         check_id(id, &format!("upsert into '{collection}'"))?;
         let fields = without_own_id(fields, id, collection)?;
-        self.write(collection, |txn| match record_at(&map, txn, id) {
+        let (existed, changed) = self.write(collection, |txn| match record_at(&map, txn, id) {
             Some(record) => {
                 replace_fields(&map, txn, id, record, fields);
                 Ok((true, vec![(id, true)]))
@@ -287,6 +298,11 @@ impl Replica {
                 insert_record(&map, txn, id, fields);
                 Ok((false, vec![(id, false)]))
             }
+        })?;
+        Ok(match (existed, changed) {
+            (false, _) => Some(ChangeKind::Insert),
+            (true, true) => Some(ChangeKind::Update),
+            (true, false) => None,
         })
     }
 
@@ -300,6 +316,7 @@ impl Replica {
             let removed = map.remove(txn, id).is_some();
             Ok((removed, vec![(id, true)]))
         })
+        .map(|(removed, _)| removed)
     }
 
     // ---- reads -------------------------------------------------------------------------

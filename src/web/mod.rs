@@ -63,7 +63,7 @@ impl WasmReplica {
         self.core_mut()
             .insert(collection, id, fields)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(Some(ChangeKind::Insert)))
     }
 
     /// Inserts records in one transaction: `ids_json` is a JSON array of ids, `records_json`
@@ -119,52 +119,51 @@ impl WasmReplica {
             serde_json::from_str(unset_json)
                 .map_err(|e| errors::type_error(&format!("{}: unset: {e}", what())))?
         };
-        self.core_mut()
+        let changed = self
+            .core_mut()
             .update(collection, id, set, &unset)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(changed.then_some(ChangeKind::Update)))
     }
 
     /// Makes a record hold exactly the JSON fields. Returns the change code.
     pub fn replace(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
         let what = || format!("replace of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
-        self.core_mut()
+        let changed = self
+            .core_mut()
             .replace(collection, id, fields)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(changed.then_some(ChangeKind::Update)))
     }
 
     /// Inserts or replaces by id. Returns the change code (insert, update or none).
     pub fn upsert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
         let what = || format!("upsert of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
-        self.core_mut()
+        let change = self
+            .core_mut()
             .upsert(collection, id, fields)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(change))
     }
 
     /// Deletes by id. Returns the change code (delete, or none when there was no record).
     pub fn delete(&mut self, collection: &str, id: &str) -> JsResult<u8> {
-        self.core_mut()
+        let deleted = self
+            .core_mut()
             .delete(collection, id)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(deleted.then_some(ChangeKind::Delete)))
     }
 
-    /// After a write of one record: its net change as a code, 0 none, 1 insert, 2 update,
-    /// 3 delete. Such a write touches only that record (every call drains the log), so no ids
-    /// need to cross.
-    fn take_single_change(&mut self) -> u8 {
-        let set = self.core_mut().take_changes_with(Values::Omit);
+    /// After a write of one record, its net change as a code: 0 none, 1 insert, 2 update,
+    /// 3 delete. The write's result says what it did, so its log entry is only kept for an
+    /// open batch.
+    fn local_change(&mut self, change: Option<ChangeKind>) -> u8 {
+        self.core_mut().forget_changes();
         self.after_local_write();
-        debug_assert!(
-            set.changes.len() <= 1,
-            "a single-record write touched {:?}",
-            set.changes
-        );
-        set.changes.first().map_or(0, |change| match change.kind {
+        change.map_or(0, |kind| match kind {
             ChangeKind::Insert => 1,
             ChangeKind::Update => 2,
             ChangeKind::Delete => 3,
