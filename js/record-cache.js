@@ -7,6 +7,11 @@
 
 import { cloneJson } from './values.js'
 
+/** `{ id, ...fields }` for parsed fields (a stored `id` field equals the key, which wins). */
+function withId(id, fields) {
+  return { id, ...fields, id }
+}
+
 /** Marks a record whose value only the core holds. */
 const IN_CORE = Symbol('in core')
 
@@ -34,11 +39,9 @@ export class RecordCache {
     this._entries.set(id, record)
   }
 
-  /** A record as the JSON text of its fields, as written. */
+  /** A record as the JSON text of its fields, as written (with or without its id). */
   setText(id, json) {
-    // The id goes first, as in every record read; should the text repeat it, JSON.parse keeps
-    // the first position and the last value, which is the same id.
-    this._entries.set(id, `{"id":${JSON.stringify(id)}${json === '{}' ? '}' : `,${json.slice(1)}`}`)
+    this._entries.set(id, json)
   }
 
   /** A record that exists with a value only the core holds now. */
@@ -91,7 +94,8 @@ export class RecordCache {
   /** The entry as an object, parsing (and keeping) JSON text. */
   _object(id, entry) {
     if (typeof entry !== 'string') return entry
-    const record = JSON.parse(entry)
+    // The id comes first, as in every record read (a text that starts with it has it right).
+    const record = entry.startsWith('{"id":') ? JSON.parse(entry) : withId(id, JSON.parse(entry))
     this._entries.set(id, record)
     return record
   }

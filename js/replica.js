@@ -92,10 +92,16 @@ export class Collection {
       const sizes = new Array(records.length)
       const batch = new Set()
       for (let i = 0; i < records.length; i++) {
-        const at = `${where}, record ${i}`
-        checkRecord(records[i], at)
-        const id = records[i].id === undefined ? newId() : records[i].id
-        checkId(id, at)
+        const id = records[i]?.id === undefined ? newId() : records[i].id
+        try {
+          checkRecord(records[i], where)
+          checkId(id, where)
+        } catch {
+          // Checked again to name the record: building that label for every record costs.
+          const at = `${where}, record ${i}`
+          checkRecord(records[i], at)
+          checkId(id, at)
+        }
         // Every id is checked before anything is written (the cache knows every record).
         if (batch.has(id) || this._cache.has(id)) throw alreadyExists(this.name, id)
         batch.add(id)
