@@ -138,6 +138,6 @@ for (const [key, label] of rows) {
 console.log('state bytes'.padEnd(48) + String(ours[0].bytes).padStart(10) + String(theirs[0].bytes).padStart(10) + (ours[0].bytes / theirs[0].bytes).toFixed(2).padStart(8))
 
 const wasmGz = gzipSync(readFileSync(new URL('../pkg/web/yreplica_bg.wasm', import.meta.url)), { level: 9 }).length
-const glueFiles = ['../pkg/web/yreplica.js', '../js/web.js', '../js/replica.js', '../js/values.js', '../js/ids.js', '../js/options.js', '../js/persistence.js']
+const glueFiles = ['../pkg/web/yreplica.js', '../js/web.js', '../js/replica.js', '../js/values.js', '../js/ids.js', '../js/options.js', '../js/persistence.js', '../js/record-cache.js']
 const glueGz = glueFiles.reduce((s, f) => s + gzipSync(readFileSync(new URL(f, import.meta.url)), { level: 9 }).length, 0)
 console.log(`size: wasm ${(wasmGz / 1024).toFixed(1)} KB + JS ${(glueGz / 1024).toFixed(1)} KB = ${((wasmGz + glueGz) / 1024).toFixed(1)} KB gzipped`)

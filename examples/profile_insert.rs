@@ -10,18 +10,12 @@ fn main() {
     let all = format!("[{}]", json.join(","));
     for _ in 0..3 {
         let t = Instant::now();
-        let parsed = yrs::Any::from_json(&all).unwrap();
+        let parsed = yreplica::replica::value::records_from_json(&all, String::new).unwrap();
         let parse = t.elapsed();
-        let yrs::Any::Array(items) = parsed else {
-            panic!()
-        };
-        let records: Vec<(String, yreplica::replica::Fields)> = items
-            .iter()
+        let records: Vec<(String, yreplica::replica::Fields)> = parsed
+            .into_iter()
             .enumerate()
-            .map(|(i, a)| match a {
-                yrs::Any::Map(m) => (format!("rec-{i}"), (**m).clone()),
-                _ => panic!(),
-            })
+            .map(|(i, fields)| (format!("rec-{i}"), fields))
             .collect();
         plain_yrs(&records);
         let mut r = Replica::new();

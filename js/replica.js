@@ -3,9 +3,10 @@
 // write and every remote update, so reads never cross into Wasm per record.
 
 import { checkOptions, warnInsecureEndpoints } from './options.js'
-import { checkQueryValue, checkRecord, cloneJson } from './values.js'
+import { checkQueryValue, checkRecord } from './values.js'
 import { newId } from './ids.js'
 import { Persistence } from './persistence.js'
+import { RecordCache } from './record-cache.js'
 
 // Change codes returned by the core's single-record writes.
 const UNCHANGED = 0
@@ -25,9 +26,24 @@ function checkId(id, where) {
   }
 }
 
-/** `{ id, ...fields }` for a parsed record (a stored `id` field equals the key, which wins). */
-function withId(id, fields) {
-  return { id, ...fields, id }
+/**
+ * What a record's insert takes in a Yjs update, at most: its JSON, and per field the item's
+ * header (info, parent id, key) that JSON does not spell out.
+ */
+function updateSize(json, record) {
+  let fields = 0
+  for (const key in record) fields++
+  return json.length + 16 + 12 * fields
+}
+
+function checkUpdate(update) {
+  if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
+}
+
+function alreadyExists(collection, id) {
+  const error = new Error(`a record with id '${id}' already exists in collection '${collection}'`)
+  error.code = 'ALREADY_EXISTS'
+  return error
 }
 
 function checkWhere(where, what) {
@@ -41,8 +57,11 @@ export class Collection {
   constructor(replica, name) {
     this.name = name
     this._replica = replica
-    /** @type {Map<string, object>} id → record as stored (never handed out). */
-    this._records = new Map()
+    /** Every record of the collection; values are never handed out (reads copy them). */
+    this._cache = new RecordCache((ids) => {
+      const found = JSON.parse(replica._use(`${name}: reading records`).getMany(name, JSON.stringify(ids)))
+      return found.map((record) => record ?? undefined)
+    })
     this._subscribers = new Set()
   }
 
@@ -57,9 +76,9 @@ export class Collection {
       const id = record.id === undefined ? newId() : record.id
       checkId(id, where)
       const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).insert(this.name, id, json)
-      this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
+      this._applyLocal(id, change, () => this._cache.setText(id, json))
       return id
     })
   }
@@ -69,19 +88,34 @@ export class Collection {
       const where = `${this.name}.insertMany`
       if (!Array.isArray(records)) throw new TypeError(`${where}: expected an array of records`)
       const ids = new Array(records.length)
+      const jsons = new Array(records.length)
+      const sizes = new Array(records.length)
+      const batch = new Set()
       for (let i = 0; i < records.length; i++) {
-        const at = `${where}, record ${i}`
-        checkRecord(records[i], at)
-        const id = records[i].id === undefined ? newId() : records[i].id
-        checkId(id, at)
+        const id = records[i]?.id === undefined ? newId() : records[i].id
+        try {
+          checkRecord(records[i], where)
+          checkId(id, where)
+        } catch {
+          // Checked again to name the record: building that label for every record costs.
+          const at = `${where}, record ${i}`
+          checkRecord(records[i], at)
+          checkId(id, at)
+        }
+        // Every id is checked before anything is written (the cache knows every record).
+        if (batch.has(id) || this._cache.has(id)) throw alreadyExists(this.name, id)
+        batch.add(id)
         ids[i] = id
+        jsons[i] = JSON.stringify(records[i])
+        sizes[i] = updateSize(jsons[i], records[i])
       }
-      const json = JSON.stringify(records)
-      this._replica._checkWriteSize(json, where)
-      this._core(where).insertMany(this.name, JSON.stringify(ids), json)
-      // Every record was inserted; the cache keeps its own copy of each.
-      const parsed = JSON.parse(json)
-      for (let i = 0; i < ids.length; i++) this._records.set(ids[i], withId(ids[i], parsed[i]))
+      const core = this._core(where)
+      // Updates stay under maxUpdateBytes: consecutive records go in one Yjs update until the
+      // next would cross it (inside transact() the whole transaction is one update instead).
+      for (const [from, to] of this._replica._writeChunks(sizes, where)) {
+        core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), `[${jsons.slice(from, to).join(',')}]`)
+        for (let i = from; i < to; i++) this._cache.setText(ids[i], jsons[i])
+      }
       this._replica._announceMany(this.name, 'insert', ids)
       this._replica._drainSync()
       return ids
@@ -95,13 +129,16 @@ export class Collection {
       checkRecord(fields, where)
       const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
       const json = JSON.stringify(fields)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).update(this.name, id, json, unset.length === 0 ? '' : JSON.stringify(unset))
       this._applyLocal(id, change, () => {
-        const next = { ...this._records.get(id), ...JSON.parse(json) }
+        const current = this._cache.parsed(id)
+        // A record nobody has read stays unparsed: the core holds its new value.
+        if (current === undefined) return this._cache.setInCore(id)
+        const next = { ...current, ...JSON.parse(json) }
         for (const key of unset) delete next[key]
         next.id = id
-        return next
+        this._cache.setRecord(id, next)
       })
     })
   }
@@ -112,9 +149,9 @@ export class Collection {
       checkId(id, where)
       checkRecord(record, where)
       const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).replace(this.name, id, json)
-      this._applyLocal(id, change, () => withId(id, JSON.parse(json)))
+      this._applyLocal(id, change, () => this._cache.setText(id, json))
     })
   }
 
@@ -124,9 +161,9 @@ export class Collection {
       checkRecord(record, where)
       checkId(record.id, `${where}: field 'id'`)
       const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json, where)
+      this._replica._checkWriteSize(json.length, where)
       const change = this._core(where).upsert(this.name, record.id, json)
-      this._applyLocal(record.id, change, () => withId(record.id, JSON.parse(json)))
+      this._applyLocal(record.id, change, () => this._cache.setText(record.id, json))
     })
   }
 
@@ -142,28 +179,25 @@ export class Collection {
 
   /**
    * @internal After a single-record write: `change` is the core's code for that record's net
-   * change; `valueOf` computes the new value from what was written (exact: the core stored
-   * the same JSON).
+   * change; `store` puts the new value into the cache from what was written (exact: the core
+   * stored the same JSON).
    */
-  _applyLocal(id, change, valueOf) {
+  _applyLocal(id, change, store) {
     if (change === UNCHANGED) return
-    if (change === DELETED) this._records.delete(id)
-    else this._records.set(id, valueOf())
+    if (change === DELETED) this._cache.delete(id)
+    else store()
     this._replica._announce(this.name, CHANGE_TYPES[change], id)
     this._replica._drainSync()
   }
 
   get(id) {
     this._replica._use(`${this.name}.get`)
-    return cloneJson(this._records.get(id))
+    return this._cache.read(id)
   }
 
   all() {
     this._replica._use(`${this.name}.all`)
-    const out = new Array(this._records.size)
-    let i = 0
-    for (const record of this._records.values()) out[i++] = cloneJson(record)
-    return out
+    return this._cache.values()
   }
 
   /** `{ where, orderBy, limit, offset }`: the core evaluates it and returns ids only. */
@@ -173,22 +207,24 @@ export class Collection {
     if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new TypeError(`${what}: the query must be an object`)
     checkWhere(query.where, what)
     const ids = JSON.parse(core.find(this.name, JSON.stringify(query)))
-    return ids.map((id) => cloneJson(this._records.get(id)))
+    return this._cache.readMany(ids)
   }
 
   count(where) {
     const what = `${this.name}.count`
     const core = this._core(what)
     checkWhere(where, what)
-    if (where === undefined || where === null || Object.keys(where).length === 0) return this._records.size
+    if (where === undefined || where === null || Object.keys(where).length === 0) return this._cache.size
     return core.count(this.name, JSON.stringify(where))
   }
 
   subscribe(listener) {
     if (typeof listener !== 'function') throw new TypeError(`${this.name}.subscribe: expected a function`)
     this._subscribers.add(listener)
+    this._replica._listenersChanged()
     return () => {
       this._subscribers.delete(listener)
+      this._replica._listenersChanged()
     }
   }
 }
@@ -208,6 +244,7 @@ export function createReplicaClass(loadCore, env = {}) {
       // A random 32-bit Yjs client id, as Yjs itself picks (smaller encodings than 53 bits).
       const clientId = globalThis.crypto.getRandomValues(new Uint32Array(1))[0] || 1
       const replica = new Replica(new core.WasmReplica(clientId), checked)
+      replica._listenersChanged()
       try {
         await replica._openStorage(env)
       } catch (error) {
@@ -242,6 +279,8 @@ export function createReplicaClass(loadCore, env = {}) {
       /** @type {Map<string, Collection>} */
       this._collections = new Map()
       this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set() }
+      /** Whether the core sends values with remote changes (it starts with them on). */
+      this._changeValues = true
       this._batchDepth = 0
       this._syncing = false
       this._draining = false
@@ -265,9 +304,9 @@ export function createReplicaClass(loadCore, env = {}) {
      * and other replicas cap message sizes, and an update they refuse would be sent again on
      * every reconnect.
      */
-    _checkWriteSize(json, where) {
+    _checkWriteSize(bytes, where) {
       const limit = this._options.maxUpdateBytes
-      const total = (this._batchDepth > 0 ? this._batchChars : 0) + json.length
+      const total = (this._batchDepth > 0 ? this._batchChars : 0) + bytes
       if (total > limit) {
         const inBatch = this._batchDepth > 0 ? ' (with the earlier writes of this transact())' : ''
         const error = new RangeError(`${where}: this write is ${total} bytes of JSON${inBatch}, over maxUpdateBytes (${limit}); nothing was written`)
@@ -275,6 +314,42 @@ export function createReplicaClass(loadCore, env = {}) {
         throw error
       }
       if (this._batchDepth > 0) this._batchChars = total
+    }
+
+    /**
+     * @internal Splits a multi-record write into runs `[from, to)` whose updates (`sizes`, in
+     * bytes) each stay under `maxUpdateBytes`. A single record over it is refused first, and
+     * inside transact() the sum is checked (the transaction is one update), so a refused write
+     * writes nothing.
+     */
+    _writeChunks(sizes, where) {
+      const limit = this._options.maxUpdateBytes
+      let total = 0
+      for (let i = 0; i < sizes.length; i++) {
+        if (sizes[i] > limit) {
+          const error = new RangeError(`${where}, record ${i}: this record takes ${sizes[i]} bytes, over maxUpdateBytes (${limit}); nothing was written`)
+          error.code = 'TOO_LARGE'
+          throw error
+        }
+        total += sizes[i]
+      }
+      if (this._batchDepth > 0) {
+        this._checkWriteSize(total, where)
+        return [[0, sizes.length]]
+      }
+      const chunks = []
+      let from = 0
+      let size = 0
+      for (let i = 0; i < sizes.length; i++) {
+        if (size + sizes[i] > limit && i > from) {
+          chunks.push([from, i])
+          from = i
+          size = 0
+        }
+        size += sizes[i]
+      }
+      if (from < sizes.length || sizes.length === 0) chunks.push([from, sizes.length])
+      return chunks
     }
 
     /** Loads what local storage holds, then keeps every update for it. */
@@ -292,7 +367,7 @@ export function createReplicaClass(loadCore, env = {}) {
       try {
         await persistence.load((update) => {
           if (!(update instanceof Uint8Array)) throw new TypeError('a stored update is not a Uint8Array')
-          const json = this._core.applyUpdate(update, false, true)
+          const json = this._core.applyUpdate(update)
           if (json !== '') this._applyToCache(JSON.parse(json))
         })
       } catch (error) {
@@ -339,7 +414,9 @@ export function createReplicaClass(loadCore, env = {}) {
           // the other tab sends its own writes to the server, and stores them: in the same
           // IndexedDB database when both use it, so they are not written there twice
           const storedHere = message.storedIn === 'indexeddb' && this._storedIn() === 'indexeddb'
-          this._applyUpdate(message.update, false, !storedHere)
+          const core = this._core
+          this._applyRemoteChanges(storedHere ? core.applyStoredElsewhere(message.update) : core.applyUpdate(message.update), 'remote')
+          this._persistence?.schedule()
         } else if (message.type === 'state-vector' && message.stateVector instanceof Uint8Array) {
           channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector), storedIn: this._storedIn() })
         }
@@ -581,23 +658,13 @@ export function createReplicaClass(loadCore, env = {}) {
      * and `flush()` waits for its acknowledgement.
      */
     applyUpdate(update) {
-      this._applyUpdate(update, true)
-    }
-
-    _applyUpdate(update, share, keep = true) {
       const core = this._use('applyUpdate')
-      if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
-      if (share && update.length > this._options.maxUpdateBytes) {
-        const error = new RangeError(`applyUpdate: the update is ${update.length} bytes, over maxUpdateBytes (${this._options.maxUpdateBytes}); nothing was applied`)
-        error.code = 'TOO_LARGE'
-        throw error
-      }
-      this._applyRemoteChanges(core.applyUpdate(update, share, keep), 'remote')
+      checkUpdate(update)
+      // An import is not a local write: any size loads; it is shared in pieces under maxUpdateBytes.
+      this._applyRemoteChanges(core.importUpdate(update, this._options.maxUpdateBytes), 'remote')
       this._persistence?.schedule()
-      if (share) {
-        this._drainSync()
-        this._scheduleBroadcast()
-      }
+      this._drainSync()
+      this._scheduleBroadcast()
     }
 
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
@@ -606,8 +673,10 @@ export function createReplicaClass(loadCore, env = {}) {
       if (set === undefined) throw new TypeError(`on: unknown event '${event}' (expected change, status, failover, presence or error)`)
       if (typeof listener !== 'function') throw new TypeError('on: expected a function')
       set.add(listener)
+      if (event === 'change') this._listenersChanged()
       return () => {
         set.delete(listener)
+        if (event === 'change') this._listenersChanged()
       }
     }
 
@@ -650,11 +719,28 @@ export function createReplicaClass(loadCore, env = {}) {
       if (this._batchDepth === 0) this._notify(rows, origin)
     }
 
+    /** Remote changes: values come only while someone listens (see _listenersChanged). */
     _applyToCache(rows) {
       for (const [name, type, id, value] of rows) {
-        const records = this.collection(name)._records
-        if (type === 'delete') records.delete(id)
-        else records.set(id, value)
+        const cache = this.collection(name)._cache
+        if (type === 'delete') cache.delete(id)
+        else if (value === null) cache.setInCore(id)
+        else cache.setRecord(id, value)
+      }
+    }
+
+    /**
+     * Remote change sets carry values only while the app listens to changes; otherwise a
+     * value is fetched from the core when it is first read, so loading a large document costs
+     * no JSON for records nobody reads.
+     */
+    _listenersChanged() {
+      if (this._core === null) return
+      let listening = this._listeners.change.size > 0
+      for (const collection of this._collections.values()) listening ||= collection._subscribers.size > 0
+      if (listening !== this._changeValues) {
+        this._changeValues = listening
+        this._core.setChangeValues(listening)
       }
     }
 
@@ -667,7 +753,7 @@ export function createReplicaClass(loadCore, env = {}) {
         if (collection._subscribers.size === 0 && everyone.size === 0) continue
         let changes = byCollection.get(collection)
         if (changes === undefined) byCollection.set(collection, (changes = []))
-        const value = type === 'delete' ? undefined : cloneJson(collection._records.get(id))
+        const value = type === 'delete' ? undefined : collection._cache.read(id)
         changes.push({ type, id, value, origin, collection: name })
       }
       for (const [collection, changes] of byCollection) {

@@ -144,12 +144,22 @@ fn replace_makes_the_record_exactly_the_fields() {
 #[test]
 fn upsert_inserts_or_replaces() {
     let mut r = todos();
-    assert!(!r
-        .upsert("todos", "x1", fields(json!({"title": "x"})))
-        .unwrap());
-    assert!(r
-        .upsert("todos", "a", fields(json!({"title": "only"})))
-        .unwrap());
+    assert_eq!(
+        r.upsert("todos", "x1", fields(json!({"title": "x"})))
+            .unwrap(),
+        Some(ChangeKind::Insert)
+    );
+    assert_eq!(
+        r.upsert("todos", "a", fields(json!({"title": "only"})))
+            .unwrap(),
+        Some(ChangeKind::Update)
+    );
+    assert_eq!(
+        r.upsert("todos", "a", fields(json!({"title": "only"})))
+            .unwrap(),
+        None,
+        "the same fields again change nothing"
+    );
     assert_eq!(
         get(&mut r, "todos", "a"),
         Some(json!({"id": "a", "title": "only"}))

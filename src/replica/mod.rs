@@ -15,6 +15,7 @@ pub mod arrival;
 pub mod changes;
 pub mod claims;
 pub mod error;
+pub mod pieces;
 pub mod query;
 pub mod value;
 
@@ -27,8 +28,8 @@ use yrs::types::{DeepObservable, ToJson};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, Doc, In, Map, MapPrelim, MapRef, Options, Out, ReadTxn, StateVector, Transact,
-    TransactionMut, Update,
+    Any, Doc, Map, MapPrelim, MapRef, Options, Out, ReadTxn, StateVector, Transact, TransactionMut,
+    Update,
 };
 
 pub use changes::{Change, ChangeKind, ChangeLog, ChangeSet, Origin};
@@ -160,11 +161,12 @@ impl Replica {
     /// Runs `write` in one local Yjs transaction, keeps its update when capturing and, if the
     /// document changed, logs the records it names as touched: `(id, existed before)` pairs
     /// for `collection` (a local write touches no other record, so the observer skips it).
+    /// Returns `write`'s value and whether the document changed.
     fn write<'a, R>(
         &mut self,
         collection: &str,
         write: impl FnOnce(&mut TransactionMut) -> Result<(R, Vec<(&'a str, bool)>)>,
-    ) -> Result<R> {
+    ) -> Result<(R, bool)> {
         self.pending_origin = Origin::Local;
         let mut txn = self.doc.transact_mut_with(LOCAL_ORIGIN);
         let result = write(&mut txn);
@@ -184,7 +186,7 @@ impl Replica {
                 log.touch(&collection, &Arc::from(id), existed_before);
             }
         }
-        Ok(value)
+        Ok((value, changed))
     }
 
     fn keep_local_update(&mut self, update: Vec<u8>) {
@@ -228,20 +230,22 @@ impl Replica {
             .collect::<Result<Vec<_>>>()?;
         self.write(collection, |txn| {
             for (id, fields) in ids.iter().zip(records) {
-                map.insert(txn, id.as_str(), fields_prelim(fields));
+                insert_record(&map, txn, id, fields);
             }
             Ok(((), ids.iter().map(|id| (id.as_str(), false)).collect()))
         })
+        .map(|_| ())
     }
 
-    /// Merges `set` into a record and removes the `unset` fields.
+    /// Merges `set` into a record and removes the `unset` fields. Returns whether anything
+    /// changed (writing the values a record has changes nothing).
     pub fn update(
         &mut self,
         collection: &str,
         id: &str,
         set: Fields,
         unset: &[String],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let map = self.collection_map(collection)?;
         let set = without_own_id(set, id, collection)?;
         self.write(collection, |txn| {
@@ -259,10 +263,11 @@ impl Replica {
             }
             Ok(((), vec![(id, true)]))
         })
+        .map(|((), changed)| changed)
     }
 
-    /// Makes a record hold exactly `fields`.
-    pub fn replace(&mut self, collection: &str, id: &str, fields: Fields) -> Result<()> {
+    /// Makes a record hold exactly `fields`. Returns whether anything changed.
+    pub fn replace(&mut self, collection: &str, id: &str, fields: Fields) -> Result<bool> {
         let map = self.collection_map(collection)?;
         let fields = without_own_id(fields, id, collection)?;
         self.write(collection, |txn| {
@@ -270,22 +275,34 @@ impl Replica {
             replace_fields(&map, txn, id, record, fields);
             Ok(((), vec![(id, true)]))
         })
+        .map(|((), changed)| changed)
     }
 
-    /// Inserts the record, or replaces the one with the same id. Returns true if it existed.
-    pub fn upsert(&mut self, collection: &str, id: &str, fields: Fields) -> Result<bool> {
+    /// Inserts the record, or replaces the one with the same id. Returns what happened to it:
+    /// inserted, updated, or nothing (it held these fields already).
+    pub fn upsert(
+        &mut self,
+        collection: &str,
+        id: &str,
+        fields: Fields,
+    ) -> Result<Option<ChangeKind>> {
         let map = self.collection_map(collection)?;
         check_id(id, &format!("upsert into '{collection}'"))?;
         let fields = without_own_id(fields, id, collection)?;
-        self.write(collection, |txn| match record_at(&map, txn, id) {
+        let (existed, changed) = self.write(collection, |txn| match record_at(&map, txn, id) {
             Some(record) => {
                 replace_fields(&map, txn, id, record, fields);
                 Ok((true, vec![(id, true)]))
             }
             None => {
-                map.insert(txn, id, fields_prelim(fields));
+                insert_record(&map, txn, id, fields);
                 Ok((false, vec![(id, false)]))
             }
+        })?;
+        Ok(match (existed, changed) {
+            (false, _) => Some(ChangeKind::Insert),
+            (true, true) => Some(ChangeKind::Update),
+            (true, false) => None,
         })
     }
 
@@ -299,6 +316,7 @@ impl Replica {
             let removed = map.remove(txn, id).is_some();
             Ok((removed, vec![(id, true)]))
         })
+        .map(|(removed, _)| removed)
     }
 
     // ---- reads -------------------------------------------------------------------------
@@ -308,6 +326,24 @@ impl Replica {
         let map = self.collection_map(collection)?;
         let txn = self.doc.transact();
         Ok(record_at(&map, &txn, id).map(|r| record_json(id, &r, &txn)))
+    }
+
+    /// The records under `ids` as one JSON array, `null` where there is none.
+    pub fn get_many(&mut self, collection: &str, ids: &[String]) -> Result<String> {
+        let map = self.collection_map(collection)?;
+        let txn = self.doc.transact();
+        let mut out = String::from("[");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match record_at(&map, &txn, id) {
+                Some(record) => out.push_str(&record_json(id, &record, &txn)),
+                None => out.push_str("null"),
+            }
+        }
+        out.push(']');
+        Ok(out)
     }
 
     /// All records of a collection as one JSON array, ordered by id.
@@ -718,26 +754,41 @@ fn field_value<T: ReadTxn>(record: &StoredRecord, txn: &T, id: &str, field: &str
     }
 }
 
-fn fields_prelim(fields: Fields) -> MapPrelim {
-    fields.into_iter().map(|(k, v)| (k, In::Any(v))).collect()
+/// Inserts a record as a `Y.Map` of its fields (as yrs' `MapPrelim` would, without building a
+/// hash map of them first).
+fn insert_record(map: &MapRef, txn: &mut TransactionMut, id: &str, fields: Fields) -> MapRef {
+    let record = map.insert(txn, id, MapPrelim::default());
+    for (name, value) in fields {
+        record.insert(txn, name, value);
+    }
+    record
 }
 
 /// The `id` of a record is its key: a patch may repeat it but not change it.
 fn without_own_id(mut fields: Fields, id: &str, collection: &str) -> Result<Fields> {
-    match fields.remove(ID_FIELD) {
-        None => Ok(fields),
-        Some(Any::String(given)) if &*given == id => Ok(fields),
-        Some(_) => Err(ReplicaError::InvalidValue(format!(
+    // As in JSON, a name given twice means its last value.
+    let given = fields.iter().rev().find(|(name, _)| &**name == ID_FIELD);
+    let refused = given.is_some_and(|(_, value)| !matches!(value, Any::String(s) if &**s == id));
+    fields.retain(|(name, _)| &**name != ID_FIELD);
+    if refused {
+        return Err(ReplicaError::InvalidValue(format!(
             "record '{id}' in '{collection}': field 'id' is the record's key and cannot be changed"
-        ))),
+        )));
     }
+    Ok(fields)
 }
 
 /// The record as a `Y.Map`; a plain-object record (written by another app) is upgraded to one.
 fn shared_record(map: &MapRef, txn: &mut TransactionMut, id: &str, record: StoredRecord) -> MapRef {
     match record {
         StoredRecord::Shared(shared) => shared,
-        StoredRecord::Plain(fields) => map.insert(txn, id, fields_prelim((*fields).clone())),
+        StoredRecord::Plain(fields) => {
+            let fields = fields
+                .iter()
+                .map(|(name, value)| (Arc::from(name.as_str()), value.clone()))
+                .collect();
+            insert_record(map, txn, id, fields)
+        }
     }
 }
 
@@ -749,9 +800,10 @@ fn replace_fields(
     fields: Fields,
 ) {
     let shared = shared_record(map, txn, id, record);
+    let kept: HashSet<&str> = fields.iter().map(|(name, _)| &**name).collect();
     let stale: Vec<String> = shared
         .keys(txn)
-        .filter(|k| !fields.contains_key(*k))
+        .filter(|k| !kept.contains(*k))
         .map(str::to_string)
         .collect();
     for key in stale {

@@ -1,44 +1,150 @@
 //! Converting between app JSON, `yrs::Any` and the JSON text the JS facade reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use yrs::{Any, Array, GetString, Map, MapRef, Out, ReadTxn};
 
 use super::error::{ReplicaError, Result};
 
-/// The fields of one record, without its id (the id is the record's key in its collection).
-pub type Fields = HashMap<String, Any>;
+/// The fields of one record in the order they were written, without its id (the id is the
+/// record's key in its collection).
+pub type Fields = Vec<(Arc<str>, Any)>;
+
+/// Field names shared by the records of one write: yrs keeps a field's name with each of its
+/// items, so a name shared by 100,000 records is one allocation instead of 100,000.
+#[derive(Debug, Default)]
+pub struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    pub fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(name) {
+            return known.clone();
+        }
+        let name: Arc<str> = name.into();
+        self.0.insert(name.clone());
+        name
+    }
+}
 
 /// Name of the pseudo-field that carries a record's key.
 pub const ID_FIELD: &str = "id";
 
 /// Parses a JSON object of fields. `what` names the operation, for the error (built only then).
 pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fields> {
-    match app_json(json) {
-        Ok(Any::Map(map)) => Ok(Arc::unwrap_or_clone(map)),
-        Ok(other) => Err(ReplicaError::InvalidValue(format!(
-            "{}: a record must be a plain object, got {}",
-            what(),
-            type_name(&other)
-        ))),
-        Err(e) => Err(not_json(what, e)),
+    let mut names = Names::default();
+    let mut parser = serde_json::Deserializer::from_str(json);
+    FieldsSeed(&mut names)
+        .deserialize(&mut parser)
+        .and_then(|fields| parser.end().map(|()| fields))
+        .map_err(|e| not_json(what, e))
+}
+
+/// Parses a JSON array of records (objects of fields), sharing field names among them.
+pub fn records_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Vec<Fields>> {
+    let mut names = Names::default();
+    let mut parser = serde_json::Deserializer::from_str(json);
+    RecordsSeed(&mut names)
+        .deserialize(&mut parser)
+        .and_then(|records| parser.end().map(|()| records))
+        .map_err(|e| not_json(what, e))
+}
+
+struct RecordsSeed<'n>(&'n mut Names);
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
+    type Value = Vec<Fields>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
     }
 }
 
-/// Parses any JSON text into an `Any`.
-pub fn parse_any(json: &str, what: impl FnOnce() -> String) -> Result<Any> {
-    app_json(json).map_err(|e| not_json(what, e))
+impl<'de> serde::de::Visitor<'de> for RecordsSeed<'_> {
+    type Value = Vec<Fields>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records (JSON objects)")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(fields) = seq.next_element_seed(FieldsSeed(&mut *self.0))? {
+            records.push(fields);
+        }
+        Ok(records)
+    }
 }
 
-/// JSON text from the app (`JSON.stringify`) as an `Any`, as yrs' `Any::from_json` reads it
+struct FieldsSeed<'n>(&'n mut Names);
+
+impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
+    type Value = Fields;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldsSeed<'_> {
+    type Value = Fields;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record (a plain JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+        while let Some(name) = map.next_key_seed(NameSeed(&mut *self.0))? {
+            let AppAny(value) = map.next_value()?;
+            fields.push((name, value));
+        }
+        Ok(fields)
+    }
+}
+
+struct NameSeed<'n>(&'n mut Names);
+
+impl<'de> DeserializeSeed<'de> for NameSeed<'_> {
+    type Value = Arc<str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NameSeed<'_> {
+    type Value = Arc<str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> std::result::Result<Arc<str>, E> {
+        Ok(self.0.get(name))
+    }
+}
+
+/// A JSON value from the app (`JSON.stringify`) as an `Any`, as yrs' `Any::from_json` reads it
 /// except that an integer beyond i64 becomes a float, as in JavaScript: JSON.stringify writes
 /// numbers up to 1e21 in full (1e19 is "10000000000000000000"), which yrs refuses.
-fn app_json(json: &str) -> std::result::Result<Any, serde_json::Error> {
-    serde_json::from_str::<AppAny>(json).map(|v| v.0)
-}
-
 struct AppAny(Any);
 
 impl<'de> serde::Deserialize<'de> for AppAny {
@@ -117,20 +223,6 @@ pub fn check_id(id: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// A short name of a value's JSON type, for error messages.
-pub fn type_name(value: &Any) -> &'static str {
-    match value {
-        Any::Null => "null",
-        Any::Undefined => "undefined",
-        Any::Bool(_) => "a boolean",
-        Any::Number(_) => "a number",
-        Any::String(_) => "a string",
-        Any::Buffer(_) => "binary data",
-        Any::Array(_) => "an array",
-        Any::Map(_) => "an object",
-    }
-}
-
 /// How deeply shared maps and arrays nested in a field are read; deeper ones read as null.
 /// Reading recurses, and a remote update can nest them thousands deep (a few bytes a level),
 /// which would overflow the Wasm stack.
@@ -192,9 +284,12 @@ impl StoredRecord {
         match self {
             StoredRecord::Shared(map) => map
                 .iter(txn)
-                .map(|(key, out)| (key.to_string(), out_to_any(out, txn)))
+                .map(|(key, out)| (Arc::from(key), out_to_any(out, txn)))
                 .collect(),
-            StoredRecord::Plain(map) => (**map).clone(),
+            StoredRecord::Plain(map) => map
+                .iter()
+                .map(|(key, value)| (Arc::from(key.as_str()), value.clone()))
+                .collect(),
         }
     }
 }

@@ -4,9 +4,9 @@
 //! V8 runs a full garbage collection of the JS heap on every `memory.grow`. std's dlmalloc
 //! grows by what one allocation lacks, rounded to 64 KiB pages, so loading 100,000 records did
 //! thousands of grows, each one a mark-compact over the app's whole heap: the cost of every
-//! write grew with the document. Growing by a quarter of the current size makes the number of
-//! grows logarithmic in the document's size; the pages are only committed by the OS when
-//! touched, and at most a quarter of the memory is reserved ahead.
+//! write grew with the document. Growing by a quarter of the current size (at most 256 MiB)
+//! makes the number of grows logarithmic in the document's size up to 1 GiB and linear with a
+//! small constant beyond; pages are only committed by the OS when touched.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::arch::wasm32;
@@ -18,6 +18,8 @@ compile_error!("the allocator assumes single-threaded Wasm (no atomics)");
 const PAGE: usize = 64 * 1024;
 /// The smallest step: 1 MiB, so a small replica grows a few times, not per page.
 const MIN_STEP: usize = 16 * PAGE;
+/// The largest step: near the 4 GiB ceiling a quarter would reserve far more than is used.
+const MAX_STEP: usize = 4096 * PAGE;
 
 /// dlmalloc's source of memory: `memory.grow` by at least a quarter of the current size.
 struct GrowingMemory;
@@ -33,7 +35,7 @@ unsafe impl dlmalloc::Allocator for GrowingMemory {
     fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
         let needed = size.div_ceil(PAGE);
         let current = wasm32::memory_size(0) * PAGE;
-        let step = (current / 4).max(MIN_STEP).div_ceil(PAGE).max(needed);
+        let step = (current / 4).clamp(MIN_STEP, MAX_STEP).div_ceil(PAGE).max(needed);
         // Near the 4 GiB ceiling the large step may not fit where the needed one still does.
         match Self::grow(step)
             .map(|base| (base, step))
@@ -75,25 +77,57 @@ unsafe impl dlmalloc::Allocator for GrowingMemory {
 
 struct SingleThreaded(UnsafeCell<dlmalloc::Dlmalloc<GrowingMemory>>);
 
+/// Bytes handed out and not yet freed, and the most there ever were (for memory reports).
+static mut IN_USE: usize = 0;
+static mut PEAK_IN_USE: usize = 0;
+
+fn allocated(ptr: *mut u8, bytes: usize) -> *mut u8 {
+    if !ptr.is_null() {
+        // Single-threaded (see above): nothing else touches the counters meanwhile.
+        unsafe {
+            IN_USE += bytes;
+            PEAK_IN_USE = PEAK_IN_USE.max(IN_USE);
+        }
+    }
+    ptr
+}
+
+/// `(bytes in use, peak bytes in use)` by the allocator; the Wasm memory holding them is
+/// `memory.size`, which only grows.
+pub fn heap_usage() -> (usize, usize) {
+    unsafe { (IN_USE, PEAK_IN_USE) }
+}
+
 // wasm32-unknown-unknown without the atomics feature runs one thread (checked above), so the
 // allocator is never entered concurrently; dlmalloc itself never allocates through it.
 unsafe impl Sync for SingleThreaded {}
 
 unsafe impl GlobalAlloc for SingleThreaded {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        (*self.0.get()).malloc(layout.size(), layout.align())
+        allocated(
+            (*self.0.get()).malloc(layout.size(), layout.align()),
+            layout.size(),
+        )
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        (*self.0.get()).calloc(layout.size(), layout.align())
+        allocated(
+            (*self.0.get()).calloc(layout.size(), layout.align()),
+            layout.size(),
+        )
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        IN_USE -= layout.size();
         (*self.0.get()).free(ptr, layout.size(), layout.align())
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size)
+        let moved = (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size);
+        if !moved.is_null() {
+            IN_USE -= layout.size();
+        }
+        allocated(moved, new_size)
     }
 }
 

@@ -70,6 +70,9 @@ pub struct Shared {
     pub sync: Option<Driver>,
     /// Local updates for the other tabs (BroadcastChannel), when the facade asked for them.
     pub broadcast: Option<Vec<Vec<u8>>>,
+    /// Whether remote change sets carry the records' values: only when the app listens to
+    /// changes (otherwise the facade fetches a value when it is first read).
+    pub change_values: Values,
 }
 
 pub type SharedRef = Rc<RefCell<Shared>>;
@@ -189,9 +192,14 @@ pub fn pump(shared: &SharedRef, from_event: bool, input: impl FnOnce(&mut Shared
 
 /// Executes the engine's outputs and re-arms the one timer at its next deadline.
 pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
-    let Shared { core, sync, .. } = state;
+    let Shared {
+        core,
+        sync,
+        change_values,
+        ..
+    } = state;
     let Some(driver) = sync.as_mut() else { return };
-    let remote = core.take_changes_with(Values::Include);
+    let remote = core.take_changes_with(*change_values);
     if !remote.is_empty() {
         driver
             .events

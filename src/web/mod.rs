@@ -18,11 +18,10 @@ use wasm_bindgen::prelude::*;
 use std::cell::RefMut;
 
 use crate::config::SyncConfig;
-use crate::replica::value::{fields_from_json, parse_any, type_name};
-use crate::replica::{ChangeKind, Filter, Query, Replica, Values};
+use crate::replica::value::{fields_from_json, records_from_json};
+use crate::replica::{pieces, ChangeKind, Filter, Query, Replica, Values};
 use crate::sync::SyncEngine;
 use errors::{config_error, replica_error, JsResult};
-use yrs::Any;
 
 #[wasm_bindgen]
 pub struct WasmReplica {
@@ -51,6 +50,7 @@ impl WasmReplica {
                 core,
                 sync: None,
                 broadcast: None,
+                change_values: Values::Include,
             })),
         }
     }
@@ -63,7 +63,7 @@ impl WasmReplica {
         self.core_mut()
             .insert(collection, id, fields)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(Some(ChangeKind::Insert)))
     }
 
     /// Inserts records in one transaction: `ids_json` is a JSON array of ids, `records_json`
@@ -83,32 +83,17 @@ impl WasmReplica {
                 what()
             ))
         })?;
-        let records: Vec<Any> = match parse_any(records_json, what).map_err(replica_error)? {
-            // Copying the slice clones only Arcs; dropping it leaves each record's map unshared,
-            // so it moves out below instead of being copied.
-            Any::Array(items) if items.len() == ids.len() => items.to_vec(),
-            other => {
-                let message = format!(
-                    "{}: expected an array of {} records, got {}",
-                    what(),
-                    ids.len(),
-                    type_name(&other)
-                );
-                return Err(errors::type_error(&message));
-            }
-        };
-        let mut batch = Vec::with_capacity(records.len());
-        for (i, (id, record)) in ids.into_iter().zip(records).enumerate() {
-            let Any::Map(fields) = record else {
-                let message = format!(
-                    "{}, record {i}: a record must be a plain object, got {}",
-                    what(),
-                    type_name(&record)
-                );
-                return Err(errors::type_error(&message));
-            };
-            batch.push((id, std::sync::Arc::unwrap_or_clone(fields)));
+        let records = records_from_json(records_json, what).map_err(replica_error)?;
+        if records.len() != ids.len() {
+            let message = format!(
+                "{}: {} ids for {} records",
+                what(),
+                ids.len(),
+                records.len()
+            );
+            return Err(errors::type_error(&message));
         }
+        let batch = ids.into_iter().zip(records).collect();
         self.core_mut()
             .insert_many(collection, batch)
             .map_err(replica_error)?;
@@ -134,52 +119,51 @@ impl WasmReplica {
             serde_json::from_str(unset_json)
                 .map_err(|e| errors::type_error(&format!("{}: unset: {e}", what())))?
         };
-        self.core_mut()
+        let changed = self
+            .core_mut()
             .update(collection, id, set, &unset)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(changed.then_some(ChangeKind::Update)))
     }
 
     /// Makes a record hold exactly the JSON fields. Returns the change code.
     pub fn replace(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
         let what = || format!("replace of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
-        self.core_mut()
+        let changed = self
+            .core_mut()
             .replace(collection, id, fields)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(changed.then_some(ChangeKind::Update)))
     }
 
     /// Inserts or replaces by id. Returns the change code (insert, update or none).
     pub fn upsert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
         let what = || format!("upsert of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
-        self.core_mut()
+        let change = self
+            .core_mut()
             .upsert(collection, id, fields)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(change))
     }
 
     /// Deletes by id. Returns the change code (delete, or none when there was no record).
     pub fn delete(&mut self, collection: &str, id: &str) -> JsResult<u8> {
-        self.core_mut()
+        let deleted = self
+            .core_mut()
             .delete(collection, id)
             .map_err(replica_error)?;
-        Ok(self.take_single_change())
+        Ok(self.local_change(deleted.then_some(ChangeKind::Delete)))
     }
 
-    /// After a write of one record: its net change as a code, 0 none, 1 insert, 2 update,
-    /// 3 delete. Such a write touches only that record (every call drains the log), so no ids
-    /// need to cross.
-    fn take_single_change(&mut self) -> u8 {
-        let set = self.core_mut().take_changes_with(Values::Omit);
+    /// After a write of one record, its net change as a code: 0 none, 1 insert, 2 update,
+    /// 3 delete. The write's result says what it did, so its log entry is only kept for an
+    /// open batch.
+    fn local_change(&mut self, change: Option<ChangeKind>) -> u8 {
+        self.core_mut().forget_changes();
         self.after_local_write();
-        debug_assert!(
-            set.changes.len() <= 1,
-            "a single-record write touched {:?}",
-            set.changes
-        );
-        set.changes.first().map_or(0, |change| match change.kind {
+        change.map_or(0, |kind| match kind {
             ChangeKind::Insert => 1,
             ChangeKind::Update => 2,
             ChangeKind::Delete => 3,
@@ -241,15 +225,38 @@ impl WasmReplica {
 
     /// Every mutation drains the core's change log before returning, so nothing is left
     /// between calls: `[[collection, kind, id, value|null], ...]` or "" when nothing changed.
-    /// Values are included only for changes the facade did not make itself (remote updates).
-    fn take_changes(&mut self, with_values: bool) -> String {
-        let set = self.core_mut().take_changes_with(values(with_values));
+    /// Values are included only for changes the facade did not make itself (remote updates),
+    /// and only while it wants them (see `setChangeValues`).
+    fn take_remote_changes(&mut self) -> String {
+        let values = self.shared.borrow().change_values;
+        let set = self.core_mut().take_changes_with(values);
         self.after_local_write();
         if set.is_empty() {
             String::new()
         } else {
             set.to_json()
         }
+    }
+
+    /// Whether remote change sets carry each record's value (the facade wants them while the
+    /// app listens to changes; otherwise it reads values when they are asked for).
+    #[wasm_bindgen(js_name = setChangeValues)]
+    pub fn set_change_values(&mut self, wanted: bool) {
+        self.shared.borrow_mut().change_values = values(wanted);
+    }
+
+    /// The records under the ids of `ids_json` (a JSON array) as a JSON array, null for ids
+    /// without a record.
+    #[wasm_bindgen(js_name = getMany)]
+    pub fn get_many(&mut self, collection: &str, ids_json: &str) -> JsResult<String> {
+        let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
+            errors::type_error(&format!(
+                "getMany: ids must be a JSON array of strings: {e}"
+            ))
+        })?;
+        self.core_mut()
+            .get_many(collection, &ids)
+            .map_err(replica_error)
     }
 
     #[wasm_bindgen(js_name = encodeState)]
@@ -303,25 +310,32 @@ impl WasmReplica {
         self.core_mut().take_storage_update()
     }
 
-    /// Applies a Yjs v1 update with a remote origin. Returns the changes with values. With
-    /// `share`, the update also goes to the server and the other tabs, as a local write does
-    /// (what Y.applyUpdate does next to y-websocket): data imported this way is replicated and
-    /// counted by `flush()`. Storage and other tabs' updates pass `false`: they are either
-    /// already sent or the other tab sends them itself. Without `keep`, the update is not
-    /// queued for local storage: another tab has put it into the same database.
+    /// Applies a Yjs v1 update from local storage or another tab with a remote origin and
+    /// keeps it for local storage. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, update: &[u8], share: bool, keep: bool) -> JsResult<String> {
-        let mut core = self.core_mut();
-        let applied = if keep {
-            core.apply_update(update)
-        } else {
-            core.apply_update_stored_elsewhere(update)
-        };
-        drop(core);
+    pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
+        let applied = self.core_mut().apply_update(update);
         applied.map_err(replica_error)?;
-        let changes = self.take_changes(true);
-        if share {
-            self.share_update(update.to_vec());
+        Ok(self.take_remote_changes())
+    }
+
+    /// Applies an update another tab has already put into the same local storage (IndexedDB
+    /// shared by the tabs of one origin): it is not stored a second time.
+    #[wasm_bindgen(js_name = applyStoredElsewhere)]
+    pub fn apply_stored_elsewhere(&mut self, update: &[u8]) -> JsResult<String> {
+        let applied = self.core_mut().apply_update_stored_elsewhere(update);
+        applied.map_err(replica_error)?;
+        Ok(self.take_remote_changes())
+    }
+
+    /// Applies an update the app imports (`replica.applyUpdate`): like `Y.applyUpdate` next to
+    /// a provider, it then goes to the server and the other tabs as a local write does, cut
+    /// into pieces of at most `piece_bytes` (servers cap one message) so it can be of any size.
+    #[wasm_bindgen(js_name = importUpdate)]
+    pub fn import_update(&mut self, update: &[u8], piece_bytes: u32) -> JsResult<String> {
+        let changes = self.apply_update(update)?;
+        for piece in pieces::split_update(update, piece_bytes as usize) {
+            self.share_update(piece);
         }
         Ok(changes)
     }
@@ -540,4 +554,15 @@ pub fn check_sync_options(options_json: &str) -> JsResult<String> {
 #[wasm_bindgen(js_name = wasmMemoryBytes)]
 pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) * 65536) as f64
+}
+
+/// `{ reserved, inUse, peakInUse }` in bytes: the Wasm memory (which never shrinks), what the
+/// allocator has handed out and not taken back (freed memory is reused), and the most ever.
+#[wasm_bindgen(js_name = wasmMemoryStats)]
+pub fn wasm_memory_stats() -> String {
+    let (in_use, peak) = alloc::heap_usage();
+    format!(
+        r#"{{"reserved":{},"inUse":{in_use},"peakInUse":{peak}}}"#,
+        wasm_memory_bytes()
+    )
 }

@@ -114,7 +114,7 @@ fn errors_are_js_errors_with_codes() {
         "INVALID_QUERY"
     );
     assert_eq!(
-        code(&r.apply_update(&[9, 9, 9], false, true).unwrap_err()),
+        code(&r.apply_update(&[9, 9, 9]).unwrap_err()),
         "INVALID_UPDATE"
     );
     // still usable
@@ -128,11 +128,11 @@ fn state_moves_between_replicas() {
     a.insert("notes", "n", r#"{"text":"hi"}"#).unwrap();
     let mut b = WasmReplica::new(None);
     assert_eq!(
-        json(&b.apply_update(&a.encode_state(), false, true).unwrap()),
+        json(&b.apply_update(&a.encode_state()).unwrap()),
         serde_json::json!([["notes", "insert", "n", {"id":"n","text":"hi"}]])
     );
     let diff = a.encode_diff(&b.state_vector()).unwrap();
-    assert_eq!(b.apply_update(&diff, false, true).unwrap(), "");
+    assert_eq!(b.apply_update(&diff).unwrap(), "");
 }
 
 #[wasm_bindgen_test]
