@@ -554,7 +554,7 @@ fn a_server_asking_for_the_document_again_and_again_without_reading_is_left() {
     assert!(
         errors.iter().any(|e| e.starts_with("BACKLOG_TOO_LARGE: ")
             && e.contains(&s.url(0))
-            && e.contains("asked for 20520 more bytes of the document while 41040 bytes of earlier answers are not known to be read")
+            && e.contains("asked for 20515 more bytes of the document while 41030 bytes of earlier answers are not known to be read")
             && e.contains("maxBacklogBytes is 50000")),
         "{errors:?}"
     );
@@ -595,4 +595,39 @@ fn reasons_a_server_gives_are_shortened_in_errors() {
         denied.len() < 400 && denied.ends_with("… (100000 bytes)"),
         "{denied}"
     );
+}
+
+#[test]
+fn what_a_server_lacks_goes_out_in_pieces_under_its_message_limit() {
+    use yreplica::sync::{Output, ANSWER_PIECE_BYTES};
+    let mut s = Sim::new(1, |_| {});
+    // 12 MB of local records the server has never seen (a server restarted without its data)
+    for i in 0..12 {
+        let json = format!("{{\"text\":\"{}\"}}", format!("{i:02}").repeat(500_000));
+        let fields = yreplica::replica::value::fields_from_json(&json, || "sim".into()).unwrap();
+        s.replica
+            .upsert("items", &format!("big{i}"), fields)
+            .unwrap();
+    }
+    s.replica.take_local_updates();
+    s.start();
+    s.advance(1_000);
+    assert_eq!(s.online_at(), Some(s.url(0)), "{:?}", s.errors());
+    let sent: Vec<usize> = s
+        .outputs
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Output::Send { data, .. } if data.len() > 1000 => Some(data.len()),
+            _ => None,
+        })
+        .collect();
+    assert!(sent.len() >= 3, "{sent:?}");
+    assert!(
+        sent.iter().all(|&n| n <= ANSWER_PIECE_BYTES + 64),
+        "{sent:?}"
+    );
+    for i in 0..12 {
+        assert!(s.server_has(0, &format!("big{i}")), "big{i}");
+    }
+    assert_eq!(s.engine.status().pending, 0);
 }

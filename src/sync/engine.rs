@@ -10,9 +10,15 @@ use super::link::{Link, Phase, Probe, Role};
 use super::presence::{OverBudget, Presence};
 use super::protocol::{self, Dialect, FrameKind, Incoming, Received};
 use crate::config::SyncConfig;
-use crate::replica::Replica;
+use crate::replica::{pieces, Replica};
 
 pub type ConnId = u64;
+
+/// The largest piece of an answer to a server's SyncStep1: servers cap what they take in one
+/// message (@y/websocket-server and Hocuspocus refuse more than 100 MiB by default, and close
+/// the connection), so what a server lacks goes out as a SyncStep2 followed by updates of at
+/// most this size (the default `maxUpdateBytes`, which every peer takes in).
+pub const ANSWER_PIECE_BYTES: usize = 4 << 20;
 
 /// Why the replica moved to another endpoint (API.md's 'failover' reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -507,11 +513,11 @@ impl SyncEngine {
             };
             match message {
                 Incoming::Sync(SyncMessage::SyncStep1(sv)) if role == Role::Active => {
-                    let answer = protocol::sync_step2(replica.diff_since(&sv));
-                    if !self.may_answer(conn, answer.len(), now) {
+                    let diff = replica.diff_since(&sv);
+                    if !self.may_answer(conn, diff.len(), now) {
                         return;
                     }
-                    self.send_update_message(conn, answer, self.local_seq);
+                    self.send_answer(conn, &diff);
                     self.after_handshake(conn, now, replica);
                 }
                 // Applying takes the update in; the event is due only when the set changed.
@@ -836,6 +842,23 @@ impl SyncEngine {
             }
         }
         self.send(conn, message);
+    }
+
+    /// Answers a server's SyncStep1 with `diff`, in pieces of at most [`ANSWER_PIECE_BYTES`]:
+    /// a SyncStep2, then updates. Only the last piece's acknowledgement covers what the answer
+    /// carries (a server applies a connection's messages in order).
+    fn send_answer(&mut self, conn: ConnId, diff: &[u8]) {
+        let pieces = pieces::split_update(diff, ANSWER_PIECE_BYTES);
+        let last = pieces.len().saturating_sub(1);
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let (message, covers) = match i {
+                0 if last == 0 => (protocol::sync_step2(piece), self.local_seq),
+                0 => (protocol::sync_step2(piece), self.acked_seq),
+                i if i == last => (protocol::update(piece), self.local_seq),
+                _ => (protocol::update(piece), self.acked_seq),
+            };
+            self.send_update_message(conn, message, covers);
+        }
     }
 
     /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered.

@@ -9,4 +9,6 @@ pub mod presence;
 pub mod protocol;
 pub mod summary;
 
-pub use engine::{ConnId, EndpointState, EndpointView, Output, Reason, Status, SyncEngine};
+pub use engine::{
+    ConnId, EndpointState, EndpointView, Output, Reason, Status, SyncEngine, ANSWER_PIECE_BYTES,
+};
