@@ -42,13 +42,36 @@ export interface OpenOptions {
   /** Hocuspocus: the token sent in the Auth message (never shown in errors or events). */
   token?: string
   /**
-   * The largest message taken from a server (default 16 MiB); a larger one drops that
-   * connection with an 'error' event (code FRAME_TOO_LARGE) before it is copied into Wasm.
+   * The largest message taken from a server that carries document updates (a sync answer,
+   * which holds the whole document for a new client, or an update): default 512 MiB, at most
+   * 2 GiB. A larger one drops that connection with an 'error' event (code FRAME_TOO_LARGE)
+   * before it is copied into Wasm. In Node it is also the `ws` socket's `maxPayload`.
    */
   maxFrameBytes?: number
   /**
+   * The largest message of any other kind (presence, state vectors, auth, stateless), and
+   * the most presence the other clients may hold in total: default 4 MiB (at most
+   * maxFrameBytes, and no more than it when it is set lower). Over it: FRAME_TOO_LARGE, or
+   * PRESENCE_TOO_LARGE for presence, and that connection is dropped.
+   */
+  maxMessageBytes?: number
+  /**
+   * How many bytes of one server's messages may wait, received but not yet taken in
+   * (default 64 MiB): a server that sends faster than the replica applies is dropped past it
+   * (code BACKLOG_TOO_LARGE), as is one that asks for the document again and again without
+   * reading the answers.
+   */
+  maxBacklogBytes?: number
+  /**
+   * How long a connection may take to deliver its first sync answer (default 120000): a new
+   * client's answer holds the whole document, which a server encodes and sends in silence.
+   * A server that says nothing at all is left after the heartbeat window.
+   */
+  syncTimeoutMs?: number
+  /**
    * The largest write, as JSON text (default 4 MiB, at most maxFrameBytes); summed over a
-   * transact(). A larger write rejects with code TOO_LARGE and writes nothing.
+   * transact(). A larger write rejects with code TOO_LARGE and writes nothing (insertMany
+   * splits into several updates under it).
    */
   maxUpdateBytes?: number
 }
@@ -88,7 +111,7 @@ export interface Change<T extends object = Record<string, JsonValue>> {
 /** Errors carry a stable `code` (REJECTED: a Hocuspocus server refused a change): NOT_FOUND, ALREADY_EXISTS, INVALID_VALUE (TypeError),
  * INVALID_QUERY, INVALID_UPDATE, INVALID_OPTION, UNSUPPORTED, CLOSED; from sync: TIMEOUT,
  * NO_ENDPOINTS, UNKNOWN_ENDPOINT, and on 'error' events PERMISSION_DENIED, PROTOCOL_ERROR,
- * CONNECT_FAILED; from storage: STORAGE_FAILED, STORAGE_CORRUPT, QUOTA_EXCEEDED, LOCKED,
+ * CONNECT_FAILED, FRAME_TOO_LARGE, BACKLOG_TOO_LARGE, PRESENCE_TOO_LARGE, INVALID_UPDATE; from storage: STORAGE_FAILED, STORAGE_CORRUPT, QUOTA_EXCEEDED, LOCKED,
  * BLOCKED, TIMEOUT. */
 export interface ReplicaError extends Error {
   code: string
