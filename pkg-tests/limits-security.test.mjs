@@ -6,7 +6,9 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { startServers, stopServers, waitFor, freePort } from './helpers/servers.mjs'
+import { startServers, stopServers, waitFor, freePort, YServer } from './helpers/servers.mjs'
+import { HocuspocusServer } from './helpers/cluster.mjs'
+import { fillRoom, checkRecords } from './helpers/large-document.mjs'
 
 const opened = []
 after(async () => {
@@ -77,6 +79,42 @@ test('a server message over maxFrameBytes drops that server with an error, and t
     await stopServers([big, small])
   }
 })
+
+// 200,000 six-field records are a 39 MB sync answer: over the old 16 MiB maxFrameBytes,
+// which dropped the connection (FRAME_TOO_LARGE) and cycled through the endpoints forever, and
+// long enough to encode that heartbeat probes sent meanwhile made the server encode it again
+// and again (Hocuspocus never answered in time).
+const LARGE = 200_000
+for (const protocol of ['y-websocket', 'hocuspocus']) {
+  test(`with default options a new replica syncs a ${LARGE}-record document from ${protocol}`, { timeout: 120_000 }, async () => {
+    const server = protocol === 'hocuspocus' ? await HocuspocusServer.start() : await YServer.start()
+    let filler
+    try {
+      filler = await fillRoom({ url: server.url, room: 'large', protocol, count: LARGE })
+      assert.ok(filler.bytes > 32 * 1024 * 1024, `the answer is ${filler.bytes} bytes`)
+      const started = Date.now()
+      const replica = await Replica.open({ name: `large-${protocol}`, room: 'large', storage: 'memory', endpoints: [server.url], protocol })
+      opened.push(replica)
+      const errors = []
+      replica.on('error', (e) => errors.push(`${e.code}: ${e.message}`))
+      const statuses = []
+      replica.on('status', (s) => statuses.push(s.connection))
+      await waitFor(() => errors.length > 0 || (replica.status.connection === 'online' && replica.collection('todos').count() === LARGE), 90_000, `${LARGE} records online`)
+      assert.deepEqual(errors, [])
+      assert.equal(replica.status.connection, 'online')
+      assert.ok(!statuses.includes('offline'), `never left the server: ${statuses.join(' → ')}`)
+      checkRecords(replica, LARGE)
+      // a working replica: a write reaches the server
+      await replica.collection('todos').insert({ id: 'after', title: 'written after the large sync' })
+      await replica.flush({ timeoutMs: 20_000 })
+      console.log(`# ${protocol}: ${LARGE} records (${(filler.bytes / 1e6).toFixed(1)} MB) online in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+      await replica.close()
+    } finally {
+      filler?.close()
+      await server.kill()
+    }
+  })
+}
 
 test('a write over maxUpdateBytes is refused before anything is written, also summed over transact()', async () => {
   const replica = await open({ maxUpdateBytes: 1000 })
