@@ -14,15 +14,40 @@ import { YServer, waitFor } from './helpers/servers.mjs'
 import { HocuspocusServer } from './helpers/cluster.mjs'
 import { HostileServer } from './helpers/hostile-server.mjs'
 import { readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { records } from '../fuzz/stored-records.mjs'
+
+// the Wasm module the package runs (one instance per process): its memory never shrinks
+const require = createRequire(import.meta.url)
+const core = require(join(dirname(require.resolve('yreplica/package.json')), 'pkg/node/yreplica.js'))
+const MiB = 1024 * 1024
 
 const HB = 300
 const SECRET = 'SECRET-TOKEN-d41d8c'
 
+/** Cases about sizes, the same in both dialects (the hostile server frames them for each). */
+const SIZES = {
+  // refused before it is copied in: Wasm memory does not grow for it
+  'huge-garbage': { reason: 'error', error: { code: 'FRAME_TOO_LARGE', says: /a 12582912-byte (message of an unknown type|Hocuspocus message) is over maxMessageBytes \(4194304\)/ }, wasmGrowth: 2 * MiB },
+  // a document update may be large: taken in, refused by the update check, and no more
+  'huge-garbage-update': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /invalid Yjs update|claimed|malformed/ }, wasmGrowth: 64 * MiB },
+  // over maxFrameBytes: Node's ws refuses it before reading it
+  'over-max-frame': { reason: 'error', options: { maxFrameBytes: 8 * MiB }, error: { code: 'FRAME_TOO_LARGE', says: /sent a message over maxFrameBytes \(8388608\), refused before it was read/ }, wasmGrowth: 2 * MiB },
+  'huge-awareness': { reason: 'error', error: { code: 'FRAME_TOO_LARGE', says: /a 629\d{4}-byte awareness \(presence\) message is over maxMessageBytes \(4194304\)/ }, wasmGrowth: 2 * MiB },
+  'huge-auth': { reason: 'error', error: { code: 'FRAME_TOO_LARGE', says: /a 629\d{4}-byte auth message is over maxMessageBytes \(4194304\)/ }, wasmGrowth: 2 * MiB },
+  // under the limit: a denial, its reason shortened in the error
+  'long-denial': { reason: 'error', error: { code: 'PERMISSION_DENIED', says: /denied access: (no ){60}.*… \(786432 bytes\)$/, shorterThan: 500 } },
+  'presence-flood': { reason: 'error', error: { code: 'PRESENCE_TOO_LARGE', says: /presence states would take \d+ bytes, over maxMessageBytes \(4194304\)/ }, wasmGrowth: 16 * MiB },
+  // faster than the replica takes them in: at most maxBacklogBytes wait, then the server is left
+  flood: { reason: 'error', options: { maxBacklogBytes: 4 * MiB }, error: { code: 'BACKLOG_TOO_LARGE', says: /bytes of its messages wait to be taken in \(maxBacklogBytes is 4194304\)/ }, wasmGrowth: 48 * MiB },
+}
+
 /**
  * What the replica does about each misbehaviour, per dialect. `error`: the code of the 'error'
- * event and what its message must say; `reason`: the failover reason. `todo`: the library falls
- * short (the reason says how).
+ * event and what its message must say; `reason`: the failover reason; `options`: replica
+ * options for the case; `wasmGrowth`: how much the Wasm memory may grow meanwhile. `todo`: the
+ * library falls short (the reason says how).
  */
 const CASES = {
   'y-websocket': {
@@ -39,12 +64,14 @@ const CASES = {
     },
     'unknown-type-replies': {
       reason: 'heartbeat',
-      error: { code: 'PROTOCOL_ERROR', says: /no answer to the sync handshake/ },
+      options: { syncTimeoutMs: 2000 },
+      error: { code: 'PROTOCOL_ERROR', says: /no answer to the sync handshake within 2000 ms/ },
     },
     // These three killed or bloated the Wasm module before the fuzzing fixes: now refused updates.
     'allocation-bomb': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /80000000 blocks claimed/ } },
     'length-wrap': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /4294967295 parent name bytes claimed/ } },
     'deep-nesting': { reason: 'error', error: { code: 'INVALID_UPDATE', says: /nested deeper than 1000 levels/ } },
+    ...SIZES,
   },
   hocuspocus: {
     garbage: { reason: 'error', error: { code: 'PROTOCOL_ERROR', says: /malformed frame/ } },
@@ -55,6 +82,7 @@ const CASES = {
       reason: 'error',
       error: { code: 'PROTOCOL_ERROR', says: /sent a text message/ },
     },
+    ...SIZES,
   },
 }
 
@@ -102,14 +130,15 @@ async function readRealServer(protocol, room, expectedCount) {
 
 for (const [protocol, cases] of Object.entries(CASES)) {
   for (const [mode, expected] of Object.entries(cases)) {
-    test(`${protocol}, hostile server: ${mode}`, { todo: expected.todo, timeout: 30_000 }, () => runCase(protocol, mode, expected))
+    test(`${protocol}, hostile server: ${mode}`, { todo: expected.todo, timeout: 30_000 }, (t) => runCase(protocol, mode, expected, t))
   }
 }
 
-async function runCase(protocol, mode, expected) {
+async function runCase(protocol, mode, expected, t) {
   const server = real[protocol]
-  const hostile = await HostileServer.start(mode)
+  const hostile = await HostileServer.start(mode, protocol)
   hostiles.push(hostile)
+  const wasmBefore = core.wasmMemoryBytes()
   // (only characters that y-websocket and yreplica put in a URL alike)
   const room = `hostile-${protocol}-${mode}`.replace(/[^\w-]/g, '_')
   const replica = await Replica.open({
@@ -123,6 +152,7 @@ async function runCase(protocol, mode, expected) {
     backoff: { initialMs: 100, maxMs: 1000 },
     failback: false,
     ...dialectOptions(protocol),
+    ...expected.options,
   })
   opened.push(replica)
   const errors = []
@@ -148,7 +178,14 @@ async function runCase(protocol, mode, expected) {
     assert.ok(error, `an ${expected.error.code} error; got ${errors.map((e) => `${e.code}: ${e.message}`).join(' | ') || 'none'}`)
     assert.ok(error.message.includes(hostile.url), `the error names the endpoint: ${error.message}`)
     assert.match(error.message, expected.error.says)
+    if (expected.error.shorterThan) assert.ok(error.message.length < expected.error.shorterThan, `${error.message.length} characters`)
   }
+  const grown = core.wasmMemoryBytes() - wasmBefore
+  if (expected.wasmGrowth !== undefined) {
+    assert.ok(grown <= expected.wasmGrowth, `Wasm memory grew by ${grown} bytes (at most ${expected.wasmGrowth})`)
+  }
+  const shownError = expected.error ? errors.find((e) => e.code === expected.error.code) : undefined
+  t.diagnostic(`${shownError ? `${shownError.code}: ${shownError.message.slice(0, 160)}; ` : ''}Wasm memory +${(grown / MiB).toFixed(1)} MiB (now ${(core.wasmMemoryBytes() / MiB).toFixed(0)} MiB)`)
   const shown = JSON.stringify([errors.map((e) => e.message), failovers, replica.endpoints, replica.status])
   assert.ok(!shown.includes(SECRET), 'the token never appears in errors, events, endpoints or status')
 
