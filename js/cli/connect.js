@@ -5,9 +5,10 @@
 import { redact } from './redact.js'
 
 /**
- * The largest message the CLI receives and the largest update it sends: above the library's
- * defaults (16 MiB frames, 4 MiB writes), because an operator tool reads whole documents and
- * `sync` sends a server everything it lacks in one update, e.g. when warming an empty standby.
+ * The largest update the CLI sends: above the library's default (4 MiB writes), because `sync`
+ * sends a server everything it lacks in one update, e.g. when warming an empty standby. What it
+ * receives is bounded by the library's default maxFrameBytes (512 MiB), which whole documents
+ * fit in.
  */
 export const MAX_UPDATE_BYTES = 64 * 1024 * 1024
 
@@ -25,7 +26,6 @@ export function replicaOptions({ room, protocol, token, timeoutMs }) {
     heartbeatIntervalMs: Math.max(1000, Math.ceil(timeoutMs / 2)),
     missedHeartbeats: 2,
     maxUpdateBytes: MAX_UPDATE_BYTES,
-    maxFrameBytes: MAX_UPDATE_BYTES,
     // The CLI gives up on a server after its first failed attempt; a link lost later, in the
     // middle of a command, comes back soon and its handshake resends what was not acknowledged.
     backoff: { initialMs: 250, maxMs: 2000 },

@@ -32,7 +32,7 @@ const label = (index) => `[${index + 1}]`
 
 /** The union of every reachable document, in a scratch replica with no endpoints. */
 async function unionOf(Replica, results) {
-  const union = await Replica.open({ name: `yreplica-cli-union-${process.pid}`, storage: 'memory', maxUpdateBytes: MAX_UPDATE_BYTES, maxFrameBytes: MAX_UPDATE_BYTES })
+  const union = await Replica.open({ name: `yreplica-cli-union-${process.pid}`, storage: 'memory', maxUpdateBytes: MAX_UPDATE_BYTES })
   for (const r of results) if (r.ok) union.applyUpdate(r.replica.encodeState())
   return union
 }
