@@ -424,6 +424,11 @@ pub fn sync_engine(data: &[u8]) {
         .into(),
         token: hocuspocus.then(|| TOKEN.to_string()),
         params: [("auth".to_string(), PARAM_SECRET.to_string())].into(),
+        // small enough that fuzzed frames reach every limit
+        max_frame_bytes: 4096.0,
+        max_message_bytes: Some(200.0),
+        max_backlog_bytes: 600.0,
+        sync_timeout_ms: 5_000.0,
         ..SyncConfig::default()
     };
     let dialect = if hocuspocus {
@@ -459,7 +464,22 @@ pub fn sync_engine(data: &[u8]) {
                 if let Some(conn) = choices.pick(&world.ever_opened()) {
                     let frame = server_frame(&mut choices, &dialect);
                     trace(|| format!("frame on {conn}: {frame:?}"));
-                    engine.handle_frame(conn, &frame, now, &mut replica);
+                    // as the driver takes a frame: admitted by size and kind first, then
+                    // handled now, or left waiting for a later turn (bounded per connection;
+                    // decided by the length, so earlier findings replay their choices unchanged)
+                    let head = |n: usize| frame[..n.min(frame.len())].to_vec();
+                    if engine.admit_frame(conn, frame.len(), head, now) {
+                        if frame.len() % 3 == 0 {
+                            let waiting = world.waiting.entry(conn).or_default();
+                            if engine.handle_frame_queued(conn, frame.len(), *waiting, now) {
+                                *waiting += frame.len();
+                                world.inbox.push_back((conn, frame));
+                            }
+                        } else {
+                            world.take_waiting(&mut engine, &mut replica, now);
+                            engine.handle_frame(conn, &frame, now, &mut replica);
+                        }
+                    }
                 }
             }
             6 => {
@@ -470,6 +490,7 @@ pub fn sync_engine(data: &[u8]) {
                 }
             }
             7 | 8 => {
+                world.take_waiting(&mut engine, &mut replica, now);
                 now += u64::from(choices.u16());
                 trace(|| format!("timeout at {now}"));
                 engine.handle_timeout(now, &replica);
@@ -560,15 +581,28 @@ fn check_status(status: &Status) {
     );
 }
 
-/// What the driver knows of the sockets the engine asked for.
+/// What the driver knows of the sockets the engine asked for, and the frames it keeps waiting.
 #[derive(Default)]
 struct World {
     connected: Vec<u64>,
     opened: HashSet<u64>,
     closed: HashSet<u64>,
+    inbox: std::collections::VecDeque<(u64, Vec<u8>)>,
+    waiting: std::collections::HashMap<u64, usize>,
 }
 
 impl World {
+    /// A new turn: the waiting frames are handled, in order.
+    fn take_waiting(&mut self, engine: &mut SyncEngine, replica: &mut Replica, now: u64) {
+        while let Some((conn, frame)) = self.inbox.pop_front() {
+            if let Some(waiting) = self.waiting.get_mut(&conn) {
+                *waiting -= frame.len();
+            }
+            engine.handle_frame(conn, &frame, now, replica);
+            self.drain(engine);
+        }
+    }
+
     fn connecting(&self) -> Vec<u64> {
         self.live()
             .into_iter()
@@ -609,6 +643,9 @@ impl World {
                 }
                 Output::Close { conn } => {
                     self.closed.insert(conn);
+                    // what a dropped connection left waiting goes with it
+                    self.inbox.retain(|(c, _)| *c != conn);
+                    self.waiting.remove(&conn);
                 }
                 Output::Error { code, message } => {
                     assert!(!message.is_empty(), "an empty {code} error");
