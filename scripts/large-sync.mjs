@@ -5,8 +5,10 @@
 //   node --expose-gc scripts/large-sync.mjs --records 1000000 --protocol hocuspocus --json out.json
 //
 // Options: --records N (default 300000), --protocol y-websocket|hocuspocus|both (default both),
-// --piece N (records per update when filling the server, default 20000), --json FILE (also
-// write the results there), and any replica option as --option name=JSON (for example
+// --piece N (records per update when filling the server, default 20000), --stay-s S (stay
+// online S seconds after the sync and report what heartbeats cost: failovers, the probe round
+// trip, the longest event-loop stall and the CPU used; default 0), --json FILE (also write the
+// results there), and any replica option as --option name=JSON (for example
 // --option maxFrameBytes=16777216 to see the old limit).
 import { parseArgs } from 'node:util'
 import { writeFileSync } from 'node:fs'
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     option: { type: 'string', multiple: true, default: [] },
     'timeout-s': { type: 'string', default: '600' },
+    'stay-s': { type: 'string', default: '0' },
   },
 })
 const count = Number(values.records)
@@ -82,6 +85,8 @@ for (const protocol of protocols) {
       errors: errors.slice(0, 4),
       failovers: failovers.slice(0, 4),
     }
+    const staySeconds = Number(values['stay-s'])
+    if (staySeconds > 0 && check === 'ok') result.stay = await stay(replica, staySeconds, failovers, errors)
     console.log(JSON.stringify(result))
     results.push(result)
     await replica.close()
@@ -90,4 +95,35 @@ for (const protocol of protocols) {
     await server.kill()
   }
 }
+/** Stays online `seconds` and reports what keeping the link alive cost. */
+async function stay(replica, seconds, failovers, errors) {
+  const before = { failovers: failovers.length, errors: errors.length, cpu: process.cpuUsage() }
+  let offline = 0
+  const onStatus = (s) => { if (s.connection !== 'online') offline++ }
+  replica.on('status', onStatus)
+  let maxStallMs = 0
+  let last = performance.now()
+  const rtts = []
+  const ticker = setInterval(() => {
+    const now = performance.now()
+    maxStallMs = Math.max(maxStallMs, now - last - 100)
+    last = now
+    const rtt = replica.endpoints[0]?.rttMs
+    if (rtt !== undefined && rtt !== null) rtts.push(rtt)
+  }, 100)
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+  clearInterval(ticker)
+  replica.off?.('status', onStatus)
+  const cpu = process.cpuUsage(before.cpu)
+  return {
+    seconds,
+    failovers: failovers.length - before.failovers,
+    errors: errors.slice(before.errors),
+    leftOnline: offline,
+    probeRttMs: { last: rtts.at(-1), max: Math.max(0, ...rtts) },
+    maxEventLoopStallMs: Math.round(maxStallMs),
+    cpuSharePercent: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
+  }
+}
+
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2) + '\n')
