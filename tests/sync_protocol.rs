@@ -631,3 +631,61 @@ fn what_a_server_lacks_goes_out_in_pieces_under_its_message_limit() {
     }
     assert_eq!(s.engine.status().pending, 0);
 }
+
+#[test]
+fn hocuspocus_acknowledges_an_answer_in_pieces_only_with_its_last_sync_status() {
+    use yreplica::config::SyncConfig;
+    use yreplica::replica::Replica;
+    use yreplica::sync::{Output, SyncEngine, ANSWER_PIECE_BYTES};
+    let config = SyncConfig {
+        endpoints: vec!["ws://127.0.0.1:9".into()],
+        protocol: "hocuspocus".into(),
+        ..SyncConfig::default()
+    };
+    let dialect = protocol::Dialect::Hocuspocus {
+        document: "room".into(),
+        token: String::new(),
+    };
+    let mut engine = SyncEngine::new(&config, "room", 1);
+    let mut replica = Replica::with_client_id(1);
+    replica.capture_local_updates();
+    // 10 MB written offline: three local changes waiting for a server
+    for i in 0..3 {
+        let json = format!("{{\"text\":\"{}\"}}", "t".repeat(3_500_000));
+        let fields = yreplica::replica::value::fields_from_json(&json, || "t".into()).unwrap();
+        replica.upsert("items", &format!("big{i}"), fields).unwrap();
+    }
+    engine.start(0);
+    for update in replica.take_local_updates() {
+        engine.local_update(update, 0, &replica);
+    }
+    assert_eq!(engine.status().pending, 3);
+    engine.handle_open(1, 1, &replica);
+    while engine.poll_output().is_some() {}
+    // the server (which lacks everything) sends its SyncStep1
+    let step1 = dialect.frame(protocol::sync_step1(&StateVector::default()));
+    engine.handle_frame(1, &step1, 2, &mut replica);
+    let pieces: Vec<usize> = std::iter::from_fn(|| engine.poll_output())
+        .filter_map(|o| match o {
+            Output::Send { data, .. } if data.len() > 1000 => Some(data.len()),
+            _ => None,
+        })
+        .collect();
+    assert!(pieces.len() >= 3, "{pieces:?}");
+    assert!(
+        pieces.iter().all(|&n| n <= ANSWER_PIECE_BYTES + 64),
+        "{pieces:?}"
+    );
+    // each piece gets a SyncStatus; only the last one acknowledges the writes
+    let status = dialect.frame(vec![8, 1]);
+    for i in 0..pieces.len() {
+        assert_eq!(
+            engine.status().pending,
+            3,
+            "after {i} of {} statuses",
+            pieces.len()
+        );
+        engine.handle_frame(1, &status, 3, &mut replica);
+    }
+    assert_eq!(engine.status().pending, 0);
+}
