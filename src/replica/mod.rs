@@ -707,11 +707,27 @@ pub fn merge_updates(updates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     }
 }
 
-/// Takes a queue of updates as one merged update; leftovers (if merging failed) stay queued.
+/// How many bytes of queued updates are merged into one at most. Merging saves storage
+/// records and messages when a tick makes many small writes; large updates (the pieces of a
+/// big insertMany) gain nothing from it and would take their size again in Wasm memory.
+pub const MERGE_UP_TO: usize = 1 << 20;
+
+/// Takes the updates at the front of a queue, up to [`MERGE_UP_TO`] bytes (at least one), as
+/// one merged update; the rest (and leftovers, if merging failed) stay queued in order.
 pub fn take_merged(queue: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
-    let mut merged = merge_updates(std::mem::take(queue));
+    let mut total = 0;
+    let taken = queue
+        .iter()
+        .take_while(|update| {
+            total += update.len();
+            total <= MERGE_UP_TO
+        })
+        .count()
+        .max(1)
+        .min(queue.len());
+    let mut merged = merge_updates(queue.drain(..taken).collect());
     let first = (!merged.is_empty()).then(|| merged.remove(0));
-    *queue = merged;
+    queue.splice(0..0, merged);
     first
 }
 
