@@ -378,6 +378,24 @@ fn explain_names_the_index_a_query_uses() {
         ),
         (some("n"), 3)
     );
+    // an equality and an orderBy on another index, with a limit: both plans run side by
+    // side, one record each in turn, and the first to have all it needs gives the result
+    // (10 records of u3 against a walk down n that needs two of them: u3 ends first)
+    assert_eq!(
+        explain(
+            &mut r,
+            json!({"where": {"owner": "u3"}, "orderBy": "-n", "limit": 2})
+        ),
+        (some("owner"), 20)
+    );
+    // (95 numbers against a walk down n whose first three records match: the walk ends first)
+    assert_eq!(
+        explain(
+            &mut r,
+            json!({"where": {"prio": {"$gte": 0}}, "orderBy": "-n", "limit": 3})
+        ),
+        (some("n"), 7)
+    );
     // by id: records are keyed by it
     assert_eq!(
         explain(

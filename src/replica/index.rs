@@ -8,8 +8,8 @@
 //! every query, which keeps it exact after local writes and remote updates alike.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
-use std::ops::{Bound, ControlFlow};
+use std::collections::{btree_set, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use yrs::Any;
@@ -124,83 +124,36 @@ impl FieldIndex {
         self.keys.is_empty()
     }
 
-    /// Visits the entries whose keys lie in `intervals` (sorted, disjoint), in key order
-    /// (reversed if `descending`) and, among equal keys, always by ascending id: the order
-    /// of query results sorted by this field alone. `visit` may stop the walk.
-    pub fn walk<'a>(
-        &'a self,
-        intervals: &[Interval],
-        descending: bool,
-        mut visit: impl FnMut(&'a IndexKey, &'a Arc<str>) -> ControlFlow<()>,
-    ) {
-        let mut walk_one = |interval: &Interval| {
-            let (lower, upper) = self.entry_bounds(interval);
-            if descending {
-                self.walk_down(lower, upper, &mut visit)
-            } else {
-                self.walk_range(lower, upper, &mut visit)
-            }
-        };
-        // a visitor that stops the walk ends it: nothing is left to do either way
-        let _stopped = if descending {
-            intervals.iter().rev().try_for_each(&mut walk_one)
-        } else {
-            intervals.iter().try_for_each(&mut walk_one)
-        };
+    /// The entries whose keys lie in `intervals` (sorted, disjoint), in key order (reversed
+    /// if `descending`) and, among equal keys, always by ascending id: the order of query
+    /// results sorted by this field alone.
+    pub fn walk(&self, intervals: &[Interval], descending: bool) -> Walk<'_> {
+        let mut bounds: Vec<_> = intervals.iter().map(|i| self.entry_bounds(i)).collect();
+        if descending {
+            bounds.reverse();
+        }
+        Walk {
+            index: self,
+            pending: bounds.into_iter(),
+            descending,
+            lower: Bound::Unbounded,
+            entries: None,
+            peeked: None,
+            group: None,
+        }
     }
 
-    fn walk_range<'a>(
-        &'a self,
-        lower: Bound<Entry>,
-        upper: Bound<Entry>,
-        visit: &mut impl FnMut(&'a IndexKey, &'a Arc<str>) -> ControlFlow<()>,
-    ) -> ControlFlow<()> {
-        if !is_valid_range(&lower, &upper) {
-            return ControlFlow::Continue(());
-        }
-        for Entry { key, tie } in self.entries.range((lower, upper)) {
-            if let Tie::Id(id) = tie {
-                visit(key, id)?;
-            }
-        }
-        ControlFlow::Continue(())
-    }
-
-    /// Descending by key, but each key's entries by ascending id: find the greatest key left,
-    /// walk its entries forwards, then continue below it.
-    fn walk_down<'a>(
-        &'a self,
-        lower: Bound<Entry>,
-        mut upper: Bound<Entry>,
-        visit: &mut impl FnMut(&'a IndexKey, &'a Arc<str>) -> ControlFlow<()>,
-    ) -> ControlFlow<()> {
-        loop {
-            if !is_valid_range(&lower, &upper) {
-                return ControlFlow::Continue(());
-            }
-            let Some(last) = self
-                .entries
-                .range((lower.clone(), upper.clone()))
-                .next_back()
-            else {
-                return ControlFlow::Continue(());
-            };
-            let key = last.key.clone();
-            let group = self.entry_bounds(&Interval::point(key.clone()));
-            self.walk_range(group.0, group.1, visit)?;
-            upper = Bound::Excluded(Entry {
-                key,
-                tie: Tie::Id(self.no_id.clone()),
-            });
+    /// The bound just below every entry of `key`.
+    fn first_of(&self, key: &IndexKey) -> Entry {
+        Entry {
+            key: key.clone(),
+            tie: Tie::Id(self.no_id.clone()),
         }
     }
 
     /// Key bounds as entry bounds that take in or leave out every id of the bounding key.
     fn entry_bounds(&self, interval: &Interval) -> (Bound<Entry>, Bound<Entry>) {
-        let first = |key: &IndexKey| Entry {
-            key: key.clone(),
-            tie: Tie::Id(self.no_id.clone()),
-        };
+        let first = |key: &IndexKey| self.first_of(key);
         let last = |key: &IndexKey| Entry {
             key: key.clone(),
             tie: Tie::AfterEveryId,
@@ -216,6 +169,89 @@ impl FieldIndex {
             Bound::Unbounded => Bound::Unbounded,
         };
         (lower, upper)
+    }
+}
+
+/// A walk over an index (see [`FieldIndex::walk`]), yielding `(key, id)`.
+pub struct Walk<'a> {
+    index: &'a FieldIndex,
+    /// Entry bounds of the intervals not started yet, in walk order.
+    pending: std::vec::IntoIter<(Bound<Entry>, Bound<Entry>)>,
+    descending: bool,
+    /// The lower bound of the interval being walked.
+    lower: Bound<Entry>,
+    /// The entries of that interval not reached yet.
+    entries: Option<btree_set::Range<'a, Entry>>,
+    /// Descending: an entry taken from the back of `entries`, not given out yet.
+    peeked: Option<&'a Entry>,
+    /// Descending: the entries of a key that several records share, walked forwards.
+    group: Option<btree_set::Range<'a, Entry>>,
+}
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = (&'a IndexKey, &'a Arc<str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let entry = if self.descending {
+                self.next_down()
+            } else {
+                self.entries.as_mut().and_then(Iterator::next)
+            };
+            match entry {
+                Some(Entry {
+                    key,
+                    tie: Tie::Id(id),
+                }) => return Some((key, id)),
+                Some(_) => {}
+                None => self.start_interval()?,
+            }
+        }
+    }
+}
+
+impl<'a> Walk<'a> {
+    fn start_interval(&mut self) -> Option<()> {
+        loop {
+            let (lower, upper) = self.pending.next()?;
+            if is_valid_range(&lower, &upper) {
+                self.entries = Some(self.index.entries.range((lower.clone(), upper)));
+                self.lower = lower;
+                return Some(());
+            }
+        }
+    }
+
+    /// Descending by key, each key's entries by ascending id. Taken from the back, an entry
+    /// whose key differs from the next one's is a key of its own (the common case for
+    /// dates and counters); a key several records share is walked forwards from its first
+    /// entry, then the walk goes on below it.
+    fn next_down(&mut self) -> Option<&'a Entry> {
+        if let Some(entry) = self.group.as_mut().and_then(Iterator::next) {
+            return Some(entry);
+        }
+        self.group = None;
+        let entries = self.entries.as_mut()?;
+        let entry = self.peeked.take().or_else(|| entries.next_back())?;
+        let below = entries.next_back();
+        if below.is_none_or(|below| below.key != entry.key) {
+            self.peeked = below;
+            return Some(entry);
+        }
+        let first = self.index.first_of(&entry.key);
+        let after = Entry {
+            key: entry.key.clone(),
+            tie: Tie::AfterEveryId,
+        };
+        let below = (self.lower.clone(), Bound::Excluded(first.clone()));
+        self.entries = is_valid_range(&below.0, &below.1).then(|| self.index.entries.range(below));
+        let mut group = self
+            .index
+            .entries
+            .range((Bound::Included(first), Bound::Included(after)));
+        let entry = group.next();
+        self.group = Some(group);
+        entry
     }
 }
 

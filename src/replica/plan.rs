@@ -53,32 +53,74 @@ pub enum Stop {
 pub struct Plan {
     pub source: Source,
     pub stop: Stop,
+    /// The conditions candidates must still be tested against: the filter without those
+    /// the source guarantees (an equality served by an index holds for each of its records).
+    pub residual: Filter,
+}
+
+/// A condition by position: its field's place in the filter, its place among the field's.
+type ConditionAt = (usize, usize);
+
+/// What an index can do for a query: the keys to walk and the conditions they guarantee.
+struct Access {
+    field: String,
+    intervals: Vec<Interval>,
+    served: Vec<ConditionAt>,
 }
 
 impl Plan {
     /// The plan for `query` over a collection with indexes on `indexed` (declaration order).
     pub fn for_query(query: &Query, indexed: &[String]) -> Plan {
-        if let Some(ids) = ids_wanted(&query.filter) {
+        let filter = &query.filter;
+        if let Some((ids, served)) = ids_wanted(filter) {
             return Plan {
                 source: Source::Ids(ids),
                 stop: Stop::Never,
+                residual: without(filter, &served),
             };
         }
-        let chosen = first_indexed(indexed, |field| equality(&query.filter, field))
-            .or_else(|| first_indexed(indexed, |field| one_of(&query.filter, field)))
-            .or_else(|| first_indexed(indexed, |field| range(&query.filter, field)))
+        let chosen = first_indexed(indexed, |field| equality(filter, field))
+            .or_else(|| first_indexed(indexed, |field| one_of(filter, field)))
+            .or_else(|| first_indexed(indexed, |field| range(filter, field)))
             .or_else(|| sorted_walk(query, indexed));
-        let Some((field, intervals)) = chosen else {
-            return Plan {
+        match chosen {
+            Some(access) => Plan::walking(query, access),
+            None => Plan {
                 source: Source::Scan,
                 stop: Stop::Never,
-            };
+                residual: filter.clone(),
+            },
+        }
+    }
+
+    /// With a limit, when `chosen` uses an index other than the first sort field's, a plan
+    /// walking that field's index in order, to run side by side with `chosen`: whichever
+    /// finishes first gives the result, so a query costs at most twice the better plan
+    /// whatever the data (an owner with half the records, sorted by date, stops after the
+    /// first page; an owner with three records is done after three).
+    pub fn rival(query: &Query, indexed: &[String], chosen: &Plan) -> Option<Plan> {
+        let Source::Index { field: used, .. } = &chosen.source else {
+            return None;
         };
-        let (descending, stop) = walk_order(query, &field, &intervals);
+        let walk = sorted_walk(query, indexed)?;
+        if walk.field == *used {
+            return None;
+        }
+        let filter = &query.filter;
+        let access = equality(filter, &walk.field)
+            .or_else(|| one_of(filter, &walk.field))
+            .or_else(|| range(filter, &walk.field))
+            .unwrap_or(walk);
+        Some(Plan::walking(query, access))
+    }
+
+    fn walking(query: &Query, access: Access) -> Plan {
+        let (descending, stop) = walk_order(query, &access.field, &access.intervals);
         Plan {
+            residual: without(&query.filter, &access.served),
             source: Source::Index {
-                field,
-                intervals,
+                field: access.field,
+                intervals: access.intervals,
                 descending,
             },
             stop,
@@ -104,36 +146,60 @@ impl Plan {
     }
 }
 
-fn conditions<'a>(filter: &'a Filter, field: &'a str) -> impl Iterator<Item = &'a Condition> {
+/// The conditions on `field`, with their positions.
+fn conditions<'a>(
+    filter: &'a Filter,
+    field: &'a str,
+) -> impl Iterator<Item = (ConditionAt, &'a Condition)> {
     filter
         .fields
         .iter()
-        .filter(move |(f, _)| f == field)
-        .flat_map(|(_, conditions)| conditions)
+        .enumerate()
+        .filter(move |(_, (f, _))| f == field)
+        .flat_map(|(i, (_, conditions))| {
+            conditions
+                .iter()
+                .enumerate()
+                .map(move |(j, condition)| ((i, j), condition))
+        })
 }
 
-fn first_indexed(
-    indexed: &[String],
-    intervals: impl Fn(&str) -> Option<Vec<Interval>>,
-) -> Option<(String, Vec<Interval>)> {
-    indexed
+/// `filter` without the conditions at `served`.
+fn without(filter: &Filter, served: &[ConditionAt]) -> Filter {
+    let fields = filter
+        .fields
         .iter()
-        .find_map(|field| intervals(field).map(|found| (field.clone(), found)))
+        .enumerate()
+        .filter_map(|(i, (field, conditions))| {
+            let left: Vec<Condition> = conditions
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| !served.contains(&(i, *j)))
+                .map(|(_, condition)| condition.clone())
+                .collect();
+            (!left.is_empty()).then(|| (field.clone(), left))
+        })
+        .collect();
+    Filter { fields }
 }
 
-/// The ids an `id` equality or `$in` allows (a non-string allows none).
-fn ids_wanted(filter: &Filter) -> Option<Vec<String>> {
-    let mut values = conditions(filter, ID_FIELD).find_map(|c| match c {
-        Condition::Eq(value) => Some(vec![value.clone()]),
+fn first_indexed(indexed: &[String], access: impl Fn(&str) -> Option<Access>) -> Option<Access> {
+    indexed.iter().find_map(|field| access(field))
+}
+
+/// The ids an `id` equality or `$in` allows (a non-string allows none), and that condition.
+fn ids_wanted(filter: &Filter) -> Option<(Vec<String>, Vec<ConditionAt>)> {
+    let equal = conditions(filter, ID_FIELD).find_map(|(at, c)| match c {
+        Condition::Eq(value) => Some((vec![value.clone()], at)),
         _ => None,
     });
-    if values.is_none() {
-        values = conditions(filter, ID_FIELD).find_map(|c| match c {
-            Condition::In(options) => Some(options.clone()),
+    let (values, at) = equal.or_else(|| {
+        conditions(filter, ID_FIELD).find_map(|(at, c)| match c {
+            Condition::In(options) => Some((options.clone(), at)),
             _ => None,
-        });
-    }
-    let mut ids: Vec<String> = values?
+        })
+    })?;
+    let mut ids: Vec<String> = values
         .into_iter()
         .filter_map(|value| match value {
             Any::String(id) => Some(id.to_string()),
@@ -142,29 +208,35 @@ fn ids_wanted(filter: &Filter) -> Option<Vec<String>> {
         .collect();
     ids.sort();
     ids.dedup();
-    Some(ids)
+    Some((ids, vec![at]))
 }
 
-fn equality(filter: &Filter, field: &str) -> Option<Vec<Interval>> {
-    conditions(filter, field).find_map(|c| match c {
-        Condition::Eq(value) => Some(vec![Interval::point(IndexKey(Some(value.clone())))]),
+fn equality(filter: &Filter, field: &str) -> Option<Access> {
+    conditions(filter, field).find_map(|(at, c)| match c {
+        Condition::Eq(value) => Some(Access {
+            field: field.to_string(),
+            intervals: vec![Interval::point(IndexKey(Some(value.clone())))],
+            served: vec![at],
+        }),
         _ => None,
     })
 }
 
-fn one_of(filter: &Filter, field: &str) -> Option<Vec<Interval>> {
-    conditions(filter, field).find_map(|c| match c {
+fn one_of(filter: &Filter, field: &str) -> Option<Access> {
+    conditions(filter, field).find_map(|(at, c)| match c {
         Condition::In(options) => {
             let mut values = options.clone();
             values.sort_by(|a, b| compare(Some(a), Some(b)));
             // 1 and 1.0 are one key: looking both up would find its records twice
             values.dedup_by(|a, b| json_eq(a, b));
-            Some(
-                values
+            Some(Access {
+                field: field.to_string(),
+                intervals: values
                     .into_iter()
                     .map(|value| Interval::point(IndexKey(Some(value))))
                     .collect(),
-            )
+                served: vec![at],
+            })
         }
         _ => None,
     })
@@ -173,35 +245,37 @@ fn one_of(filter: &Filter, field: &str) -> Option<Vec<Interval>> {
 /// The keys a field's range conditions allow. They compare values of their own JSON type
 /// only, so the interval stays within the type of the first bound: a record matching every
 /// condition has a value of that type (bounds of other types then match nothing, which the
-/// filter finds out).
-fn range(filter: &Filter, field: &str) -> Option<Vec<Interval>> {
-    let bounds: Vec<&Condition> = conditions(filter, field)
-        .filter(|c| {
-            matches!(
-                c,
-                Condition::Gt(_) | Condition::Gte(_) | Condition::Lt(_) | Condition::Lte(_)
-            )
-        })
+/// residual filter finds out).
+fn range(filter: &Filter, field: &str) -> Option<Access> {
+    let bounds: Vec<(ConditionAt, &Condition, &Any)> = conditions(filter, field)
+        .filter_map(|(at, c)| bound_value(c).map(|value| (at, c, value)))
         .collect();
-    let kind = rank(Some(bound_value(bounds.first()?)?));
+    let kind = rank(Some(bounds.first()?.2));
     let mut lower = Bound::Included(IndexKey(Some(smallest_of_rank(kind)?)));
     let mut upper = smallest_of_rank(kind + 1).map_or(Bound::Unbounded, |next| {
         Bound::Excluded(IndexKey(Some(next)))
     });
-    for condition in bounds {
-        let Some(value) = bound_value(condition).filter(|v| rank(Some(v)) == kind) else {
+    let mut served = Vec::new();
+    for (at, condition, value) in bounds {
+        if rank(Some(value)) != kind {
             continue;
-        };
+        }
         let key = IndexKey(Some(value.clone()));
         match condition {
             Condition::Gt(_) => lower = tighter(lower, Bound::Excluded(key), Ordering::Greater),
             Condition::Gte(_) => lower = tighter(lower, Bound::Included(key), Ordering::Greater),
             Condition::Lt(_) => upper = tighter(upper, Bound::Excluded(key), Ordering::Less),
             Condition::Lte(_) => upper = tighter(upper, Bound::Included(key), Ordering::Less),
-            _ => {}
+            _ => continue,
         }
+        // every key in the interval is of this type and within this bound
+        served.push(at);
     }
-    Some(vec![Interval { lower, upper }])
+    Some(Access {
+        field: field.to_string(),
+        intervals: vec![Interval { lower, upper }],
+        served,
+    })
 }
 
 fn bound_value(condition: &Condition) -> Option<&Any> {
@@ -247,13 +321,17 @@ fn smallest_of_rank(kind: u8) -> Option<Any> {
 
 /// With a limit and no condition an index serves, an index on the first sort field still
 /// gives the records in order.
-fn sorted_walk(query: &Query, indexed: &[String]) -> Option<(String, Vec<Interval>)> {
+fn sorted_walk(query: &Query, indexed: &[String]) -> Option<Access> {
     let first = query.order_by.first()?;
     query.limit?;
     indexed
         .iter()
         .find(|field| **field == first.field)
-        .map(|field| (field.clone(), vec![Interval::all()]))
+        .map(|field| Access {
+            field: field.clone(),
+            intervals: vec![Interval::all()],
+            served: Vec::new(),
+        })
 }
 
 /// The direction to walk an index on `field` and when the walk may stop.

@@ -320,15 +320,22 @@ fn compare_seq<A: Borrow<Any>, B: Borrow<Any>>(
 }
 
 /// Orders rows `(id, sort values)` by the keys, then by id.
-pub fn sort_rows(rows: &mut [(String, Vec<Option<Any>>)], keys: &[SortKey]) {
-    rows.sort_by(|(id_a, a), (id_b, b)| {
-        for (i, key) in keys.iter().enumerate() {
-            let o = compare(a[i].as_ref(), b[i].as_ref());
-            let o = if key.descending { o.reverse() } else { o };
-            if o != Ordering::Equal {
-                return o;
-            }
+pub fn sort_rows<Id: Ord>(rows: &mut [(Id, Vec<Option<Any>>)], keys: &[SortKey]) {
+    rows.sort_by(|a, b| compare_rows(a, b, keys));
+}
+
+/// The order of [`sort_rows`] between two rows.
+pub fn compare_rows<Id: Ord>(
+    (id_a, a): &(Id, Vec<Option<Any>>),
+    (id_b, b): &(Id, Vec<Option<Any>>),
+    keys: &[SortKey],
+) -> Ordering {
+    for (i, key) in keys.iter().enumerate() {
+        let o = compare(a[i].as_ref(), b[i].as_ref());
+        let o = if key.descending { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
         }
-        id_a.cmp(id_b)
-    });
+    }
+    id_a.cmp(id_b)
 }

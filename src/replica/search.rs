@@ -1,14 +1,15 @@
 //! Running queries: declaring indexes, keeping them current, and executing a [`Plan`].
 
-use std::ops::ControlFlow;
+use std::cell::OnceCell;
 use std::sync::Arc;
 
+use yrs::types::map::MapIter;
 use yrs::{Any, Map, MapRef, ReadTxn, Transact};
 
 use super::error::{ReplicaError, Result};
-use super::index::CollectionIndexes;
+use super::index::{CollectionIndexes, IndexKey, Walk};
 use super::plan::{Plan, Source, Stop};
-use super::query::{sort_rows, Filter, Query};
+use super::query::{compare_rows, Filter, Query};
 use super::value::{StoredRecord, ID_FIELD};
 use super::{field_value, record_at, Replica};
 
@@ -86,32 +87,35 @@ impl Replica {
         let map = self.collection_map(collection)?;
         self.refresh_indexes(collection);
         let indexes = self.indexes.get(collection);
-        let plan = Plan::for_query(query, indexes.map_or(&[], |i| i.fields()));
+        let indexed = indexes.map_or(&[][..], |i| i.fields());
+        let chosen = Plan::for_query(query, indexed);
+        let rival = Plan::rival(query, indexed, &chosen);
         let txn = self.doc.transact();
-        let mut rows: Vec<(String, Vec<Option<Any>>)> = Vec::new();
-        let scanned = examine(&plan, &map, &txn, indexes, |id, record| {
-            let lookup = |field: &str| field_value(record, &txn, id, field);
-            if !query.filter.matches(lookup) {
-                return false;
+        let mut run = Run::new(&chosen, &map, &txn, indexes, matching_row(query));
+        let mut scanned = 0;
+        if let Some(rival) = &rival {
+            let mut other = Run::new(rival, &map, &txn, indexes, matching_row(query));
+            // one record each in turn, until one of them has all it needs
+            let rival_won = loop {
+                if !run.step() {
+                    break false;
+                }
+                if !other.step() {
+                    break true;
+                }
+            };
+            if rival_won {
+                std::mem::swap(&mut run, &mut other);
             }
-            let keys = query.order_by.iter().map(|k| lookup(&k.field)).collect();
-            rows.push((id.to_string(), keys));
-            true
-        });
-        sort_rows(&mut rows, &query.order_by);
-        let end = query
-            .limit
-            .map_or(rows.len(), |l| query.offset.saturating_add(l));
-        let ids = rows
-            .into_iter()
-            .take(end)
-            .skip(query.offset)
-            .map(|(id, _)| id)
-            .collect();
+            scanned += other.scanned;
+        }
+        run.finish();
+        scanned += run.scanned;
+        let ids = page(run.rows, query);
         Ok(Found {
             ids,
             explained: Explained {
-                index: plan.index().map(str::to_string),
+                index: run.plan.index().map(str::to_string),
                 scanned,
             },
         })
@@ -124,13 +128,13 @@ impl Replica {
         let indexes = self.indexes.get(collection);
         let plan = Plan::for_filter(filter, indexes.map_or(&[], |i| i.fields()));
         let txn = self.doc.transact();
-        let mut matching = 0;
-        examine(&plan, &map, &txn, indexes, |id, record| {
-            let matched = filter.matches(|field| field_value(record, &txn, id, field));
-            matching += usize::from(matched);
-            matched
+        let mut run = Run::new(&plan, &map, &txn, indexes, |residual, candidate| {
+            residual
+                .matches(|field| candidate.field(field))
+                .then_some(())
         });
-        Ok(matching)
+        run.finish();
+        Ok(run.rows.len())
     }
 
     /// Brings a collection's indexes up to date with the records touched since they last
@@ -163,60 +167,220 @@ fn invalid_index(collection: &str, why: &str) -> ReplicaError {
     ReplicaError::InvalidOption(format!("indexes of '{collection}': {why}"))
 }
 
-/// Hands each candidate record of `plan` to `test` (which says whether it matched) until the
-/// plan may stop. Returns how many records were examined.
-fn examine<T: ReadTxn>(
-    plan: &Plan,
-    map: &MapRef,
-    txn: &T,
-    indexes: Option<&CollectionIndexes>,
-    mut test: impl FnMut(&str, &StoredRecord) -> bool,
-) -> usize {
-    let mut scanned = 0;
-    let mut examine_one = |id: &str, record: &StoredRecord| {
-        scanned += 1;
-        test(id, record)
-    };
-    let walked = match &plan.source {
-        Source::Index {
-            field,
-            intervals,
-            descending,
-        } => indexes.and_then(|indexes| indexes.get(field)).map(|index| {
-            let mut matches = 0;
-            let mut last_key = None;
-            index.walk(intervals, *descending, |key, id| {
-                let enough = match plan.stop {
-                    Stop::Never => false,
-                    Stop::AfterMatches(n) => matches >= n,
-                    Stop::AfterMatchesAndTies(n) => matches >= n && last_key != Some(key),
-                };
-                if enough {
-                    return ControlFlow::Break(());
-                }
-                if let Some(record) = record_at(map, txn, id) {
-                    matches += usize::from(examine_one(id, &record));
-                }
-                last_key = Some(key);
-                ControlFlow::Continue(())
-            });
-        }),
-        Source::Ids(ids) => {
-            for id in ids {
-                if let Some(record) = record_at(map, txn, id) {
-                    examine_one(id, &record);
-                }
-            }
-            Some(())
-        }
-        Source::Scan => None,
-    };
-    if walked.is_none() {
-        for (id, entry) in map.iter(txn) {
-            if let Some(record) = StoredRecord::from_out(entry) {
-                examine_one(id, &record);
-            }
+/// A record that matched: its id and its values of the sort fields.
+type Row<'a> = (&'a str, Vec<Option<Any>>);
+
+/// For a candidate that matches, the row to sort.
+fn matching_row<'a, T: ReadTxn>(
+    query: &'a Query,
+) -> impl Fn(&Filter, &Candidate<'a, T>) -> Option<Row<'a>> {
+    move |residual, candidate| {
+        let lookup = |field: &str| candidate.field(field);
+        residual.matches(lookup).then(|| {
+            let keys = query.order_by.iter().map(|k| lookup(&k.field)).collect();
+            (candidate.id, keys)
+        })
+    }
+}
+
+/// A plan being carried out: its candidates, one at a time, tested by `matching` (which
+/// gives a row for a record that matches), until the plan has all it needs.
+struct Run<'a, T: ReadTxn, R, F> {
+    plan: &'a Plan,
+    candidates: Candidates<'a, T>,
+    matching: F,
+    rows: Vec<R>,
+    /// Records examined.
+    scanned: usize,
+    /// The index key of the last candidate, for stopping between keys.
+    last_key: Option<&'a IndexKey>,
+}
+
+impl<'a, T: ReadTxn, R, F> Run<'a, T, R, F>
+where
+    F: FnMut(&Filter, &Candidate<'a, T>) -> Option<R>,
+{
+    fn new(
+        plan: &'a Plan,
+        map: &'a MapRef,
+        txn: &'a T,
+        indexes: Option<&'a CollectionIndexes>,
+        matching: F,
+    ) -> Self {
+        Run {
+            plan,
+            candidates: Candidates::new(&plan.source, map, txn, indexes),
+            matching,
+            rows: Vec::new(),
+            scanned: 0,
+            last_key: None,
         }
     }
-    scanned
+
+    /// Examines the next candidate; false once the plan needs no more.
+    fn step(&mut self) -> bool {
+        let Some(candidate) = self.candidates.next() else {
+            return false;
+        };
+        let enough = match self.plan.stop {
+            Stop::Never => false,
+            Stop::AfterMatches(n) => self.rows.len() >= n,
+            Stop::AfterMatchesAndTies(n) => self.rows.len() >= n && self.last_key != candidate.key,
+        };
+        if enough {
+            return false;
+        }
+        self.scanned += 1;
+        self.last_key = candidate.key;
+        if let Some(row) = (self.matching)(&self.plan.residual, &candidate) {
+            self.rows.push(row);
+        }
+        true
+    }
+
+    fn finish(&mut self) {
+        while self.step() {}
+    }
+}
+
+/// A record a plan looks at. Its indexed fields are read from the indexes (current since
+/// the query began), which costs one lookup instead of several in the document; the record
+/// itself is read only for other fields.
+struct Candidate<'a, T: ReadTxn> {
+    id: &'a str,
+    /// The field of the index walked, if any, and the candidate's key there.
+    walked: Option<&'a str>,
+    key: Option<&'a IndexKey>,
+    record: OnceCell<Option<StoredRecord>>,
+    map: &'a MapRef,
+    txn: &'a T,
+    indexes: Option<&'a CollectionIndexes>,
+}
+
+impl<T: ReadTxn> Candidate<'_, T> {
+    fn field(&self, name: &str) -> Option<Any> {
+        if name == ID_FIELD {
+            return Some(Any::String(self.id.into()));
+        }
+        // (a key equal in the query order to the value: 1.0 for 1 is the same to queries)
+        if self.walked == Some(name) {
+            return self.key.and_then(|key| key.0.clone());
+        }
+        if self.record.get().is_none() {
+            if let Some(index) = self.indexes.and_then(|indexes| indexes.get(name)) {
+                return index.key_of(self.id).and_then(|key| key.0.clone());
+            }
+        }
+        self.record
+            .get_or_init(|| record_at(self.map, self.txn, self.id))
+            .as_ref()
+            .and_then(|record| record.field(self.txn, name))
+    }
+}
+
+/// The records a plan looks at, in its order.
+struct Candidates<'a, T: ReadTxn> {
+    source: CandidateSource<'a, T>,
+    walked: Option<&'a str>,
+    map: &'a MapRef,
+    txn: &'a T,
+    indexes: Option<&'a CollectionIndexes>,
+}
+
+enum CandidateSource<'a, T: ReadTxn> {
+    Scan(MapIter<'a, &'a T, T>),
+    Ids(std::slice::Iter<'a, String>),
+    /// An index holds only records, so they need no reading to be known.
+    Index(Walk<'a>),
+}
+
+impl<'a, T: ReadTxn> Candidates<'a, T> {
+    fn new(
+        source: &'a Source,
+        map: &'a MapRef,
+        txn: &'a T,
+        indexes: Option<&'a CollectionIndexes>,
+    ) -> Self {
+        let mut walked = None;
+        let source = match source {
+            Source::Scan => CandidateSource::Scan(map.iter(txn)),
+            Source::Ids(ids) => CandidateSource::Ids(ids.iter()),
+            Source::Index {
+                field,
+                intervals,
+                descending,
+            } => match indexes.and_then(|indexes| indexes.get(field)) {
+                Some(index) => {
+                    walked = Some(field.as_str());
+                    CandidateSource::Index(index.walk(intervals, *descending))
+                }
+                // plans only name indexes the collection has
+                None => CandidateSource::Scan(map.iter(txn)),
+            },
+        };
+        Candidates {
+            source,
+            walked,
+            map,
+            txn,
+            indexes,
+        }
+    }
+}
+
+impl<'a, T: ReadTxn> Iterator for Candidates<'a, T> {
+    type Item = Candidate<'a, T>;
+
+    fn next(&mut self) -> Option<Candidate<'a, T>> {
+        loop {
+            let (id, record, key) = match &mut self.source {
+                CandidateSource::Scan(entries) => {
+                    let (id, entry) = entries.next()?;
+                    (id, Some(StoredRecord::from_out(entry)), None)
+                }
+                CandidateSource::Ids(ids) => {
+                    let id = ids.next()?;
+                    (id.as_str(), Some(record_at(self.map, self.txn, id)), None)
+                }
+                CandidateSource::Index(walk) => {
+                    let (key, id) = walk.next()?;
+                    (&**id, None, Some(key))
+                }
+            };
+            // entries that are not records are no candidates
+            if matches!(record, Some(None)) {
+                continue;
+            }
+            return Some(Candidate {
+                id,
+                walked: self.walked,
+                key,
+                record: record.map_or_else(OnceCell::new, OnceCell::from),
+                map: self.map,
+                txn: self.txn,
+                indexes: self.indexes,
+            });
+        }
+    }
+}
+
+/// The ids of the page `offset..offset + limit` of matching rows, in query order. With a
+/// limit only that page and what comes before it are sorted.
+fn page(mut rows: Vec<Row<'_>>, query: &Query) -> Vec<String> {
+    let order = |a: &_, b: &_| compare_rows(a, b, &query.order_by);
+    let end = query
+        .limit
+        .map_or(rows.len(), |limit| query.offset.saturating_add(limit));
+    if end < rows.len() {
+        if end == 0 {
+            return Vec::new();
+        }
+        rows.select_nth_unstable_by(end - 1, order);
+        rows.truncate(end);
+    }
+    rows.sort_by(order);
+    rows.into_iter()
+        .skip(query.offset)
+        .map(|(id, _)| id.to_string())
+        .collect()
 }
