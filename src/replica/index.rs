@@ -78,11 +78,13 @@ impl Interval {
     }
 }
 
+type KeysById = HashMap<Arc<str>, IndexKey>;
+
 /// One field's index over one collection.
 #[derive(Debug, Default)]
 pub struct FieldIndex {
     entries: BTreeSet<Entry>,
-    keys: HashMap<Arc<str>, IndexKey>,
+    keys: KeysById,
     /// The empty id, kept to bound ranges from below without allocating.
     no_id: Arc<str>,
 }
@@ -310,16 +312,26 @@ impl CollectionIndexes {
         fields: Vec<String>,
         records: impl Iterator<Item = (&'a str, Vec<Option<Any>>)>,
     ) {
-        let first = self.indexes.len();
-        self.indexes
-            .extend(fields.iter().map(|_| FieldIndex::default()));
-        self.fields.extend(fields);
+        // per new index: its entries, unsorted, and each record's key
+        let mut built: Vec<(Vec<Entry>, KeysById)> =
+            fields.iter().map(|_| Default::default()).collect();
         for (id, values) in records {
             let id = self.shared_id(id);
-            for (index, value) in self.indexes[first..].iter_mut().zip(values) {
-                index.set(&id, Some(IndexKey(value)));
+            for ((entries, keys), value) in built.iter_mut().zip(values) {
+                let key = IndexKey(value);
+                entries.push(entry(key.clone(), &id));
+                keys.insert(id.clone(), key);
             }
         }
+        for (entries, keys) in built {
+            // from sorted entries a B-tree is built in one pass, not by one search per entry
+            self.indexes.push(FieldIndex {
+                entries: entries.into_iter().collect(),
+                keys,
+                no_id: Arc::from(""),
+            });
+        }
+        self.fields.extend(fields);
     }
 
     /// Brings every index up to date for records touched since the last call: `read` gives a
@@ -336,7 +348,7 @@ impl CollectionIndexes {
                 .first()
                 .and_then(|index| index.shared_id(&id))
                 .cloned()
-                .unwrap_or(id);
+                .unwrap_or(id); // a record new to the indexes: the change log's Arc will do
             match read(&id, &self.fields) {
                 Some(values) => {
                     for (index, value) in self.indexes.iter_mut().zip(values) {
@@ -352,6 +364,7 @@ impl CollectionIndexes {
         }
     }
 
+    /// The `Arc` the indexes hold for an id, or a new one: ids are shared by all indexes.
     fn shared_id(&self, id: &str) -> Arc<str> {
         self.indexes
             .first()
