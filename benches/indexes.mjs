@@ -1,6 +1,6 @@
 // npm run bench:indexes [N,...]: indexed queries at scale (default 100,000 and 1,000,000
 // records of the 6 fields of benches/crud.mjs), each size in its own process so Wasm memory
-// starts fresh. Prints query times (median of 21 runs after one warm-up) with and without
+// starts fresh. Prints query times (median of 21 runs after one warm-up; 3 for scans) with and without
 // indexes, what the plan examined, the time to build each index, and the heap bytes each
 // index adds per record (wasmMemoryStats().inUse: bytes allocated, not the memory size,
 // which grows in large steps).
