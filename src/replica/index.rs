@@ -81,7 +81,7 @@ impl Interval {
 type KeysById = HashMap<Arc<str>, IndexKey>;
 
 /// One field's index over one collection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FieldIndex {
     entries: BTreeSet<Entry>,
     keys: KeysById,
@@ -116,14 +116,6 @@ impl FieldIndex {
     /// The `Arc` this index holds for an id, so other indexes can share it.
     pub fn shared_id(&self, id: &str) -> Option<&Arc<str>> {
         self.keys.get_key_value(id).map(|(id, _)| id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// The entries whose keys lie in `intervals` (sorted, disjoint), in key order (reversed

@@ -45,18 +45,19 @@ impl Replica {
         }
         let map = self.collection_map(collection)?;
         self.refresh_indexes(collection);
-        let name: Arc<str> = collection.into();
-        let indexes = self.indexes.entry(name.clone()).or_default();
         let mut new: Vec<String> = Vec::new();
         for field in fields {
-            if !indexes.has(field) && !new.contains(field) {
+            let indexed = self.indexes.get(collection).is_some_and(|i| i.has(field));
+            if !indexed && !new.contains(field) {
                 new.push(field.clone());
             }
         }
         if new.is_empty() {
             return Ok(());
         }
+        let name: Arc<str> = collection.into();
         self.log.borrow_mut().track_for_indexes(&name);
+        let indexes = self.indexes.entry(name).or_default();
         let txn = self.doc.transact();
         let records = map.iter(&txn).filter_map(|(id, entry)| {
             let record = StoredRecord::from_out(entry)?;
@@ -194,6 +195,7 @@ struct Run<'a, T: ReadTxn, R, F> {
     scanned: usize,
     /// The index key of the last candidate, for stopping between keys.
     last_key: Option<&'a IndexKey>,
+    done: bool,
 }
 
 impl<'a, T: ReadTxn, R, F> Run<'a, T, R, F>
@@ -214,20 +216,25 @@ where
             rows: Vec::new(),
             scanned: 0,
             last_key: None,
+            done: false,
         }
     }
 
     /// Examines the next candidate; false once the plan needs no more.
     fn step(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
         let Some(candidate) = self.candidates.next() else {
+            self.done = true;
             return false;
         };
-        let enough = match self.plan.stop {
+        self.done = match self.plan.stop {
             Stop::Never => false,
             Stop::AfterMatches(n) => self.rows.len() >= n,
             Stop::AfterMatchesAndTies(n) => self.rows.len() >= n && self.last_key != candidate.key,
         };
-        if enough {
+        if self.done {
             return false;
         }
         self.scanned += 1;
