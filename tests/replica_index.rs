@@ -370,6 +370,11 @@ fn explain_names_the_index_a_query_uses() {
         explain(&mut r, json!({"where": {"owner": "u3"}, "limit": 2})),
         (some("owner"), 2)
     );
+    // $in with a limit and no orderBy: the owners' records merged by id
+    assert_eq!(
+        explain(&mut r, json!({"where": {"owner": {"$in": ["u2", "u1"]}}, "limit": 3})),
+        (some("owner"), 3)
+    );
     // a range walked in the order asked for stops early too
     assert_eq!(
         explain(
@@ -432,6 +437,8 @@ fn plans_give_the_results_a_scan_gives() {
         json!({"orderBy": "-prio", "limit": 25}),
         json!({"where": {"owner": {"$in": []}}}),
         json!({"where": {"owner": "u1"}, "limit": 0}),
+        json!({"where": {"owner": {"$in": ["u2", "u1", "u9"]}}, "limit": 4, "offset": 3}),
+        json!({"where": {"prio": {"$in": [1, "high"]}}, "limit": 6}),
     ] {
         let query = parse_query(&q);
         assert_eq!(

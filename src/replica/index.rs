@@ -7,8 +7,8 @@
 //! it the records touched since it last looked (see [`super::changes::ChangeLog`]) before
 //! every query, which keeps it exact after local writes and remote updates alike.
 
-use std::cmp::Ordering;
-use std::collections::{btree_set, BTreeSet, HashMap};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{btree_set, BTreeSet, BinaryHeap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -118,22 +118,22 @@ impl FieldIndex {
         self.keys.get_key_value(id).map(|(id, _)| id)
     }
 
-    /// The entries whose keys lie in `intervals` (sorted, disjoint), in key order (reversed
-    /// if `descending`) and, among equal keys, always by ascending id: the order of query
-    /// results sorted by this field alone.
-    pub fn walk(&self, intervals: &[Interval], descending: bool) -> Walk<'_> {
+    /// The entries whose keys lie in `intervals` (sorted, disjoint), in `order`.
+    pub fn walk(&self, intervals: &[Interval], order: WalkOrder) -> Walk<'_> {
         let mut bounds: Vec<_> = intervals.iter().map(|i| self.entry_bounds(i)).collect();
-        if descending {
+        if order == WalkOrder::Descending {
             bounds.reverse();
         }
+        let merge = (order == WalkOrder::ById).then(|| MergeById::new(self, &bounds));
         Walk {
             index: self,
             pending: bounds.into_iter(),
-            descending,
+            descending: order == WalkOrder::Descending,
             lower: Bound::Unbounded,
             entries: None,
             peeked: None,
             group: None,
+            merge,
         }
     }
 
@@ -166,6 +166,19 @@ impl FieldIndex {
     }
 }
 
+/// The order of a walk over an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkOrder {
+    /// By key, and among equal keys by id: the order of results sorted by this field.
+    Ascending,
+    /// By key descending, and among equal keys by ascending id (as results sorted by
+    /// `-field`).
+    Descending,
+    /// By id across all keys, for single-key intervals only (an equality or `$in`): the
+    /// order of results without `orderBy`.
+    ById,
+}
+
 /// A walk over an index (see [`FieldIndex::walk`]), yielding `(key, id)`.
 pub struct Walk<'a> {
     index: &'a FieldIndex,
@@ -180,12 +193,17 @@ pub struct Walk<'a> {
     peeked: Option<&'a Entry>,
     /// Descending: the entries of a key that several records share, walked forwards.
     group: Option<btree_set::Range<'a, Entry>>,
+    /// By id: the keys' entries, each in id order, merged.
+    merge: Option<MergeById<'a>>,
 }
 
 impl<'a> Iterator for Walk<'a> {
     type Item = (&'a IndexKey, &'a Arc<str>);
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(merge) = &mut self.merge {
+            return merge.next();
+        }
         loop {
             let entry = if self.descending {
                 self.next_down()
@@ -246,6 +264,50 @@ impl<'a> Walk<'a> {
         let entry = group.next();
         self.group = Some(group);
         entry
+    }
+}
+
+/// Several keys' entries (each key's in id order) as one walk in id order: the next entry
+/// is the least id at the head of a key's entries.
+struct MergeById<'a> {
+    keys: Vec<btree_set::Range<'a, Entry>>,
+    /// The first entry not yet given out of each key: (its id, which key, the key).
+    heads: BinaryHeap<Reverse<(&'a Arc<str>, usize, &'a IndexKey)>>,
+}
+
+impl<'a> MergeById<'a> {
+    fn new(index: &'a FieldIndex, bounds: &[(Bound<Entry>, Bound<Entry>)]) -> Self {
+        let mut merge = MergeById {
+            keys: Vec::with_capacity(bounds.len()),
+            heads: BinaryHeap::with_capacity(bounds.len()),
+        };
+        for (lower, upper) in bounds {
+            if is_valid_range(lower, upper) {
+                merge
+                    .keys
+                    .push(index.entries.range((lower.clone(), upper.clone())));
+                merge.advance(merge.keys.len() - 1);
+            }
+        }
+        merge
+    }
+
+    /// Puts the next entry of key `which` among the heads.
+    fn advance(&mut self, which: usize) {
+        if let Some(Entry {
+            key,
+            tie: Tie::Id(id),
+        }) = self.keys[which].next()
+        {
+            self.heads.push(Reverse((id, which, key)));
+        }
+    }
+
+    fn next(&mut self) -> Option<(&'a IndexKey, &'a Arc<str>)> {
+        // ids are unique in an index: the heads never tie
+        let Reverse((id, which, key)) = self.heads.pop()?;
+        self.advance(which);
+        Some((key, id))
     }
 }
 

@@ -18,7 +18,7 @@ use std::ops::Bound;
 
 use yrs::{Any, Number};
 
-use super::index::{IndexKey, Interval};
+use super::index::{IndexKey, Interval, WalkOrder};
 use super::query::{compare, json_eq, rank, Condition, Filter, Query};
 use super::value::ID_FIELD;
 
@@ -28,12 +28,11 @@ pub enum Source {
     Scan,
     /// The records with these ids (distinct).
     Ids(Vec<String>),
-    /// The records an index holds within `intervals` (sorted, disjoint), in key order,
-    /// reversed if `descending`.
+    /// The records an index holds within `intervals` (sorted, disjoint), in `order`.
     Index {
         field: String,
         intervals: Vec<Interval>,
-        descending: bool,
+        order: WalkOrder,
     },
 }
 
@@ -115,13 +114,13 @@ impl Plan {
     }
 
     fn walking(query: &Query, access: Access) -> Plan {
-        let (descending, stop) = walk_order(query, &access.field, &access.intervals);
+        let (order, stop) = walk_order(query, &access.field, &access.intervals);
         Plan {
             residual: without(&query.filter, &access.served),
             source: Source::Index {
                 field: access.field,
                 intervals: access.intervals,
-                descending,
+                order,
             },
             stop,
         }
@@ -334,9 +333,16 @@ fn sorted_walk(query: &Query, indexed: &[String]) -> Option<Access> {
         })
 }
 
-/// The direction to walk an index on `field` and when the walk may stop.
-fn walk_order(query: &Query, field: &str, intervals: &[Interval]) -> (bool, Stop) {
+/// The order to walk an index on `field` in and when the walk may stop.
+fn walk_order(query: &Query, field: &str, intervals: &[Interval]) -> (WalkOrder, Stop) {
     let enough = query.limit.map(|limit| query.offset.saturating_add(limit));
+    let by_key = |descending: bool| {
+        if descending {
+            WalkOrder::Descending
+        } else {
+            WalkOrder::Ascending
+        }
+    };
     match (query.order_by.first(), enough) {
         (Some(first), Some(enough)) if first.field == field => {
             let stop = if query.order_by.len() == 1 {
@@ -344,15 +350,19 @@ fn walk_order(query: &Query, field: &str, intervals: &[Interval]) -> (bool, Stop
             } else {
                 Stop::AfterMatchesAndTies(enough)
             };
-            (first.descending, stop)
+            (by_key(first.descending), stop)
         }
-        (Some(first), None) if first.field == field => (first.descending, Stop::Never),
-        // one key: its records arrive by id, the order of results without orderBy
-        (None, Some(enough)) if is_single_key(intervals) => (false, Stop::AfterMatches(enough)),
-        _ => (false, Stop::Never),
+        (Some(first), None) if first.field == field => (by_key(first.descending), Stop::Never),
+        // single keys: their records merged by id, the order of results without orderBy
+        (None, Some(enough)) if all_single_keys(intervals) => {
+            (WalkOrder::ById, Stop::AfterMatches(enough))
+        }
+        _ => (WalkOrder::Ascending, Stop::Never),
     }
 }
 
-fn is_single_key(intervals: &[Interval]) -> bool {
-    matches!(intervals, [Interval { lower: Bound::Included(a), upper: Bound::Included(b) }] if a == b)
+fn all_single_keys(intervals: &[Interval]) -> bool {
+    intervals.iter().all(|interval| {
+        matches!(interval, Interval { lower: Bound::Included(a), upper: Bound::Included(b) } if a == b)
+    })
 }

@@ -298,7 +298,7 @@ enum CandidateSource<'a, T: ReadTxn> {
     Scan(MapIter<'a, &'a T, T>),
     Ids(std::slice::Iter<'a, String>),
     /// An index holds only records, so they need no reading to be known.
-    Index(Walk<'a>),
+    Index(Box<Walk<'a>>),
 }
 
 impl<'a, T: ReadTxn> Candidates<'a, T> {
@@ -315,11 +315,11 @@ impl<'a, T: ReadTxn> Candidates<'a, T> {
             Source::Index {
                 field,
                 intervals,
-                descending,
+                order,
             } => match indexes.and_then(|indexes| indexes.get(field)) {
                 Some(index) => {
                     walked = Some(field.as_str());
-                    CandidateSource::Index(index.walk(intervals, *descending))
+                    CandidateSource::Index(Box::new(index.walk(intervals, *order)))
                 }
                 // plans only name indexes the collection has
                 None => CandidateSource::Scan(map.iter(txn)),
