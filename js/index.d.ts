@@ -170,7 +170,7 @@ export declare class Replica {
   readonly presence: { clientId: number; state: JsonValue }[]
   readonly name: string
   readonly room: string
-  /** Rejects bad options with code 'INVALID_OPTION'. */
+  /** Throws an Error with code 'INVALID_OPTION' for bad options. */
   collection<T extends object = Record<string, JsonValue>>(name: string, options?: CollectionOptions): Collection<T>
   /** Names of the collections that hold at least one record, sorted. */
   collections(): string[]
