@@ -372,7 +372,10 @@ fn explain_names_the_index_a_query_uses() {
     );
     // $in with a limit and no orderBy: the owners' records merged by id
     assert_eq!(
-        explain(&mut r, json!({"where": {"owner": {"$in": ["u2", "u1"]}}, "limit": 3})),
+        explain(
+            &mut r,
+            json!({"where": {"owner": {"$in": ["u2", "u1"]}}, "limit": 3})
+        ),
         (some("owner"), 3)
     );
     // a range walked in the order asked for stops early too

@@ -92,7 +92,8 @@ pub struct FieldIndex {
 impl FieldIndex {
     /// Records that the record `id` now has `key`, or no longer exists (`None`). The id should
     /// be the `Arc` the index already holds for it, if any (see [`FieldIndex::shared_id`]).
-    pub fn set(&mut self, id: &Arc<str>, key: Option<IndexKey>) {
+    /// The entry to add, if any, goes to `added`, for [`FieldIndex::add_entries`].
+    fn set(&mut self, id: &Arc<str>, key: Option<IndexKey>, added: &mut Vec<Entry>) {
         let old = match &key {
             Some(key) => self.keys.insert(id.clone(), key.clone()),
             None => self.keys.remove(id),
@@ -104,7 +105,18 @@ impl FieldIndex {
             self.entries.remove(&entry(old, id));
         }
         if let Some(key) = key {
-            self.entries.insert(entry(key, id));
+            added.push(entry(key, id));
+        }
+    }
+
+    /// Adds entries one by one, or many at once by merging them in sorted (as after a large
+    /// `insertMany`: one search per entry would cost more than one pass over the tree).
+    fn add_entries(&mut self, added: Vec<Entry>) {
+        if added.len() < self.entries.len() / 8 {
+            self.entries.extend(added);
+        } else {
+            let mut sorted: BTreeSet<Entry> = added.into_iter().collect();
+            self.entries.append(&mut sorted);
         }
     }
 
@@ -396,6 +408,7 @@ impl CollectionIndexes {
         touched: impl IntoIterator<Item = Arc<str>>,
         mut read: impl FnMut(&str, &[String]) -> Option<Vec<Option<Any>>>,
     ) {
+        let mut added: Vec<Vec<Entry>> = self.indexes.iter().map(|_| Vec::new()).collect();
         for id in touched {
             let id = self
                 .indexes
@@ -403,18 +416,16 @@ impl CollectionIndexes {
                 .and_then(|index| index.shared_id(&id))
                 .cloned()
                 .unwrap_or(id); // a record new to the indexes: the change log's Arc will do
-            match read(&id, &self.fields) {
-                Some(values) => {
-                    for (index, value) in self.indexes.iter_mut().zip(values) {
-                        index.set(&id, Some(IndexKey(value)));
-                    }
-                }
-                None => {
-                    for index in &mut self.indexes {
-                        index.set(&id, None);
-                    }
-                }
+            let values = read(&id, &self.fields);
+            for (i, index) in self.indexes.iter_mut().enumerate() {
+                let value = values
+                    .as_ref()
+                    .map(|values| IndexKey(values.get(i).cloned().flatten()));
+                index.set(&id, value, &mut added[i]);
             }
+        }
+        for (index, added) in self.indexes.iter_mut().zip(added) {
+            index.add_entries(added);
         }
     }
 
