@@ -195,8 +195,9 @@ fn random_write(r: &mut Replica, peer: &mut Replica, rng: &mut Rng) {
                 .map(|_| rng.pick(&["a", "b", "c", "d"]).to_string())
                 .collect();
             r.update(collection, id, fields(Value::Object(set)), &unset)
+                .map(|_| ())
         }
-        4 => r.replace(collection, id, fields(record(rng))),
+        4 => r.replace(collection, id, fields(record(rng))).map(|_| ()),
         5 => r.upsert(collection, id, fields(record(rng))).map(|_| ()),
         6 => r.delete(collection, id).map(|_| ()),
         7 => {
