@@ -117,6 +117,17 @@ export interface ReplicaError extends Error {
   code: string
 }
 
+export interface CollectionOptions {
+  /** Fields to keep an index on, added to those the collection already has (indexes are
+   * never removed while the replica is open). Not 'id': records are looked up by id already. */
+  indexes?: string[]
+}
+
+export interface QueryPlan {
+  index: string | null
+  scanned: number
+}
+
 export declare class Collection<T extends object = Record<string, JsonValue>> {
   readonly name: string
   /** Resolves with the id (generated unless the record has one). */
@@ -133,6 +144,9 @@ export declare class Collection<T extends object = Record<string, JsonValue>> {
   all(): StoredRecord<T>[]
   find(options?: FindOptions): StoredRecord<T>[]
   count(where?: Where): number
+  /** Runs `query` as `find` does and reports the index it used (a field name, 'id' for
+   * lookups by id, null for a scan of every record) and how many records it examined. */
+  explain(options?: FindOptions): QueryPlan
   /** Called with each change set of this collection. Returns an unsubscribe function. */
   subscribe(listener: (changes: Change<T>[]) => void): () => void
 }
@@ -179,7 +193,8 @@ export declare class Replica {
   readonly presence: { clientId: number; state: JsonValue }[]
   readonly name: string
   readonly room: string
-  collection<T extends object = Record<string, JsonValue>>(name: string): Collection<T>
+  /** Throws an Error with code 'INVALID_OPTION' for bad options. */
+  collection<T extends object = Record<string, JsonValue>>(name: string, options?: CollectionOptions): Collection<T>
   /** Names of the collections that hold at least one record, sorted. */
   collections(): string[]
   /** Runs `fn`; its writes become one Yjs update and one change notification. Returns fn's result. */

@@ -5,6 +5,7 @@
 import { checkOptions, warnInsecureEndpoints } from './options.js'
 import { checkQueryValue, checkRecord } from './values.js'
 import { newId } from './ids.js'
+import { indexedFields } from './collection-options.js'
 import { Persistence } from './persistence.js'
 import { RecordCache } from './record-cache.js'
 
@@ -208,6 +209,15 @@ export class Collection {
     checkWhere(query.where, what)
     const ids = JSON.parse(core.find(this.name, JSON.stringify(query)))
     return this._cache.readMany(ids)
+  }
+
+  /** Runs `query` as `find` would: `{ index, scanned }`, the index it used (null: none) and how many records it examined. */
+  explain(query = {}) {
+    const what = `${this.name}.explain`
+    const core = this._core(what)
+    if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new TypeError(`${what}: the query must be an object`)
+    checkWhere(query.where, what)
+    return JSON.parse(core.explain(this.name, JSON.stringify(query)))
   }
 
   count(where) {
@@ -593,9 +603,12 @@ export function createReplicaClass(loadCore, env = {}) {
       return this._core
     }
 
-    collection(name) {
-      this._use('collection')
+    /** A collection handle; `{ indexes }` adds indexes on those fields to the ones it has. */
+    collection(name, options) {
+      const core = this._use('collection')
       if (typeof name !== 'string' || name === '') throw new TypeError('collection: the name must be a non-empty string')
+      const indexes = indexedFields(name, options)
+      if (indexes.length > 0) core.addIndexes(name, indexes)
       let collection = this._collections.get(name)
       if (collection === undefined) {
         collection = new Collection(this, name)

@@ -95,7 +95,7 @@ fn a_skip_inside_a_run_is_kept_and_one_at_a_cut_is_dropped() {
         w.insert(
             "todos",
             &format!("t{i}"),
-            fields(json!({"text": "x".repeat(100)})),
+            fields(json!({"text": "x".repeat(200)})),
         )
         .unwrap();
         updates.extend(w.take_local_updates());
@@ -131,4 +131,38 @@ fn a_skip_inside_a_run_is_kept_and_one_at_a_cut_is_dropped() {
 fn malformed_data_is_returned_whole() {
     let bad = vec![0xffu8; 5000];
     assert_eq!(split_update(&bad, 100), vec![bad]);
+}
+
+#[test]
+fn storage_takes_a_large_batch_in_groups_it_does_not_merge_whole() {
+    use yreplica::replica::MERGE_UP_TO;
+    let mut r = Replica::with_client_id(1);
+    r.capture_for_storage();
+    // many small writes in one tick are merged; the pieces of a large write are not
+    for i in 0..50 {
+        r.insert("todos", &format!("s{i}"), fields(json!({"n": i})))
+            .unwrap();
+    }
+    for chunk in 0..6 {
+        let records = (0..2000)
+            .map(|i| {
+                (
+                    format!("c{chunk}-{i}"),
+                    fields(json!({"text": "x".repeat(200)})),
+                )
+            })
+            .collect();
+        r.insert_many("todos", records).unwrap();
+    }
+    let mut taken = Vec::new();
+    while let Some(update) = r.take_storage_update() {
+        taken.push(update);
+    }
+    assert!(taken.len() >= 3, "{} updates", taken.len());
+    assert!(
+        taken.iter().all(|u| u.len() <= MERGE_UP_TO),
+        "each under the bound"
+    );
+    let mut copy = apply_all(&taken);
+    assert_eq!(state(&mut copy), state(&mut r));
 }

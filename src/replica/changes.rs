@@ -1,6 +1,6 @@
 //! Change sets: which records a transaction (or a batch of them) inserted, updated or deleted.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use yrs::types::{EntryChange, Event, Events, PathSegment};
@@ -121,10 +121,17 @@ pub struct Touched {
 pub struct ChangeLog {
     touched: Vec<Touched>,
     seen: HashSet<(Arc<str>, Arc<str>)>,
+    /// For each collection with indexes, the records touched since its indexes last looked.
+    /// Every change reaches `touch`, so this is where indexes learn of them; it is drained
+    /// by queries, not by change sets.
+    unindexed: HashMap<Arc<str>, HashSet<Arc<str>>>,
 }
 
 impl ChangeLog {
     pub fn touch(&mut self, collection: &Arc<str>, id: &Arc<str>, existed_before: bool) {
+        if let Some(ids) = self.unindexed.get_mut(collection) {
+            ids.insert(id.clone());
+        }
         if self.seen.insert((collection.clone(), id.clone())) {
             self.touched.push(Touched {
                 collection: collection.clone(),
@@ -164,5 +171,18 @@ impl ChangeLog {
 
     pub fn is_empty(&self) -> bool {
         self.touched.is_empty()
+    }
+
+    /// Starts keeping the records of `collection` touched from now on for its indexes.
+    pub fn track_for_indexes(&mut self, collection: &Arc<str>) {
+        self.unindexed.entry(collection.clone()).or_default();
+    }
+
+    /// The records of `collection` touched since the last call (see `track_for_indexes`).
+    pub fn take_unindexed(&mut self, collection: &str) -> HashSet<Arc<str>> {
+        self.unindexed
+            .get_mut(collection)
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 }

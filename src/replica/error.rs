@@ -15,6 +15,9 @@ pub enum ReplicaError {
     InvalidQuery(String),
     #[error("invalid Yjs update: {0}")]
     InvalidUpdate(String),
+    /// An option the app passed that cannot be used (such as an index on `id`).
+    #[error("{0}")]
+    InvalidOption(String),
 }
 
 impl ReplicaError {
@@ -26,6 +29,7 @@ impl ReplicaError {
             ReplicaError::AlreadyExists { .. } => "ALREADY_EXISTS",
             ReplicaError::InvalidQuery(_) => "INVALID_QUERY",
             ReplicaError::InvalidUpdate(_) => "INVALID_UPDATE",
+            ReplicaError::InvalidOption(_) => "INVALID_OPTION",
         }
     }
 

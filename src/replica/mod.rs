@@ -15,8 +15,11 @@ pub mod arrival;
 pub mod changes;
 pub mod claims;
 pub mod error;
+pub mod index;
 pub mod pieces;
+pub mod plan;
 pub mod query;
+pub mod search;
 pub mod value;
 
 use std::cell::RefCell;
@@ -35,6 +38,7 @@ use yrs::{
 pub use changes::{Change, ChangeKind, ChangeLog, ChangeSet, Origin};
 pub use error::{ReplicaError, Result};
 pub use query::{Filter, Query};
+pub use search::{Explained, Found};
 pub use value::{Fields, StoredRecord};
 
 use value::{check_id, out_to_any, record_json, ID_FIELD};
@@ -72,6 +76,8 @@ pub struct Replica {
     batch_log: ChangeLog,
     /// Remote blocks that wait for what they build on (see [`arrival`]).
     held: arrival::HeldUpdates,
+    /// Secondary indexes by collection (see [`index`] and [`search`]).
+    indexes: HashMap<Arc<str>, index::CollectionIndexes>,
 }
 
 impl Default for Replica {
@@ -105,6 +111,7 @@ impl Replica {
             batch_updates: Vec::new(),
             batch_log: ChangeLog::default(),
             held: arrival::HeldUpdates::default(),
+            indexes: HashMap::new(),
         }
     }
 
@@ -364,42 +371,14 @@ impl Replica {
         Ok(out)
     }
 
-    /// Ids of the records that match, in query order.
+    /// Ids of the records that match, in query order (using an index where one applies).
     pub fn find(&mut self, collection: &str, query: &Query) -> Result<Vec<String>> {
-        let map = self.collection_map(collection)?;
-        let txn = self.doc.transact();
-        let mut rows: Vec<(String, Vec<Option<Any>>)> = Vec::new();
-        for (id, entry) in map.iter(&txn) {
-            let Some(record) = StoredRecord::from_out(entry) else {
-                continue;
-            };
-            let lookup = |field: &str| field_value(&record, &txn, id, field);
-            if query.filter.matches(lookup) {
-                let keys = query.order_by.iter().map(|k| lookup(&k.field)).collect();
-                rows.push((id.to_string(), keys));
-            }
-        }
-        query::sort_rows(&mut rows, &query.order_by);
-        let end = query
-            .limit
-            .map_or(rows.len(), |l| query.offset.saturating_add(l));
-        Ok(rows
-            .into_iter()
-            .take(end)
-            .skip(query.offset)
-            .map(|(id, _)| id)
-            .collect())
+        Ok(self.search(collection, query)?.ids)
     }
 
     /// How many records match the filter.
     pub fn count(&mut self, collection: &str, filter: &Filter) -> Result<usize> {
-        let map = self.collection_map(collection)?;
-        let txn = self.doc.transact();
-        Ok(map
-            .iter(&txn)
-            .filter_map(|(id, entry)| StoredRecord::from_out(entry).map(|r| (id, r)))
-            .filter(|(id, record)| filter.matches(|f| field_value(record, &txn, id, f)))
-            .count())
+        self.count_matching(collection, filter)
     }
 
     // ---- change sets and batches --------------------------------------------------------
@@ -707,11 +686,27 @@ pub fn merge_updates(updates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     }
 }
 
-/// Takes a queue of updates as one merged update; leftovers (if merging failed) stay queued.
+/// How many bytes of queued updates are merged into one at most. Merging saves storage
+/// records and messages when a tick makes many small writes; large updates (the pieces of a
+/// big insertMany) gain nothing from it and would take their size again in Wasm memory.
+pub const MERGE_UP_TO: usize = 1 << 20;
+
+/// Takes the updates at the front of a queue, up to [`MERGE_UP_TO`] bytes (at least one), as
+/// one merged update; the rest (and leftovers, if merging failed) stay queued in order.
 pub fn take_merged(queue: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
-    let mut merged = merge_updates(std::mem::take(queue));
+    let mut total = 0;
+    let taken = queue
+        .iter()
+        .take_while(|update| {
+            total += update.len();
+            total <= MERGE_UP_TO
+        })
+        .count()
+        .max(1)
+        .min(queue.len());
+    let mut merged = merge_updates(queue.drain(..taken).collect());
     let first = (!merged.is_empty()).then(|| merged.remove(0));
-    *queue = merged;
+    queue.splice(0..0, merged);
     first
 }
 

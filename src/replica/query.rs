@@ -7,6 +7,7 @@
 //! - sorting uses one total order: missing < null < booleans < numbers < strings < arrays
 //!   < objects; ties are broken by id, so results are deterministic.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 use std::collections::HashMap;
@@ -234,7 +235,7 @@ fn as_f64(n: &Number) -> f64 {
 }
 
 /// Position of a value's type in the total sort order.
-fn rank(value: Option<&Any>) -> u8 {
+pub fn rank(value: Option<&Any>) -> u8 {
     match value {
         None => 0,
         Some(Any::Null | Any::Undefined) => 1,
@@ -268,6 +269,15 @@ pub fn compare(a: Option<&Any>, b: Option<&Any>) -> Ordering {
         (Some(Any::String(x)), Some(Any::String(y))) => x.cmp(y),
         (Some(Any::Array(x)), Some(Any::Array(y))) => compare_seq(x.iter(), y.iter()),
         (Some(Any::Buffer(x)), Some(Any::Buffer(y))) => x.cmp(y),
+        // Binary data (from other Yjs apps) reads as an array of byte values, and compares
+        // as one: calling it equal to every array would break the order's transitivity,
+        // which sorting and indexes rely on.
+        (Some(Any::Array(x)), Some(Any::Buffer(y))) => {
+            compare_seq(x.iter(), y.iter().map(|b| byte_value(*b)))
+        }
+        (Some(Any::Buffer(x)), Some(Any::Array(y))) => {
+            compare_seq(x.iter().map(|b| byte_value(*b)), y.iter())
+        }
         (Some(Any::Map(x)), Some(Any::Map(y))) => {
             let mut xs: Vec<_> = x.iter().collect();
             let mut ys: Vec<_> = y.iter().collect();
@@ -285,7 +295,14 @@ pub fn compare(a: Option<&Any>, b: Option<&Any>) -> Ordering {
     }
 }
 
-fn compare_seq<'a>(x: impl Iterator<Item = &'a Any>, y: impl Iterator<Item = &'a Any>) -> Ordering {
+fn byte_value(byte: u8) -> Any {
+    Any::Number(Number::Int(i64::from(byte)))
+}
+
+fn compare_seq<A: Borrow<Any>, B: Borrow<Any>>(
+    x: impl Iterator<Item = A>,
+    y: impl Iterator<Item = B>,
+) -> Ordering {
     let (mut x, mut y) = (x, y);
     loop {
         match (x.next(), y.next()) {
@@ -293,7 +310,7 @@ fn compare_seq<'a>(x: impl Iterator<Item = &'a Any>, y: impl Iterator<Item = &'a
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
             (Some(a), Some(b)) => {
-                let o = compare(Some(a), Some(b));
+                let o = compare(Some(a.borrow()), Some(b.borrow()));
                 if o != Ordering::Equal {
                     return o;
                 }
@@ -303,15 +320,22 @@ fn compare_seq<'a>(x: impl Iterator<Item = &'a Any>, y: impl Iterator<Item = &'a
 }
 
 /// Orders rows `(id, sort values)` by the keys, then by id.
-pub fn sort_rows(rows: &mut [(String, Vec<Option<Any>>)], keys: &[SortKey]) {
-    rows.sort_by(|(id_a, a), (id_b, b)| {
-        for (i, key) in keys.iter().enumerate() {
-            let o = compare(a[i].as_ref(), b[i].as_ref());
-            let o = if key.descending { o.reverse() } else { o };
-            if o != Ordering::Equal {
-                return o;
-            }
+pub fn sort_rows<Id: Ord>(rows: &mut [(Id, Vec<Option<Any>>)], keys: &[SortKey]) {
+    rows.sort_by(|a, b| compare_rows(a, b, keys));
+}
+
+/// The order of [`sort_rows`] between two rows.
+pub fn compare_rows<Id: Ord>(
+    (id_a, a): &(Id, Vec<Option<Any>>),
+    (id_b, b): &(Id, Vec<Option<Any>>),
+    keys: &[SortKey],
+) -> Ordering {
+    for (i, key) in keys.iter().enumerate() {
+        let o = compare(a[i].as_ref(), b[i].as_ref());
+        let o = if key.descending { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
         }
-        id_a.cmp(id_b)
-    });
+    }
+    id_a.cmp(id_b)
 }

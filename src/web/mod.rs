@@ -199,6 +199,27 @@ impl WasmReplica {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    /// Indexes these fields of a collection, in addition to those it has.
+    #[wasm_bindgen(js_name = addIndexes)]
+    pub fn add_indexes(&mut self, collection: &str, fields: Vec<String>) -> JsResult<()> {
+        self.core_mut()
+            .add_indexes(collection, &fields)
+            .map_err(replica_error)
+    }
+
+    /// Runs a query (JSON) and returns `{"index": string|null, "scanned": number}`.
+    pub fn explain(&mut self, collection: &str, query_json: &str) -> JsResult<String> {
+        let query = Query::from_json(query_json).map_err(replica_error)?;
+        let explained = self
+            .core_mut()
+            .explain(collection, &query)
+            .map_err(replica_error)?;
+        Ok(
+            serde_json::json!({ "index": explained.index, "scanned": explained.scanned })
+                .to_string(),
+        )
+    }
+
     pub fn collections(&self) -> Vec<String> {
         self.core_mut().collections()
     }

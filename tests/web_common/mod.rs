@@ -148,3 +148,17 @@ fn sync_options_are_checked() {
     assert_eq!(code(&err), "INVALID_OPTION");
     assert!(message(&err).contains("http://x"));
 }
+
+#[wasm_bindgen_test]
+fn indexes_are_declared_and_explained() {
+    let mut r = WasmReplica::new(None);
+    r.insert("todos", "a", r#"{"owner":"u1"}"#).unwrap();
+    r.insert("todos", "b", r#"{"owner":"u2"}"#).unwrap();
+    r.add_indexes("todos", vec!["owner".into()]).unwrap();
+    let plan = json(&r.explain("todos", r#"{"where":{"owner":"u2"}}"#).unwrap());
+    assert_eq!(plan, serde_json::json!({"index": "owner", "scanned": 1}));
+    let plan = json(&r.explain("todos", r#"{"where":{"title":"x"}}"#).unwrap());
+    assert_eq!(plan, serde_json::json!({"index": null, "scanned": 2}));
+    let err = r.add_indexes("todos", vec!["id".into()]).unwrap_err();
+    assert_eq!(code(&err), "INVALID_OPTION");
+}
