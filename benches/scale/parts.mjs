@@ -1,0 +1,97 @@
+// The parts of bench:scale, each run for one size: which child processes measure it, in what
+// order, and what they return. A part never throws: a failed measurement is recorded as
+// { error } and the run goes on.
+import { runChild, startChild } from './processes.mjs'
+import { startSyncServer, SERVER_KINDS } from './sync-servers.mjs'
+import { runFloor } from './native.mjs'
+
+export const PARTS = ['native', 'crud', 'memory', 'sync', 'idb']
+
+/** Node's heap limit for a process holding n records (Yjs at 1M needs several GB). */
+export const heapMbFor = (n) => Math.round(Math.min(16_384, Math.max(4_096, 2_048 + n * 0.012)))
+const timeoutFor = (n) => 10 * 60_000 + n * 2
+
+async function attempt(what, log, fn) {
+  const start = performance.now()
+  try {
+    const result = await fn()
+    log(`  ${what}: done in ${((performance.now() - start) / 1000).toFixed(1)} s`)
+    return result
+  } catch (error) {
+    log(`  ${what}: FAILED: ${error.message}`)
+    return { error: error.message, notes: error.notes ?? [] }
+  }
+}
+
+/** Runs of yreplica and Yjs alternate, so neither always runs on a cooler machine. */
+async function alternate(runs, libs, what, log, measure) {
+  const out = Object.fromEntries(libs.map((lib) => [lib, []]))
+  for (let run = 0; run < runs; run++) {
+    for (const lib of run % 2 === 0 ? libs : [...libs].reverse()) {
+      out[lib].push(await attempt(`${what} ${lib} (run ${run + 1}/${runs})`, log, () => measure(lib)))
+    }
+  }
+  return out
+}
+
+export function measureNative({ n, runs, floor, log }) {
+  return alternate(runs, ['native'], `native yrs floor, ${n}`, log, () => {
+    if (floor.error) throw new Error(floor.error)
+    return runFloor(floor.executable, n, timeoutFor(n)).then((value) => ({ value, notes: [] }))
+  })
+}
+
+export function measureCrud({ n, runs, log }) {
+  const scripts = { yreplica: 'crud-yreplica.mjs', yjs: 'crud-yjs.mjs' }
+  return alternate(runs, ['yreplica', 'yjs'], `CRUD, ${n}`, log, (lib) =>
+    runChild(scripts[lib], { n }, { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }),
+  )
+}
+
+/** Two delete-all / insert-again cycles show whether freed Wasm memory is reused (one at 1M). */
+export function measureMemory({ n, runs, log }) {
+  const scripts = { yreplica: 'memory-yreplica.mjs', yjs: 'memory-yjs.mjs' }
+  const cycles = n >= 1_000_000 ? 1 : 2
+  return alternate(runs, ['yreplica', 'yjs'], `memory, ${n}`, log, (lib) =>
+    runChild(scripts[lib], { n, cycles }, { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }),
+  )
+}
+
+/**
+ * Per server kind: one server holding the N-record document (filled beforehand in pieces by
+ * a filler that stays connected), then fresh clients, yreplica and Yjs, one process each.
+ */
+export async function measureSync({ n, runs, log }) {
+  const out = {}
+  for (const kind of SERVER_KINDS) {
+    const room = `scale-${n}`
+    let server
+    let filler
+    try {
+      server = await startSyncServer(kind, heapMbFor(n))
+      filler = startChild('fill.mjs', { dialect: kind, url: server.url, room, n }, { heapMb: 4096, timeoutMs: timeoutFor(n) })
+      const fill = await attempt(`fill a ${kind} server with ${n} records`, log, () => filler.result)
+      if (fill.error) {
+        out[kind] = { fill, yreplica: [fill], yjs: [fill] }
+        continue
+      }
+      const clients = await alternate(runs, ['yreplica', 'yjs'], `sync from ${kind}, ${n}`, log, (client) =>
+        runChild('sync-client.mjs', { client, dialect: kind, url: server.url, room, n }, { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }),
+      )
+      out[kind] = { fill: fill.value, ...clients }
+    } catch (error) {
+      log(`  ${kind} server: FAILED: ${error.message}`)
+      out[kind] = { yreplica: [{ error: error.message }], yjs: [{ error: error.message }] }
+    } finally {
+      await filler?.stop()
+      await server?.kill()
+    }
+  }
+  return out
+}
+
+export function measureIdb({ n, runs, log }) {
+  return alternate(runs, ['yreplica', 'yjs'], `Chromium IndexedDB, ${n}`, log, (lib) =>
+    runChild('idb.mjs', { lib, n }, { heapMb: 4096, timeoutMs: timeoutFor(n) }),
+  )
+}
