@@ -1,15 +1,16 @@
 // Child: yreplica (js/node.js, storage 'memory') on N records: insert (one insertMany), get
-// each, find without and with an index, update each in its own transaction, encode, load.
-import { Replica, Collection } from '../../js/node.js'
+// each, find without an index, update each in its own transaction, encode (the state goes to
+// `statePath` for load-yreplica.mjs).
+import { writeFile } from 'node:fs/promises'
+import { Replica } from '../../js/node.js'
 import { runChild } from './child.mjs'
-import { COLLECTION, INDEXES, OWNER_QUERY, SCAN_QUERY, makeRecords, updatedPrio } from './records.mjs'
+import { COLLECTION, OWNER_QUERY, SCAN_QUERY, makeRecords, updatedPrio } from './records.mjs'
 import { withWriteLimitsIfRefused } from './limits.mjs'
 import { time, timeAsync, timeRepeated, wasmMemoryBytes } from './measure.mjs'
 
 const ids = (records) => records.map((r) => r.id)
-const hasIndexes = typeof Collection.prototype.explain === 'function'
 
-runChild(async ({ n }, note) => {
+runChild(async ({ n, statePath }, note) => {
   const records = makeRecords(n)
   const open = (name) => (extra) => Replica.open({ name, storage: 'memory', ...extra })
   const t = {}
@@ -45,35 +46,10 @@ runChild(async ({ n }, note) => {
   const state = encoded.value
   t.stateBytes = state.length
 
-  const loaded = await withWriteLimitsIfRefused(open('scale-load'), (r) => time(() => r.applyUpdate(state)).ms, note, `applyUpdate of the ${state.length}-byte state`)
-  t.load = loaded.value
-  const count = loaded.replica.collection(COLLECTION).count()
-  if (count !== n) throw new Error(`the loaded replica holds ${count} records, not ${n}`)
-  await loaded.replica.close()
+  // Loading happens in another process (load-yreplica.mjs): a second replica of this size
+  // would share this process' Wasm memory, which cannot exceed 4 GiB.
+  await writeFile(statePath, state)
 
-  if (hasIndexes) {
-    // An app declares its indexes when it opens the collection: here before the state arrives.
-    const indexed = await withWriteLimitsIfRefused(
-      open('scale-indexed'),
-      (r) => {
-        r.collection(COLLECTION, { indexes: INDEXES })
-        return time(() => r.applyUpdate(state)).ms
-      },
-      note,
-      'applyUpdate into an indexed collection',
-    )
-    t.loadIndexed = indexed.value
-    const collection = indexed.replica.collection(COLLECTION, { indexes: INDEXES })
-    const plan = collection.explain(OWNER_QUERY)
-    t.indexPlan = plan
-    if (!plan?.index) note(`explain(${JSON.stringify(OWNER_QUERY.where)}) chose no index: ${JSON.stringify(plan)}`)
-    const result = timeRepeated(() => collection.find(OWNER_QUERY))
-    t.findIndexed = result.ms
-    found.indexed = ids(result.value)
-    await indexed.replica.close()
-  } else {
-    note('find with an index: n/a (Collection has no explain(): indexes are not in this build)')
-  }
   t.wasmPeakBytes = wasmMemoryBytes()
   await replica.close()
   return { t, found }

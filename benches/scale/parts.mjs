@@ -1,6 +1,9 @@
 // The parts of bench:scale, each run for one size: which child processes measure it, in what
 // order, and what they return. A part never throws: a failed measurement is recorded as
 // { error } and the run goes on.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { runChild, startChild } from './processes.mjs'
 import { startSyncServer, SERVER_KINDS } from './sync-servers.mjs'
 import { runFloor } from './native.mjs'
@@ -41,11 +44,28 @@ export function measureNative({ n, runs, floor, log }) {
   })
 }
 
+/**
+ * Insert, get, find, update and encode in one process; load (and the indexed find) in a
+ * fresh one, from the encoded state in a temp file.
+ */
 export function measureCrud({ n, runs, log }) {
-  const scripts = { yreplica: 'crud-yreplica.mjs', yjs: 'crud-yjs.mjs' }
-  return alternate(runs, ['yreplica', 'yjs'], `CRUD, ${n}`, log, (lib) =>
-    runChild(scripts[lib], { n }, { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }),
-  )
+  const scripts = { yreplica: ['crud-yreplica.mjs', 'load-yreplica.mjs'], yjs: ['crud-yjs.mjs', 'load-yjs.mjs'] }
+  const options = { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }
+  return alternate(runs, ['yreplica', 'yjs'], `CRUD, ${n}`, log, async (lib) => {
+    const dir = await mkdtemp(join(tmpdir(), 'yreplica-scale-state-'))
+    const statePath = join(dir, 'state.bin')
+    try {
+      const [crudScript, loadScript] = scripts[lib]
+      const crud = await runChild(crudScript, { n, statePath }, options)
+      const load = await runChild(loadScript, { n, statePath }, options)
+      return {
+        value: { t: { ...crud.value.t, ...load.value.t }, found: { ...crud.value.found, ...load.value.found } },
+        notes: [...crud.notes, ...load.notes],
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 }
 
 /** Two delete-all / insert-again cycles show whether freed Wasm memory is reused (one at 1M). */
