@@ -3,7 +3,7 @@
 import * as Y from 'yjs'
 import { runChild } from './child.mjs'
 import { COLLECTION, makeRecords } from './records.mjs'
-import { heapUsedAfterGc } from './measure.mjs'
+import { heapUsedAfterGc, time } from './measure.mjs'
 
 runChild(async ({ n, cycles }) => {
   const baseline = { heapBytes: heapUsedAfterGc() }
@@ -19,13 +19,10 @@ runChild(async ({ n, cycles }) => {
     })
   const reading = () => ({ heapBytes: heapUsedAfterGc(), records: todos.size, stateBytes: Y.encodeStateAsUpdate(doc).length })
 
-  insertAll()
-  const steps = [{ step: 'insert', ...reading() }]
+  const steps = [{ step: 'insert', ms: time(insertAll).ms, ...reading() }]
   for (let cycle = 1; cycle <= cycles; cycle++) {
-    deleteAll()
-    steps.push({ step: `delete all (${cycle})`, ...reading() })
-    insertAll()
-    steps.push({ step: `insert again (${cycle})`, ...reading() })
+    steps.push({ step: `delete all (${cycle})`, ms: time(deleteAll).ms, ...reading() })
+    steps.push({ step: `insert again (${cycle})`, ms: time(insertAll).ms, ...reading() })
   }
   return { baseline, steps, heapBytesPerRecord: (steps[0].heapBytes - baseline.heapBytes) / n }
 })

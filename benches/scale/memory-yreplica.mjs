@@ -4,7 +4,7 @@ import { Replica } from '../../js/node.js'
 import { runChild } from './child.mjs'
 import { COLLECTION, makeRecords } from './records.mjs'
 import { withWriteLimitsIfRefused } from './limits.mjs'
-import { heapUsedAfterGc, wasmMemoryBytes } from './measure.mjs'
+import { heapUsedAfterGc, timeAsync, wasmMemoryBytes } from './measure.mjs'
 
 runChild(async ({ n, cycles }, note) => {
   const open = (extra) => Replica.open({ name: 'memory', storage: 'memory', ...extra })
@@ -25,20 +25,20 @@ runChild(async ({ n, cycles }, note) => {
   })
 
   const baseline = { wasmBytes: wasmMemoryBytes(), heapBytes: heapUsedAfterGc() }
-  const { replica } = await withWriteLimitsIfRefused(open, insertAll, note, `insertMany of ${n} records`)
-  const steps = [{ step: 'insert', ...reading(replica) }]
+  const inserted = await withWriteLimitsIfRefused(open, (r) => timeAsync(() => insertAll(r)), note, `insertMany of ${n} records`)
+  const replica = inserted.replica
+  const steps = [{ step: 'insert', ms: inserted.value.ms, ...reading(replica) }]
   for (let cycle = 1; cycle <= cycles; cycle++) {
-    await deleteAll(replica)
-    steps.push({ step: `delete all (${cycle})`, ...reading(replica) })
-    await insertAll(replica)
-    steps.push({ step: `insert again (${cycle})`, ...reading(replica) })
+    const deleted = await timeAsync(() => deleteAll(replica))
+    steps.push({ step: `delete all (${cycle})`, ms: deleted.ms, ...reading(replica) })
+    const again = await timeAsync(() => insertAll(replica))
+    steps.push({ step: `insert again (${cycle})`, ms: again.ms, ...reading(replica) })
   }
   await replica.close()
-  const inserted = steps[0]
   return {
     baseline,
     steps,
-    wasmBytesPerRecord: (inserted.wasmBytes - baseline.wasmBytes) / n,
-    heapBytesPerRecord: (inserted.heapBytes - baseline.heapBytes) / n,
+    wasmBytesPerRecord: (steps[0].wasmBytes - baseline.wasmBytes) / n,
+    heapBytesPerRecord: (steps[0].heapBytes - baseline.heapBytes) / n,
   }
 })

@@ -87,10 +87,12 @@ export function reuseTable(n, memory) {
     step,
     mb(ours?.steps[i]?.wasmBytes),
     mb(ours?.steps[i]?.heapBytes),
+    formatValue(ours?.steps[i]?.ms),
     mb(theirs?.steps[i]?.heapBytes),
+    formatValue(theirs?.steps[i]?.ms),
     formatValue(ours?.steps[i]?.stateBytes ?? theirs?.steps[i]?.stateBytes, 'B'),
   ])
-  return table(['step', 'yreplica Wasm memory (MB)', 'yreplica JS heap (MB)', 'Yjs JS heap (MB)', 'state bytes'], rows)
+  return table(['step (one transaction each)', 'yreplica Wasm memory (MB)', 'yreplica JS heap (MB)', 'yreplica ms', 'Yjs JS heap (MB)', 'Yjs ms', 'state bytes'], rows)
 }
 
 /** The numbers issue #12 asks to hold, checked against this run. */
