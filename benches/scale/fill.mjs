@@ -1,12 +1,13 @@
 // Child: fills a server's room with the N-record document (Yjs 13, one nested Y.Map per
 // record) in pieces of a few MB, over a plain WebSocket that never holds the whole document,
 // waits until the server has applied every piece, reports, and stays connected (a Hocuspocus
-// server unloads a document nobody is connected to) until the benchmark stops it.
+// server unloads a document nobody is connected to, and drops a connection silent for 60 s)
+// until the benchmark stops it.
 import * as Y from 'yjs'
 import { WebSocket } from 'ws'
 import { runChild, onExit } from './child.mjs'
 import { COLLECTION, makeRecords, pieceSize } from './records.mjs'
-import { authMessage, updateMessage, step1Message, classify } from './wire.mjs'
+import { authMessage, keepAliveMessage, updateMessage, step1Message, classify } from './wire.mjs'
 
 function connect(url) {
   return new Promise((resolve, reject) => {
@@ -65,11 +66,19 @@ runChild(async ({ dialect, url, room, n }) => {
     bytes += update.length
     await send(ws, updateMessage(dialect, room, update))
   }
-  if (acknowledged) await acknowledged
-  else {
+  if (acknowledged) {
+    await acknowledged
+    const timer = setInterval(() => ws.send(keepAliveMessage(room)), 20_000)
+    onExit(() => clearInterval(timer))
+  } else {
     const answered = awaitMessages(ws, dialect, 'step2')
     await send(ws, step1Message(dialect, room, stateVector))
     await answered
   }
+  // Without this connection the server may drop the document: end, so the benchmark sees it.
+  ws.on('close', () => {
+    console.error(`fill.mjs: the ${dialect} server closed the connection that holds the document`)
+    process.exit(3)
+  })
   return { pieces, bytes, ms: performance.now() - start }
 }, { stay: true })

@@ -12,6 +12,12 @@
 //   so. For sync it passes `maxFrameBytes` up front (a refused frame is an 'error' event and a
 //   reconnect loop, not an exception). When the library accepts any size by default, these
 //   raises become no-ops and the notes disappear.
+// - yreplica gives a server heartbeatIntervalMs × (missedHeartbeats + 1) of silence (3 s by
+//   default) and connectTimeoutMs (3 s) to open; a server busy preparing a large document for
+//   a fresh client is silent for longer, and the replica drops the link and starts over. A
+//   sync client first runs with the defaults; if it drops the link before it is online, it
+//   is measured again with RELAXED_TIMEOUTS (about the 30 s of silence y-websocket and
+//   Hocuspocus' providers accept), and the notes say so.
 // This module also runs in the Chromium page (no static Node imports).
 
 /** 1 GiB: above any message or write of the sizes measured (1M records ≈ 230 MB). */
@@ -38,6 +44,9 @@ export async function largeFrameWebSocketClass() {
 
 /** Options that let a yreplica write or apply an update of any size measured. */
 export const RAISED_WRITE_LIMITS = { maxUpdateBytes: BIG, maxFrameBytes: BIG }
+
+/** Timeouts that tolerate the silence Yjs' providers tolerate (30 s). */
+export const RELAXED_TIMEOUTS = { heartbeatIntervalMs: 10_000, missedHeartbeats: 2, connectTimeoutMs: 30_000 }
 
 /** Options for a yreplica client in Node that receives a whole large document from a server. */
 export async function syncLimits() {

@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runChild, startChild } from './processes.mjs'
-import { startSyncServer, SERVER_KINDS } from './sync-servers.mjs'
+import { startSyncServer, whenIdle, SERVER_KINDS } from './sync-servers.mjs'
+import { RELAXED_TIMEOUTS } from './limits.mjs'
 import { runFloor } from './native.mjs'
 
 export const PARTS = ['native', 'crud', 'memory', 'sync', 'idb']
@@ -106,9 +107,22 @@ export async function measureSync({ n, runs, log }) {
         out[kind] = { fill, yreplica: [fill], yjs: [fill] }
         continue
       }
-      const clients = await alternate(runs, ['yreplica', 'yjs'], `sync from ${kind}, ${n}`, log, (client) =>
-        runChild('sync-client.mjs', { client, dialect: kind, url: server.url, room, n }, { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }),
-      )
+      const clients = await alternate(runs, ['yreplica', 'yjs'], `sync from ${kind}, ${n}`, log, async (client) => {
+        const options = { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }
+        const task = { client, dialect: kind, url: server.url, room, n, timeouts: 'default' }
+        if (!filler.running()) throw new Error('the filler lost its connection: the server may no longer hold the document')
+        await whenIdle(server)
+        const first = await runChild('sync-client.mjs', task, options)
+        if (!first.value.dropped) return first
+        // yreplica dropped the link while the server was still preparing the document.
+        const { droppedAfterMs, statuses } = first.value
+        log(`    yreplica dropped the link after ${Math.round(droppedAfterMs)} ms with default timeouts; measuring again with ${JSON.stringify(RELAXED_TIMEOUTS)}`)
+        await whenIdle(server)
+        const again = await runChild('sync-client.mjs', { ...task, timeouts: 'relaxed' }, options)
+        const defaults = 'heartbeatIntervalMs 1000, missedHeartbeats 2, connectTimeoutMs 3000'
+        again.notes.push(`sync from ${kind}: with the default timeouts (${defaults}) yreplica dropped the link ${Math.round(droppedAfterMs)} ms after opening, before the server's answer arrived (${statuses.slice(0, 4).join(', ')}), and would start over; measured with ${JSON.stringify(RELAXED_TIMEOUTS)}`)
+        return again
+      })
       out[kind] = { fill: fill.value, ...clients }
     } catch (error) {
       log(`  ${kind} server: FAILED: ${error.message}`)

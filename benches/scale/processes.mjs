@@ -76,7 +76,8 @@ export function startChild(script, task, { heapMb = 4096, timeoutMs = 30 * 60_00
     await exited
     clearTimeout(killer)
   }
-  return { result, stop, pid: child.pid }
+  const running = () => child.exitCode === null && child.signalCode === null
+  return { result, stop, running, pid: child.pid }
 }
 
 /** Runs a child to its end: { value, notes }. */

@@ -8,29 +8,48 @@ import { HocuspocusProvider } from '@hocuspocus/provider'
 import { Replica } from '../../js/node.js'
 import { runChild, onExit } from './child.mjs'
 import { COLLECTION } from './records.mjs'
-import { syncLimits, largeFrameWebSocketClass } from './limits.mjs'
+import { syncLimits, largeFrameWebSocketClass, RELAXED_TIMEOUTS } from './limits.mjs'
 import { whenTrue, heapUsedAfterGc, wasmMemoryBytes } from './measure.mjs'
 
-async function syncYreplica({ dialect, url, room, n }, timeoutMs, note) {
+/**
+ * With `timeouts: 'default'`, a link dropped before the client is online ends the attempt
+ * early with { dropped } (run.mjs then measures again with 'relaxed' timeouts).
+ */
+async function syncYreplica({ dialect, url, room, n, timeouts }, timeoutMs, note) {
   const heapBefore = heapUsedAfterGc()
   const wasmBefore = wasmMemoryBytes()
   const errors = []
   const limits = await syncLimits()
+  const extra = timeouts === 'relaxed' ? RELAXED_TIMEOUTS : {}
   const start = performance.now()
-  const replica = await Replica.open({ name: 'fresh-client', room, storage: 'memory', endpoints: [url], protocol: dialect, ...limits })
+  const replica = await Replica.open({ name: 'fresh-client', room, storage: 'memory', endpoints: [url], protocol: dialect, ...limits, ...extra })
   onExit(() => replica.close())
   replica.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
+  const statuses = []
+  let opened = false
+  let droppedAt = null
+  replica.on('status', ({ connection }) => {
+    statuses.push(`${connection} at ${Math.round(performance.now() - start)} ms`)
+    if (connection === 'syncing' || connection === 'online') opened = true
+    else if (opened && droppedAt === null) droppedAt = performance.now() - start
+  })
   const todos = replica.collection(COLLECTION)
+  const online = () => replica.status.connection === 'online' && todos.count() === n
+  const giveUp = () => timeouts === 'default' && droppedAt !== null
   let ms
   try {
-    ms = await whenTrue(() => replica.status.connection === 'online' && todos.count() === n, start, { timeoutMs, what: `online with ${n} records` })
+    ms = await whenTrue(() => online() || giveUp(), start, { timeoutMs, what: `online with ${n} records` })
   } catch (error) {
-    throw new Error(`${error.message}; status ${JSON.stringify(replica.status)}, ${todos.count()} records; errors: ${errors.slice(0, 3).join(' | ') || 'none'}`)
+    throw new Error(`${error.message}; status ${JSON.stringify(replica.status)}, ${todos.count()} records; statuses: ${statuses.slice(0, 6).join(', ')}; errors: ${errors.slice(0, 3).join(' | ') || 'none'}`)
   }
-  if (errors.length > 0) note(`yreplica ${dialect} client: ${errors.length} 'error' events before it got online, first: ${errors[0]}`)
+  if (!online()) {
+    await replica.close()
+    return { dropped: true, droppedAfterMs: droppedAt, statuses: statuses.slice(0, 10), errors: errors.slice(0, 3) }
+  }
+  if (errors.length > 0) note(`yreplica ${dialect} client (${timeouts} timeouts): ${errors.length} 'error' events before it got online, first: ${errors[0]}`)
   const memory = { heapBytes: heapUsedAfterGc() - heapBefore, wasmBytes: wasmMemoryBytes() - wasmBefore }
   await replica.close()
-  return { ms, ...memory }
+  return { ms, timeouts, ...memory }
 }
 
 async function syncYjs({ dialect, url, room, n }, timeoutMs) {

@@ -5,6 +5,7 @@ import * as decoding from 'lib0/decoding'
 
 const SYNC = 0
 const AUTH = 2
+const QUERY_AWARENESS = 3
 const SYNC_STATUS = 8
 const STEP1 = 0
 const STEP2 = 1
@@ -24,6 +25,11 @@ export function authMessage(room, token = '') {
     encoding.writeVarUint(e, 0)
     encoding.writeVarString(e, token)
   })
+}
+
+/** Hocuspocus: asks for the room's presence; any message keeps a connection from timing out. */
+export function keepAliveMessage(room) {
+  return message('hocuspocus', room, (e) => encoding.writeVarUint(e, QUERY_AWARENESS))
 }
 
 export function updateMessage(dialect, room, update) {
