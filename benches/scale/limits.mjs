@@ -16,8 +16,10 @@
 //   default) and connectTimeoutMs (3 s) to open; a server busy preparing a large document for
 //   a fresh client is silent for longer, and the replica drops the link and starts over. A
 //   sync client first runs with the defaults; if it drops the link before it is online, it
-//   is measured again with RELAXED_TIMEOUTS (about the 30 s of silence y-websocket and
-//   Hocuspocus' providers accept), and the notes say so.
+//   is measured again with RELAXED_TIMEOUTS (probes after 30 s of silence, as y-websocket's
+//   provider waits 30 s before it gives up on a silent server), and the notes say so.
+//   Probes are SyncStep1 messages: before the first answer, each one costs the server
+//   another encoding of the whole document, so shorter intervals make things worse.
 // This module also runs in the Chromium page (no static Node imports).
 
 /** 1 GiB: above any message or write of the sizes measured (1M records ≈ 230 MB). */
@@ -45,8 +47,8 @@ export async function largeFrameWebSocketClass() {
 /** Options that let a yreplica write or apply an update of any size measured. */
 export const RAISED_WRITE_LIMITS = { maxUpdateBytes: BIG, maxFrameBytes: BIG }
 
-/** Timeouts that tolerate the silence Yjs' providers tolerate (30 s). */
-export const RELAXED_TIMEOUTS = { heartbeatIntervalMs: 10_000, missedHeartbeats: 2, connectTimeoutMs: 30_000 }
+/** Timeouts for a first sync of a large document (see above). */
+export const RELAXED_TIMEOUTS = { heartbeatIntervalMs: 30_000, missedHeartbeats: 2, connectTimeoutMs: 30_000 }
 
 /** Options for a yreplica client in Node that receives a whole large document from a server. */
 export async function syncLimits() {
