@@ -2,22 +2,22 @@
 // for yreplica, Yjs and native yrs, with what failed.
 import { median } from './measure.mjs'
 
-/** The operations of the main table, in order: key, label, unit, and which columns apply. */
+/** The operations of the main table, in order: key, short name, label and unit (ms unless 'B'). */
 export const OPERATIONS = [
-  { key: 'insert', label: 'insert N (yreplica: one insertMany; Yjs, yrs: one transaction)' },
-  { key: 'get', label: 'get each record by id' },
-  { key: 'findScan', label: 'find, no index: filter + sort on 2 fields, limit 20' },
-  { key: 'findOwner', label: "find, no index: owner = 'user-42', newest 20" },
-  { key: 'findIndexed', label: "the same find with indexes on owner, createdAt (Yjs: none exist)" },
-  { key: 'update', label: 'update one field of each, N transactions' },
-  { key: 'encode', label: 'encode the full state' },
-  { key: 'load', label: 'load the full state into a fresh replica / doc' },
-  { key: 'loadIndexed', label: 'load into a collection with indexes on owner, createdAt' },
-  { key: 'syncYws', label: 'fresh client syncs from @y/websocket-server (Yjs: y-websocket)' },
-  { key: 'syncHp', label: 'fresh client syncs from Hocuspocus (Yjs: @hocuspocus/provider)' },
-  { key: 'idbPersist', label: 'Chromium: insert N → durable in IndexedDB (Yjs: y-indexeddb)' },
-  { key: 'idbOpen', label: 'Chromium: cold open of that database → all N readable' },
-  { key: 'stateBytes', label: 'state size (Yjs v1 update)', unit: 'B' },
+  { key: 'insert', short: 'insert', label: 'insert N (yreplica: one insertMany; Yjs, yrs: one transaction)' },
+  { key: 'get', short: 'get each', label: 'get each record by id' },
+  { key: 'findScan', short: 'find, no index', label: 'find, no index: filter + sort on 2 fields, limit 20' },
+  { key: 'findOwner', short: 'find by owner, no index', label: "find, no index: owner = 'user-42', newest 20" },
+  { key: 'findIndexed', short: 'find by owner, index', label: "the same find with indexes on owner, createdAt (Yjs: none exist)" },
+  { key: 'update', short: 'update each', label: 'update one field of each, N transactions' },
+  { key: 'encode', short: 'encode', label: 'encode the full state' },
+  { key: 'load', short: 'load', label: 'load the full state into a fresh replica / doc' },
+  { key: 'loadIndexed', short: 'load with indexes', label: 'load into a collection with indexes on owner, createdAt' },
+  { key: 'syncYws', short: 'sync from @y/websocket-server', label: 'fresh client syncs from @y/websocket-server (Yjs: y-websocket)' },
+  { key: 'syncHp', short: 'sync from Hocuspocus', label: 'fresh client syncs from Hocuspocus (Yjs: @hocuspocus/provider)' },
+  { key: 'idbPersist', short: 'Chromium persist', label: 'Chromium: insert N → durable in IndexedDB (Yjs: y-indexeddb)' },
+  { key: 'idbOpen', short: 'Chromium cold open', label: 'Chromium: cold open of that database → all N readable' },
+  { key: 'stateBytes', short: 'state size', label: 'state size (Yjs v1 update)', unit: 'B' },
 ]
 
 export const LIBS = ['yreplica', 'yjs', 'native']

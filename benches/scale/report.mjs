@@ -42,20 +42,18 @@ export function growthTable(sizes, figuresBySize) {
   const steps = []
   for (let i = 1; i < sizes.length; i++) steps.push([sizes[i - 1], sizes[i]])
   if (steps.length === 0) return null
-  const rows = []
-  for (const { key, label } of OPERATIONS) {
-    for (const lib of LIBS) {
-      const cells = steps.map(([a, b]) => {
-        const r = ratio(figuresBySize[b]?.[key]?.[lib], figuresBySize[a]?.[key]?.[lib])
-        if (r === undefined) return '—'
-        return `${r.toFixed(1)}${r > 1.2 * (b / a) ? ' ⚠' : ''}`
-      })
-      if (cells.every((c) => c === '—')) continue
-      rows.push([`${label.split(' (')[0]} — ${LIB_NAMES[lib]}`, ...cells])
-    }
-  }
-  const header = ['figure', ...steps.map(([a, b]) => `${sizeName(b)} ÷ ${sizeName(a)} (linear: ${b / a})`)]
-  return table(header, rows)
+  const growth = (key, lib, [a, b]) => ratio(figuresBySize[b]?.[key]?.[lib], figuresBySize[a]?.[key]?.[lib])
+  const columns = LIBS.flatMap((lib) => steps.map((step) => [lib, step])).filter(([lib, step]) => OPERATIONS.some(({ key }) => growth(key, lib, step) !== undefined))
+  if (columns.length === 0) return null
+  const short = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n))
+  const rows = OPERATIONS.map(({ key, short }) => [
+    short,
+    ...columns.map(([lib, step]) => {
+      const r = growth(key, lib, step)
+      return r === undefined ? '—' : `${r.toFixed(1)}${r > 1.2 * (step[1] / step[0]) ? ' ⚠' : ''}`
+    }),
+  ]).filter((row) => row.slice(1).some((c) => c !== '—'))
+  return table(['figure', ...columns.map(([lib, [a, b]]) => `${LIB_NAMES[lib]} ${short(b)} ÷ ${short(a)}`)], rows)
 }
 
 export function memoryTable(sizes, memoryBySize) {
@@ -99,9 +97,9 @@ export function reuseTable(n, memory) {
 export function targetsTable(sizes, figuresBySize) {
   const rows = []
   const mark = (pass) => (pass === undefined ? 'not measured' : pass ? 'holds' : '**misses**')
-  const names = { insert: 'insert', update: 'update each', load: 'load', syncYws: 'sync from @y/websocket-server', syncHp: 'sync from Hocuspocus' }
   for (const n of sizes.filter((s) => s >= 100_000)) {
-    for (const [key, name] of Object.entries(names)) {
+    for (const key of ['insert', 'update', 'load', 'syncYws', 'syncHp']) {
+      const name = OPERATIONS.find((o) => o.key === key).short
       const r = ratio(figuresBySize[n]?.[key]?.yreplica, figuresBySize[n]?.[key]?.yjs)
       rows.push([`${sizeName(n)}: ${name} at or below Yjs (yreplica / Yjs ≤ 1)`, r === undefined ? '—' : r.toFixed(2), mark(r === undefined ? undefined : r <= 1)])
     }
@@ -132,7 +130,7 @@ export function renderReport({ meta, sizes, figuresBySize, memoryBySize, notesBy
     if (reuse) out.push('', `Memory when every record is deleted and inserted again (${sizeName(n)}):`, '', reuse)
   }
   const growth = growthTable(sizes, figuresBySize)
-  if (growth) out.push('', '## Growth', '', 'Each figure divided by the same figure at the previous size; ⚠ marks growth more than 1.2× linear.', '', growth)
+  if (growth) out.push('', '## Growth', '', 'Each figure divided by the same figure at the previous size (linear growth: the ratio of the sizes, 10 for 10k → 100k → 1M); ⚠ marks growth more than 1.2× linear.', '', growth)
   const memory = memoryTable(sizes, memoryBySize)
   if (memory) out.push('', '## Memory per record', '', memory)
   const targets = targetsTable(sizes, figuresBySize)
