@@ -50,9 +50,11 @@ runChild(async ({ n, statePath }) => {
 
   const scan = timeRepeated(() => findScan(todos))
   t.findScan = scan.ms
+  t.findScanFirst = scan.first
   found.scan = scan.value.map((r) => r.id)
   const owner = timeRepeated(() => findOwner(todos))
   t.findOwner = owner.ms
+  t.findOwnerFirst = owner.first
   found.owner = owner.value.map((r) => r.id)
 
   t.update = time(() => {

@@ -34,9 +34,11 @@ runChild(async ({ n, statePath }, note) => {
 
   const scan = timeRepeated(() => todos.find(SCAN_QUERY))
   t.findScan = scan.ms
+  t.findScanFirst = scan.first
   found.scan = ids(scan.value)
   const owner = timeRepeated(() => todos.find(OWNER_QUERY))
   t.findOwner = owner.ms
+  t.findOwnerFirst = owner.first
   found.owner = ids(owner.value)
 
   t.update = (await timeAsync(() => Promise.all(records.map((r, i) => todos.update(r.id, { prio: updatedPrio(i) }))))).ms

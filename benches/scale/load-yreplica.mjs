@@ -43,6 +43,7 @@ runChild(async ({ n, statePath }, note) => {
   if (!plan?.index) note(`explain(${JSON.stringify(OWNER_QUERY)}) chose no index: ${JSON.stringify(plan)}`)
   const result = timeRepeated(() => collection.find(OWNER_QUERY))
   t.findIndexed = result.ms
+  t.findIndexedFirst = result.first
   found.indexed = result.value.map((r) => r.id)
   await indexed.replica.close()
   return { t, found }
