@@ -63,12 +63,14 @@ export function memoryOf(raw, n) {
   const per = (bytes) => (typeof bytes === 'number' ? bytes / n : bytes)
   return {
     wasm: { yreplica: summarise(raw.memory?.yreplica, (v) => v.wasmBytesPerRecord) },
+    wasmInUse: { yreplica: summarise(raw.memory?.yreplica, (v) => v.wasmInUsePerRecord) },
     heap: {
       yreplica: summarise(raw.memory?.yreplica, (v) => v.heapBytesPerRecord),
       yjs: summarise(raw.memory?.yjs, (v) => v.heapBytesPerRecord),
       native: summarise(raw.native?.native, (v) => v.heapBytesPerRecord),
     },
     syncedWasm: { yreplica: per(summarise(raw.sync?.['y-websocket']?.yreplica, (v) => v.wasmBytes)) },
+    syncedWasmInUse: { yreplica: per(summarise(raw.sync?.['y-websocket']?.yreplica, (v) => v.wasmInUse)) },
     syncedHeap: {
       yreplica: per(summarise(raw.sync?.['y-websocket']?.yreplica, (v) => v.heapBytes)),
       yjs: per(summarise(raw.sync?.['y-websocket']?.yjs, (v) => v.heapBytes)),

@@ -40,11 +40,16 @@ export function heapUsedAfterGc() {
   return process.memoryUsage().heapUsed
 }
 
+const core = () => createRequire(import.meta.url)('../../pkg/node/yreplica.js')
+
 /** The size of yreplica's Wasm memory: the module instance js/node.js uses. */
 export function wasmMemoryBytes() {
-  const core = createRequire(import.meta.url)('../../pkg/node/yreplica.js')
-  if (typeof core.wasmMemoryBytes !== 'function') return undefined
-  return core.wasmMemoryBytes()
+  return typeof core().wasmMemoryBytes === 'function' ? core().wasmMemoryBytes() : undefined
+}
+
+/** What yreplica's allocator has handed out and not taken back, in bytes, where the build tells. */
+export function wasmBytesInUse() {
+  return typeof core().wasmMemoryStats === 'function' ? JSON.parse(core().wasmMemoryStats()).inUse : undefined
 }
 
 /**

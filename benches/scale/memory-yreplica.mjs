@@ -1,10 +1,11 @@
 // Child: yreplica's memory for N records (Wasm memory and JS heap, per record), and what a
-// long-running replica's Wasm memory does when every record is deleted and inserted again.
+// long-running replica's Wasm memory does when every record is deleted and inserted again
+// (its size, and where the build tells, what the allocator has in use).
 import { Replica } from '../../js/node.js'
 import { runChild } from './child.mjs'
 import { COLLECTION, makeRecords } from './records.mjs'
 import { withWriteLimitsIfRefused } from './limits.mjs'
-import { heapUsedAfterGc, timeAsync, wasmMemoryBytes } from './measure.mjs'
+import { heapUsedAfterGc, timeAsync, wasmBytesInUse, wasmMemoryBytes } from './measure.mjs'
 
 runChild(async ({ n, cycles }, note) => {
   const open = (extra) => Replica.open({ name: 'memory', storage: 'memory', ...extra })
@@ -19,12 +20,13 @@ runChild(async ({ n, cycles }, note) => {
   }
   const reading = (replica) => ({
     wasmBytes: wasmMemoryBytes(),
+    wasmInUse: wasmBytesInUse(),
     heapBytes: heapUsedAfterGc(),
     records: replica.collection(COLLECTION).count(),
     stateBytes: replica.encodeState().length,
   })
 
-  const baseline = { wasmBytes: wasmMemoryBytes(), heapBytes: heapUsedAfterGc() }
+  const baseline = { wasmBytes: wasmMemoryBytes(), wasmInUse: wasmBytesInUse(), heapBytes: heapUsedAfterGc() }
   const inserted = await withWriteLimitsIfRefused(open, (r) => timeAsync(() => insertAll(r)), note, `insertMany of ${n} records`)
   const replica = inserted.replica
   const steps = [{ step: 'insert', ms: inserted.value.ms, ...reading(replica) }]
@@ -39,6 +41,7 @@ runChild(async ({ n, cycles }, note) => {
     baseline,
     steps,
     wasmBytesPerRecord: (steps[0].wasmBytes - baseline.wasmBytes) / n,
+    wasmInUsePerRecord: baseline.wasmInUse === undefined ? undefined : (steps[0].wasmInUse - baseline.wasmInUse) / n,
     heapBytesPerRecord: (steps[0].heapBytes - baseline.heapBytes) / n,
   }
 })

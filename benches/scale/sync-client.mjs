@@ -9,7 +9,7 @@ import { Replica } from '../../js/node.js'
 import { runChild, onExit } from './child.mjs'
 import { COLLECTION } from './records.mjs'
 import { syncLimits, largeFrameWebSocketClass, RELAXED_TIMEOUTS } from './limits.mjs'
-import { whenTrue, heapUsedAfterGc, wasmMemoryBytes } from './measure.mjs'
+import { whenTrue, heapUsedAfterGc, wasmBytesInUse, wasmMemoryBytes } from './measure.mjs'
 
 /**
  * With `timeouts: 'default'`, a link dropped before the client is online ends the attempt
@@ -18,6 +18,7 @@ import { whenTrue, heapUsedAfterGc, wasmMemoryBytes } from './measure.mjs'
 async function syncYreplica({ dialect, url, room, n, timeouts }, timeoutMs, note) {
   const heapBefore = heapUsedAfterGc()
   const wasmBefore = wasmMemoryBytes()
+  const inUseBefore = wasmBytesInUse()
   const errors = []
   const limits = await syncLimits()
   const extra = timeouts === 'relaxed' ? RELAXED_TIMEOUTS : {}
@@ -47,7 +48,12 @@ async function syncYreplica({ dialect, url, room, n, timeouts }, timeoutMs, note
     return { dropped: true, droppedAfterMs: droppedAt, statuses: statuses.slice(0, 10), errors: errors.slice(0, 3) }
   }
   if (errors.length > 0) note(`yreplica ${dialect} client (${timeouts} timeouts): ${errors.length} 'error' events before it got online, first: ${errors[0]}`)
-  const memory = { heapBytes: heapUsedAfterGc() - heapBefore, wasmBytes: wasmMemoryBytes() - wasmBefore }
+  const inUse = wasmBytesInUse()
+  const memory = {
+    heapBytes: heapUsedAfterGc() - heapBefore,
+    wasmBytes: wasmMemoryBytes() - wasmBefore,
+    wasmInUse: inUse === undefined ? undefined : inUse - inUseBefore,
+  }
   await replica.close()
   return { ms, timeouts, ...memory }
 }
