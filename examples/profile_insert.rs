@@ -10,7 +10,8 @@ fn main() {
     let all = format!("[{}]", json.join(","));
     for _ in 0..3 {
         let t = Instant::now();
-        let parsed = yreplica::replica::value::records_from_json(&all, String::new).unwrap();
+        let parsed =
+            yreplica::replica::value::records_from_json(all.as_bytes(), String::new).unwrap();
         let parse = t.elapsed();
         let records: Vec<(String, yreplica::replica::Fields)> = parsed
             .into_iter()

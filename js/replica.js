@@ -31,11 +31,11 @@ function checkId(id, where) {
  * What a record's insert takes in a Yjs update, at most: its JSON, and per field the item's
  * header (info, parent id, key) that JSON does not spell out.
  */
-function updateSize(json, record) {
-  let fields = 0
-  for (const key in record) fields++
+function updateSize(json, fields) {
   return json.length + 16 + 12 * fields
 }
+
+const utf8 = new TextEncoder()
 
 function checkUpdate(update) {
   if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
@@ -94,8 +94,9 @@ export class Collection {
       const batch = new Set()
       for (let i = 0; i < records.length; i++) {
         const id = records[i]?.id === undefined ? newId() : records[i].id
+        let fields
         try {
-          checkRecord(records[i], where)
+          fields = checkRecord(records[i], where)
           checkId(id, where)
         } catch {
           // Checked again to name the record: building that label for every record costs.
@@ -108,13 +109,13 @@ export class Collection {
         batch.add(id)
         ids[i] = id
         jsons[i] = JSON.stringify(records[i])
-        sizes[i] = updateSize(jsons[i], records[i])
+        sizes[i] = updateSize(jsons[i], fields)
       }
       const core = this._core(where)
       // Updates stay under maxUpdateBytes: consecutive records go in one Yjs update until the
       // next would cross it (inside transact() the whole transaction is one update instead).
       for (const [from, to] of this._replica._writeChunks(sizes, where)) {
-        core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), `[${jsons.slice(from, to).join(',')}]`)
+        core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), utf8.encode(`[${jsons.slice(from, to).join(',')}]`))
         for (let i = from; i < to; i++) this._cache.setText(ids[i], jsons[i])
       }
       this._replica._announceMany(this.name, 'insert', ids)

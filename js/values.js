@@ -48,28 +48,31 @@ function checkValue(value, where, path, stack) {
   stack.pop()
 }
 
+/** Returns how many keys the object has. */
 function checkPlainObject(value, where, path, stack) {
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) throw reject(where, path, describe(value))
   if (Object.getOwnPropertySymbols(value).length > 0) throw reject(where, path, 'an object with symbol keys')
-  for (const key of Object.keys(value)) {
+  const keys = Object.keys(value)
+  for (const key of keys) {
     const field = value[key]
     if (field !== undefined) checkValue(field, where, join(path, key), stack)
   }
+  return keys.length
 }
 
 // The chain of containers being checked, for cycle detection (checks are synchronous, so one
 // array serves every call).
 const stack = []
 
-/** Checks a record (or patch): a plain object of JSON fields. */
+/** Checks a record (or patch): a plain object of JSON fields. Returns its number of fields. */
 export function checkRecord(record, where) {
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
     throw new TypeError(`${where}: a record must be a plain object, got ${record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record}`)
   }
   stack.length = 0
   stack.push(record)
-  checkPlainObject(record, where, '', stack)
+  return checkPlainObject(record, where, '', stack)
 }
 
 /** Checks a query's literal values the same way (they are compared with stored JSON). */

@@ -42,10 +42,10 @@ pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fie
         .map_err(|e| not_json(what, e))
 }
 
-/// Parses a JSON array of records (objects of fields), sharing field names among them.
-pub fn records_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Vec<Fields>> {
+/// Parses a JSON array of records (objects of fields, UTF-8), sharing field names among them.
+pub fn records_from_json(json: &[u8], what: impl FnOnce() -> String) -> Result<Vec<Fields>> {
     let mut names = Names::default();
-    let mut parser = serde_json::Deserializer::from_str(json);
+    let mut parser = serde_json::Deserializer::from_slice(json);
     RecordsSeed(&mut names)
         .deserialize(&mut parser)
         .and_then(|records| parser.end().map(|()| records))

@@ -36,10 +36,7 @@ unsafe impl dlmalloc::Allocator for GrowingMemory {
     fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
         let needed = size.div_ceil(PAGE);
         let current = wasm32::memory_size(0) * PAGE;
-        let step = current
-            .clamp(MIN_STEP, MAX_STEP)
-            .div_ceil(PAGE)
-            .max(needed);
+        let step = current.clamp(MIN_STEP, MAX_STEP).div_ceil(PAGE).max(needed);
         // Near the 4 GiB ceiling the large step may not fit where the needed one still does.
         match Self::grow(step)
             .map(|base| (base, step))

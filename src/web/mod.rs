@@ -67,14 +67,15 @@ impl WasmReplica {
     }
 
     /// Inserts records in one transaction: `ids_json` is a JSON array of ids, `records_json`
-    /// a JSON array of field objects of the same length. Every one of them is inserted (or
+    /// a JSON array of field objects of the same length, as UTF-8 (a `TextEncoder`'s output
+    /// crosses as one copy; a string is re-encoded a character at a time). Every one of them is inserted (or
     /// nothing is, with an error), so no changes are returned.
     #[wasm_bindgen(js_name = insertMany)]
     pub fn insert_many(
         &mut self,
         collection: &str,
         ids_json: &str,
-        records_json: &str,
+        records_json: &[u8],
     ) -> JsResult<()> {
         let what = || format!("insertMany into '{collection}'");
         let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {

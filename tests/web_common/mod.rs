@@ -34,7 +34,7 @@ fn crud_round_trip() {
     r.insert_many(
         "todos",
         r#"["b","c"]"#,
-        r#"[{"title":"b","prio":2},{"title":"c","prio":1}]"#,
+        br#"[{"title":"b","prio":2},{"title":"c","prio":1}]"#,
     )
     .unwrap();
     assert_eq!(
