@@ -10,8 +10,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use yrs::updates::decoder::Decode;
 use yrs::any::Number;
+use yrs::updates::decoder::Decode;
 use yrs::{Any, Doc, In, Map, MapPrelim, MapRef, ReadTxn, StateVector, Transact, Update};
 
 /// The system allocator, counting the bytes currently allocated.
@@ -53,14 +53,23 @@ fn allocated() -> usize {
 /// The same records as benches/scale/records.mjs.
 fn record(i: usize) -> (String, HashMap<String, Any>) {
     let fields = HashMap::from([
-        ("title".to_string(), Any::from(format!("Task number {i} with some words"))),
+        (
+            "title".to_string(),
+            Any::from(format!("Task number {i} with some words")),
+        ),
         ("done".to_string(), Any::Bool(i % 3 == 0)),
         ("prio".to_string(), Any::Number(Number::Int((i % 5) as i64))),
         (
             "tags".to_string(),
-            Any::from(vec![Any::from(format!("tag{}", i % 7)), Any::from(format!("tag{}", i % 11))]),
+            Any::from(vec![
+                Any::from(format!("tag{}", i % 7)),
+                Any::from(format!("tag{}", i % 11)),
+            ]),
         ),
-        ("createdAt".to_string(), Any::Number(Number::Float(1_700_000_000_000.0 + i as f64 * 1000.0))),
+        (
+            "createdAt".to_string(),
+            Any::Number(Number::Float(1_700_000_000_000.0 + i as f64 * 1000.0)),
+        ),
         ("owner".to_string(), Any::from(format!("user-{}", i % 97))),
     ]);
     (format!("rec-{i:07}"), fields)
@@ -84,7 +93,8 @@ fn main() {
     let before = allocated();
     let records: Vec<_> = (0..n).map(record).collect();
     let ids: Vec<String> = records.iter().map(|(id, _)| id.clone()).collect();
-    let ids_bytes: usize = ids.iter().map(|id| id.capacity()).sum::<usize>() + ids.capacity() * std::mem::size_of::<String>();
+    let ids_bytes: usize = ids.iter().map(|id| id.capacity()).sum::<usize>()
+        + ids.capacity() * std::mem::size_of::<String>();
     let start = Instant::now();
     {
         let mut txn = doc.transact_mut();
@@ -102,19 +112,28 @@ fn main() {
         let Some(yrs::Out::YMap(record)) = todos.get(&txn, id) else {
             panic!("record {id} is missing")
         };
-        record.insert(&mut txn, "prio", Any::Number(Number::Int((5 + i % 5) as i64)));
+        record.insert(
+            &mut txn,
+            "prio",
+            Any::Number(Number::Int((5 + i % 5) as i64)),
+        );
     }
     let update = ms(start);
 
     let start = Instant::now();
-    let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
     let encode = ms(start);
 
     let fresh = Doc::with_client_id(3_141_592_653);
     let start = Instant::now();
     {
         let update = Update::decode_v1(&state).expect("the encoded state decodes");
-        fresh.transact_mut().apply_update(update).expect("the state applies");
+        fresh
+            .transact_mut()
+            .apply_update(update)
+            .expect("the state applies");
     }
     let load = ms(start);
     let loaded = {
