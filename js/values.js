@@ -16,6 +16,12 @@ function describe(value) {
 
 const join = (path, key) => (path === '' ? key : `${path}.${key}`)
 
+/** A string, boolean, null or finite number: stored as it is (checked without naming a path). */
+function isPlainScalar(value) {
+  const type = typeof value
+  return type === 'string' || type === 'boolean' || value === null || (type === 'number' && Number.isFinite(value))
+}
+
 /**
  * Throws a TypeError naming the first non-JSON value inside `value`.
  * `undefined` is allowed as an object property (it means "absent"), not inside arrays.
@@ -41,7 +47,9 @@ function checkValue(value, where, path, stack) {
   if (stack.includes(value)) throw reject(where, path, 'a reference back to a containing value (a cycle)')
   stack.push(value)
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkValue(value[i], where, `${path}[${i}]`, stack)
+    for (let i = 0; i < value.length; i++) {
+      if (!isPlainScalar(value[i])) checkValue(value[i], where, `${path}[${i}]`, stack)
+    }
   } else {
     checkPlainObject(value, where, path, stack)
   }
@@ -56,7 +64,7 @@ function checkPlainObject(value, where, path, stack) {
   const keys = Object.keys(value)
   for (const key of keys) {
     const field = value[key]
-    if (field !== undefined) checkValue(field, where, join(path, key), stack)
+    if (field !== undefined && !isPlainScalar(field)) checkValue(field, where, join(path, key), stack)
   }
   return keys.length
 }
