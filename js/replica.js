@@ -114,9 +114,16 @@ export class Collection {
       const core = this._core(where)
       // Updates stay under maxUpdateBytes: consecutive records go in one Yjs update until the
       // next would cross it (inside transact() the whole transaction is one update instead).
-      for (const [from, to] of this._replica._writeChunks(sizes, where)) {
-        core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), utf8.encode(`[${jsons.slice(from, to).join(',')}]`))
-        for (let i = from; i < to; i++) this._cache.setText(ids[i], jsons[i])
+      const chunks = this._replica._writeChunks(sizes, where)
+      // Wasm memory then grows for the whole write at once (each grow costs a JS heap collection).
+      if (chunks.length > 1) core.expectInput(sizes.reduce((sum, size) => sum + size, 0))
+      try {
+        for (const [from, to] of chunks) {
+          core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), utf8.encode(`[${jsons.slice(from, to).join(',')}]`))
+          for (let i = from; i < to; i++) this._cache.setText(ids[i], jsons[i])
+        }
+      } finally {
+        if (chunks.length > 1) core.expectInput(0)
       }
       this._replica._announceMany(this.name, 'insert', ids)
       this._replica._drainSync()

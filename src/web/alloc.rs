@@ -8,6 +8,10 @@
 //! logarithmic up to 256 MiB and small beyond: a fresh process inserting 100,000 records grows
 //! 8 times. Pages the OS has not been asked for by a touch cost nothing, so memory reserved
 //! ahead is address space, not RAM.
+//!
+//! A write or load that knows it will need much more memory says so first ([`Expect`]): the
+//! next grow then takes it all at once, so V8 collects the JS heap once, not once per doubling
+//! (a 100,000-record `insertMany` in a fresh process: four collections become one or two).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::arch::wasm32;
@@ -22,8 +26,52 @@ const MIN_STEP: usize = 16 * PAGE;
 /// The largest step: near the 4 GiB ceiling doubling would reserve far more than is used.
 const MAX_STEP: usize = 4096 * PAGE;
 
-/// dlmalloc's source of memory: `memory.grow` by at least the current size (up to 256 MiB).
+/// dlmalloc's source of memory: `memory.grow` by at least the current size (up to 256 MiB),
+/// or by what an [`Expect`] in force announced.
 struct GrowingMemory;
+
+/// Bytes the operation in progress expects to allocate beyond what is free (0: none).
+static mut EXPECTED: usize = 0;
+
+/// While alive, the next grow of Wasm memory takes at least `bytes` (the growth an operation
+/// expects) in one step. Dropped at the end of the operation, it puts back the expectation of
+/// the operation around it (the app's, see [`expect`]), so an estimate never outlives its
+/// operation.
+pub struct Expect {
+    outer: usize,
+}
+
+/// Wasm memory a document takes per byte of its Yjs update, about: 100,000 records of 6
+/// fields hold ~1,700 bytes each in yrs for ~135 bytes of JSON or ~200 of update.
+pub const BYTES_PER_UPDATE_BYTE: usize = 12;
+
+impl Expect {
+    /// An expectation for taking in `update_bytes` of records (JSON or Yjs update).
+    pub fn for_input(update_bytes: usize) -> Expect {
+        Expect::growth(update_bytes.saturating_mul(BYTES_PER_UPDATE_BYTE))
+    }
+
+    pub fn growth(bytes: usize) -> Expect {
+        // Single-threaded (see below): nothing else reads or writes it meanwhile.
+        let outer = unsafe { EXPECTED };
+        expect(outer.max(bytes));
+        Expect { outer }
+    }
+}
+
+impl Drop for Expect {
+    fn drop(&mut self) {
+        // A grow meanwhile took at least the outer expectation too: it is spent.
+        if unsafe { EXPECTED } != 0 {
+            expect(self.outer);
+        }
+    }
+}
+
+/// Sets the expectation for a write made of several calls (0 clears it).
+pub fn expect(bytes: usize) {
+    unsafe { EXPECTED = bytes.min(u32::MAX as usize) };
+}
 
 impl GrowingMemory {
     fn grow(pages: usize) -> Option<usize> {
@@ -36,7 +84,14 @@ unsafe impl dlmalloc::Allocator for GrowingMemory {
     fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
         let needed = size.div_ceil(PAGE);
         let current = wasm32::memory_size(0) * PAGE;
-        let step = current.clamp(MIN_STEP, MAX_STEP).div_ceil(PAGE).max(needed);
+        // An expectation is spent by the grow that honours it.
+        let expected = unsafe { EXPECTED };
+        expect(0);
+        let step = current
+            .clamp(MIN_STEP, MAX_STEP)
+            .max(expected)
+            .div_ceil(PAGE)
+            .max(needed);
         // Near the 4 GiB ceiling the large step may not fit where the needed one still does.
         match Self::grow(step)
             .map(|base| (base, step))

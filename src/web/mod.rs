@@ -84,6 +84,7 @@ impl WasmReplica {
                 what()
             ))
         })?;
+        let _growth = alloc::Expect::for_input(records_json.len());
         let records = records_from_json(records_json, what).map_err(replica_error)?;
         if records.len() != ids.len() {
             let message = format!(
@@ -101,6 +102,18 @@ impl WasmReplica {
         self.core_mut().forget_changes();
         self.after_local_write();
         Ok(())
+    }
+
+    /// A write of several calls announces the input bytes it will take in (0 when it is over),
+    /// so that Wasm memory grows for it in one step, not once per doubling (see `alloc`).
+    #[wasm_bindgen(js_name = expectInput)]
+    pub fn expect_input(&self, bytes: f64) {
+        let bytes = if bytes.is_finite() && bytes > 0.0 {
+            bytes as usize
+        } else {
+            0
+        };
+        alloc::expect(bytes.saturating_mul(alloc::BYTES_PER_UPDATE_BYTE));
     }
 
     /// Merges the JSON fields `set_json` into a record and removes the fields listed in
@@ -336,6 +349,7 @@ impl WasmReplica {
     /// keeps it for local storage. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
     pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
+        let _growth = alloc::Expect::for_input(update.len());
         let applied = self.core_mut().apply_update(update);
         applied.map_err(replica_error)?;
         Ok(self.take_remote_changes())
@@ -345,6 +359,7 @@ impl WasmReplica {
     /// shared by the tabs of one origin): it is not stored a second time.
     #[wasm_bindgen(js_name = applyStoredElsewhere)]
     pub fn apply_stored_elsewhere(&mut self, update: &[u8]) -> JsResult<String> {
+        let _growth = alloc::Expect::for_input(update.len());
         let applied = self.core_mut().apply_update_stored_elsewhere(update);
         applied.map_err(replica_error)?;
         Ok(self.take_remote_changes())
