@@ -91,44 +91,60 @@ export class Collection {
       const ids = new Array(records.length)
       const jsons = new Array(records.length)
       const sizes = new Array(records.length)
-      const batch = new Set()
-      for (let i = 0; i < records.length; i++) {
-        const id = records[i]?.id === undefined ? newId() : records[i].id
-        let fields
-        try {
-          fields = checkRecord(records[i], where)
-          checkId(id, where)
-        } catch {
-          // Checked again to name the record: building that label for every record costs.
-          const at = `${where}, record ${i}`
-          checkRecord(records[i], at)
-          checkId(id, at)
-        }
-        // Every id is checked before anything is written (the cache knows every record).
-        if (batch.has(id) || this._cache.has(id)) throw alreadyExists(this.name, id)
-        batch.add(id)
-        ids[i] = id
-        jsons[i] = JSON.stringify(records[i])
-        sizes[i] = updateSize(jsons[i], fields)
-      }
-      const core = this._core(where)
-      // Updates stay under maxUpdateBytes: consecutive records go in one Yjs update until the
-      // next would cross it (inside transact() the whole transaction is one update instead).
-      const chunks = this._replica._writeChunks(sizes, where)
-      // Wasm memory then grows for the whole write at once (each grow costs a JS heap collection).
-      if (chunks.length > 1) core.expectInput(sizes.reduce((sum, size) => sum + size, 0))
+      // Records enter the cache as they are checked (it is also the check for taken ids), and
+      // leave it again if anything is refused: every id is checked before anything is written.
+      let cached = 0
+      const progress = { written: 0 }
       try {
-        for (const [from, to] of chunks) {
-          core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), utf8.encode(`[${jsons.slice(from, to).join(',')}]`))
-          for (let i = from; i < to; i++) this._cache.setText(ids[i], jsons[i])
+        for (; cached < records.length; cached++) {
+          const i = cached
+          const id = records[i]?.id === undefined ? newId() : records[i].id
+          let fields
+          try {
+            fields = checkRecord(records[i], where)
+            checkId(id, where)
+          } catch {
+            // Checked again to name the record: building that label for every record costs.
+            const at = `${where}, record ${i}`
+            checkRecord(records[i], at)
+            checkId(id, at)
+          }
+          if (this._cache.has(id)) throw alreadyExists(this.name, id)
+          ids[i] = id
+          jsons[i] = JSON.stringify(records[i])
+          sizes[i] = updateSize(jsons[i], fields)
+          this._cache.setText(id, jsons[i])
         }
-      } finally {
-        if (chunks.length > 1) core.expectInput(0)
+        this._writeMany(ids, jsons, sizes, where, progress)
+      } catch (error) {
+        for (let i = progress.written; i < cached; i++) this._cache.delete(ids[i])
+        throw error
       }
       this._replica._announceMany(this.name, 'insert', ids)
       this._replica._drainSync()
       return ids
     })
+  }
+
+  /**
+   * Writes checked records in updates under maxUpdateBytes: consecutive records go in one
+   * Yjs update until the next would cross it (inside transact() the whole transaction is one
+   * update instead). `progress.written` counts the records written so far (if a later update
+   * is refused, the earlier ones stand, as separate writes would).
+   */
+  _writeMany(ids, jsons, sizes, where, progress) {
+    const core = this._core(where)
+    const chunks = this._replica._writeChunks(sizes, where)
+    // Wasm memory then grows for the whole write at once (each grow costs a JS heap collection).
+    if (chunks.length > 1) core.expectInput(sizes.reduce((sum, size) => sum + size, 0))
+    try {
+      for (const [from, to] of chunks) {
+        core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), utf8.encode(`[${jsons.slice(from, to).join(',')}]`))
+        progress.written = to
+      }
+    } finally {
+      if (chunks.length > 1) core.expectInput(0)
+    }
   }
 
   update(id, fields) {

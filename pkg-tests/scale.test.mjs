@@ -84,6 +84,10 @@ test('a taken or repeated id anywhere in a large insertMany writes nothing', asy
   assert.equal(todos.count(), 1)
   await assert.rejects(todos.insertMany([...records(10, 100), { id: 'huge', text: 'y'.repeat(LIMIT + 1) }]), (e) => e instanceof RangeError && e.code === 'TOO_LARGE' && /record 10/.test(e.message))
   assert.equal(todos.count(), 1, 'a single record over the limit writes nothing either')
+  assert.equal(todos.get('r4999')?.title, 'already here', 'the record that held the id is untouched')
+  assert.equal(todos.get('r0'), undefined)
+  await todos.insertMany(records(10))
+  assert.equal(todos.count(), 11, 'refused ids are free again')
 })
 
 test('inside transact() the whole transaction is one update, so its sum is refused', async () => {
