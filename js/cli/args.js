@@ -1,5 +1,7 @@
-// Command-line parsing for the CLI: `--flag value`, `--flag=value`, boolean flags, `--` to end
-// flags, and positionals. Every mistake becomes a UsageError that says what is wrong.
+// Command-line parsing for the CLI, on node:util's parseArgs: `--flag value`, `--flag=value`,
+// boolean flags, `-h`, `--` to end flags, and positionals. Every mistake becomes a UsageError
+// that says what is wrong in the CLI's own words.
+import { parseArgs as parseNodeArgs } from 'node:util'
 import { UsageError } from './errors.js'
 import { addSecret } from './redact.js'
 
@@ -15,6 +17,19 @@ export const CONNECTION_FLAGS = {
   help: { type: 'boolean', help: 'show this help' },
 }
 
+/** parseArgs' error as the CLI says it (its own messages name Node's options syntax). */
+function usageMessage(error, flags) {
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message)
+  if (unknown) return `unknown option '${unknown[1]}'`
+  const option = /^Option '--([^' ]+)/.exec(error.message)
+  const spec = option && flags[option[1]]
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && spec) {
+    const name = option[1]
+    return spec.type === 'boolean' ? `--${name} takes no value` : `--${name} needs a value (--${name} ${spec.value ?? 'VALUE'})`
+  }
+  return error.message
+}
+
 /**
  * @param {string[]} argv the arguments after the command name
  * @param {Record<string, { type: 'string'|'boolean' }>} flags
@@ -22,44 +37,22 @@ export const CONNECTION_FLAGS = {
  * @returns {{ flags: Record<string, string|boolean>, positionals: string[] }}
  */
 export function parseArgs(argv, flags, command) {
-  const values = {}
-  const positionals = []
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1))
-      break
-    }
-    if (arg === '-h') {
-      values.help = true
-      continue
-    }
-    if (!arg.startsWith('--') || arg === '--') {
-      if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'`, command)
-      positionals.push(arg)
-      continue
-    }
-    const eq = arg.indexOf('=')
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
-    const spec = flags[name]
-    if (spec === undefined) throw new UsageError(`unknown option '--${name}'`, command)
-    if (spec.type === 'boolean') {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`, command)
-      values[name] = true
-      continue
-    }
-    let value
-    if (eq !== -1) value = arg.slice(eq + 1)
-    else {
-      value = argv[++i]
-      if (value === undefined || (value.startsWith('--') && value.length > 2)) {
-        throw new UsageError(`--${name} needs a value (--${name} ${spec.value ?? 'VALUE'})`, command)
-      }
-    }
-    if (name in values) throw new UsageError(`--${name} is given twice`, command)
-    values[name] = value
+  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, { type: spec.type }]))
+  if (options.help) options.help.short = 'h'
+  let parsed
+  try {
+    parsed = parseNodeArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true })
+  } catch (error) {
+    throw new UsageError(usageMessage(error, flags), command)
   }
-  return { flags: values, positionals }
+  // parseArgs keeps the last of a repeated option: a repeated value is more likely a mistake.
+  const seen = new Set()
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || flags[token.name].type !== 'string') continue
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given twice`, command)
+    seen.add(token.name)
+  }
+  return { flags: { ...parsed.values }, positionals: parsed.positionals }
 }
 
 /** A ws:// or wss:// server URL as Replica endpoints take it (no query, no fragment). */

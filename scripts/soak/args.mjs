@@ -1,4 +1,5 @@
-// Command-line options of `npm run soak -- …`.
+// Command-line options of `npm run soak -- …`, parsed by node:util's parseArgs.
+import { parseArgs as nodeParseArgs } from 'node:util'
 
 export const USAGE = `Usage: node scripts/soak.mjs [options]   (or: npm run soak -- [options])
 
@@ -23,34 +24,45 @@ Options:
 
 export class UsageError extends Error {}
 
+const OPTIONS = {
+  minutes: { type: 'string' },
+  seed: { type: 'string' },
+  replicas: { type: 'string' },
+  dialect: { type: 'string', default: 'both' },
+  ops: { type: 'string' },
+  repair: { type: 'string', default: 'auto' },
+  report: { type: 'string' },
+  plan: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+}
+
+function number(values, name, what, min, fallback) {
+  if (values[name] === undefined) return fallback
+  const n = Number(values[name])
+  if (values[name].trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`--${name}: expected ${what}, got '${values[name]}'`)
+  return n
+}
+
 export function parseArgs(argv) {
-  const options = { minutes: 2, seed: null, replicas: 4, dialect: 'both', ops: 3, repair: 'auto', report: null, plan: false, verbose: false }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    const value = () => {
-      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new UsageError(`${arg} needs a value`)
-      return argv[++i]
-    }
-    const number = (what, min) => {
-      const text = value()
-      const n = Number(text)
-      if (!Number.isFinite(n) || n < min) throw new UsageError(`${arg}: expected ${what}, got '${text}'`)
-      return n
-    }
-    switch (arg) {
-      case '--minutes': options.minutes = number('a number of minutes > 0', Number.MIN_VALUE); break
-      case '--seed': options.seed = value(); break
-      case '--replicas': options.replicas = number('an integer >= 2', 2); break
-      case '--ops': options.ops = number('writes per second > 0', Number.MIN_VALUE); break
-      case '--dialect': options.dialect = value(); break
-      case '--repair': options.repair = value(); break
-      case '--report': options.report = value(); break
-      case '--plan': options.plan = true; break
-      case '--verbose': options.verbose = true; break
-      case '--help': case '-h': options.help = true; break
-      default: throw new UsageError(`unknown option '${arg}'`)
-    }
+  let values
+  try {
+    ;({ values } = nodeParseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }))
+  } catch (error) {
+    throw new UsageError(error.message)
   }
+  const options = {
+    minutes: number(values, 'minutes', 'a number of minutes > 0', Number.MIN_VALUE, 2),
+    seed: values.seed ?? null,
+    replicas: number(values, 'replicas', 'an integer >= 2', 2, 4),
+    dialect: values.dialect,
+    ops: number(values, 'ops', 'writes per second > 0', Number.MIN_VALUE, 3),
+    repair: values.repair,
+    report: values.report ?? null,
+    plan: values.plan,
+    verbose: values.verbose,
+  }
+  if (values.help) options.help = true
   if (!Number.isInteger(options.replicas)) throw new UsageError(`--replicas: expected an integer, got ${options.replicas}`)
   if (!['y-websocket', 'hocuspocus', 'both'].includes(options.dialect)) throw new UsageError(`--dialect: expected y-websocket, hocuspocus or both, got '${options.dialect}'`)
   if (!['auto', 'cli', 'api', 'none'].includes(options.repair)) throw new UsageError(`--repair: expected auto, cli, api or none, got '${options.repair}'`)
