@@ -124,12 +124,21 @@ impl SyncConfig {
                 return Err(bad("endpoints", format!("'{url}' is listed twice")));
             }
         }
-        positive("heartbeatIntervalMs", self.heartbeat_interval_ms)?;
-        positive("connectTimeoutMs", self.connect_timeout_ms)?;
-        positive("backoff.initialMs", self.backoff.initial_ms)?;
-        positive("backoff.maxMs", self.backoff.max_ms)?;
-        positive("failbackAfterMs", self.failback_after_ms)?;
+        duration("heartbeatIntervalMs", self.heartbeat_interval_ms)?;
+        duration("connectTimeoutMs", self.connect_timeout_ms)?;
+        duration("backoff.initialMs", self.backoff.initial_ms)?;
+        duration("backoff.maxMs", self.backoff.max_ms)?;
+        duration("failbackAfterMs", self.failback_after_ms)?;
         positive("missedHeartbeats", self.missed_heartbeats)?;
+        if self.missed_heartbeats > MAX_MISSED_HEARTBEATS {
+            return Err(bad(
+                "missedHeartbeats",
+                format!(
+                    "must be at most {MAX_MISSED_HEARTBEATS}, got {}",
+                    self.missed_heartbeats
+                ),
+            ));
+        }
         byte_count("maxFrameBytes", self.max_frame_bytes)?;
         if let Some(max_message) = self.max_message_bytes {
             byte_count("maxMessageBytes", max_message)?;
@@ -144,7 +153,7 @@ impl SyncConfig {
             }
         }
         byte_count("maxBacklogBytes", self.max_backlog_bytes)?;
-        positive("syncTimeoutMs", self.sync_timeout_ms)?;
+        duration("syncTimeoutMs", self.sync_timeout_ms)?;
         if self.missed_heartbeats.fract() != 0.0 {
             return Err(bad("missedHeartbeats", "must be a whole number"));
         }
@@ -177,6 +186,25 @@ fn byte_count(option: &str, value: f64) -> Result<(), ConfigError> {
         return Err(bad(
             option,
             format!("must be a whole number of bytes up to {MAX_BYTES_LIMIT}, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One day: the longest any timing option may be. Deadlines stay far from overflowing, and a
+/// value a day long is already a mistake (a `setTimeout` delay over ~24.8 days fires at once).
+pub const MAX_DURATION_MS: f64 = 86_400_000.0;
+
+/// Heartbeats a server may miss before it counts as down, at most.
+const MAX_MISSED_HEARTBEATS: f64 = 1000.0;
+
+/// A positive number of milliseconds, at most [`MAX_DURATION_MS`].
+fn duration(option: &str, value: f64) -> Result<(), ConfigError> {
+    positive(option, value)?;
+    if value > MAX_DURATION_MS {
+        return Err(bad(
+            option,
+            format!("must be at most {MAX_DURATION_MS} ms (one day), got {value}"),
         ));
     }
     Ok(())

@@ -783,7 +783,7 @@ impl SyncEngine {
             .monitor
             .as_ref()
             .and_then(|m| m.healthy_since)
-            .map(|t| t + self.failback_after);
+            .map(|t| t.saturating_add(self.failback_after));
         let renew = self
             .active
             .as_ref()
@@ -947,7 +947,7 @@ impl SyncEngine {
             return;
         };
         match link.heartbeat_sent_at {
-            Some(sent) if now >= sent + heartbeat => {
+            Some(sent) if now >= sent.saturating_add(heartbeat) => {
                 link.misses += 1;
                 link.healthy_since = None;
                 if link.misses >= missed {
@@ -959,7 +959,9 @@ impl SyncEngine {
                 }
                 link.heartbeat_sent_at = Some(now);
             }
-            None if now >= link.last_rx + heartbeat => link.heartbeat_sent_at = Some(now),
+            None if now >= link.last_rx.saturating_add(heartbeat) => {
+                link.heartbeat_sent_at = Some(now)
+            }
             _ => return,
         }
         let step1 = protocol::sync_step1(&replica.state_vector_now());
@@ -1217,7 +1219,7 @@ impl SyncEngine {
         }
         e.state = EndpointState::Down;
         self.monitor_candidate = link.endpoint + 1;
-        self.monitor_retry_at = Some(now + self.heartbeat.max(self.backoff_initial));
+        self.monitor_retry_at = Some(now.saturating_add(self.heartbeat.max(self.backoff_initial)));
     }
 
     fn drop_monitor(&mut self) {
@@ -1233,7 +1235,7 @@ impl SyncEngine {
         let Some(monitor) = &self.monitor else { return };
         if monitor
             .healthy_since
-            .is_some_and(|t| now >= t + self.failback_after)
+            .is_some_and(|t| now >= t.saturating_add(self.failback_after))
         {
             let target = monitor.endpoint;
             self.move_to(target, Reason::Failback, now);

@@ -82,7 +82,10 @@ impl Presence {
 
     /// When this replica's state must be sent again to stay alive at the others.
     pub fn renew_at(&self) -> Option<u64> {
-        self.local.as_ref().and(self.sent_at).map(|t| t + RENEW_MS)
+        self.local
+            .as_ref()
+            .and(self.sent_at)
+            .map(|t| t.saturating_add(RENEW_MS))
     }
 
     /// Renews the state (a new clock, as y-protocols does); returns the message.
@@ -181,13 +184,17 @@ impl Presence {
     /// Drops states not renewed for [`OUTDATED_MS`]; true when any was dropped.
     pub fn expire(&mut self, now: u64) -> bool {
         let before = self.peers.len();
-        self.peers.retain(|_, p| now < p.seen_at + OUTDATED_MS);
+        self.peers
+            .retain(|_, p| now < p.seen_at.saturating_add(OUTDATED_MS));
         self.held = self.peers.values().map(cost).sum();
         self.peers.len() != before
     }
 
     pub fn expire_at(&self) -> Option<u64> {
-        self.peers.values().map(|p| p.seen_at + OUTDATED_MS).min()
+        self.peers
+            .values()
+            .map(|p| p.seen_at.saturating_add(OUTDATED_MS))
+            .min()
     }
 
     /// Forgets the others (the link to their server is gone); true when there were any.

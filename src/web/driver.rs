@@ -1,5 +1,5 @@
 //! Drives the sans-IO [`SyncEngine`]: executes its outputs on real WebSockets, feeds socket
-//! events and one timer back in with `Date.now()`, and queues what the JS facade must hear.
+//! events and one timer back in with a monotonic clock (`performance.now()`), and queues what the JS facade must hear.
 //!
 //! Every closure handed to JS is owned by the socket (or the driver) it serves and dropped
 //! with it; a replaced socket's handlers are detached first, so its late events never reach
@@ -34,7 +34,13 @@ extern "C" {
     fn set_timeout(callback: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    /// Monotonic milliseconds (browsers, workers and Node all have `performance`).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
 }
+
+/// The longest delay `setTimeout` honours: a longer one fires at once.
+const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
 
 /// How long one turn of the event loop may spend on incoming frames before yielding.
 const FRAME_BUDGET_MS: u64 = 8;
@@ -133,8 +139,16 @@ impl Drop for Driver {
     }
 }
 
+thread_local! {
+    /// Wall-clock time when `performance.now()` was 0, read once: the engine's clock then
+    /// never jumps (a wall clock set back would stall every deadline).
+    static CLOCK_ORIGIN: f64 = js_sys::Date::now() - performance_now();
+}
+
+/// Milliseconds on a monotonic clock (starting near the wall-clock time, so that values look
+/// like timestamps in logs).
 pub fn now() -> u64 {
-    js_sys::Date::now() as u64
+    CLOCK_ORIGIN.with(|origin| (origin + performance_now()).max(0.0) as u64)
 }
 
 impl Driver {
@@ -278,7 +292,7 @@ fn arm_timer(driver: &mut Driver, shared: &SharedRef, now: u64) {
             }
         })
     });
-    let delay = deadline.saturating_sub(now) as f64;
+    let delay = (deadline.saturating_sub(now) as f64).min(MAX_TIMEOUT_MS);
     driver.timer = Some(set_timeout(callback.as_ref().unchecked_ref(), delay));
 }
 

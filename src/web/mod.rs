@@ -9,6 +9,7 @@ mod alloc;
 mod driver;
 mod errors;
 pub mod idb;
+mod panic;
 
 use std::cell::RefCell;
 use std::rc::Rc;
