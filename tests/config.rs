@@ -96,3 +96,24 @@ fn invalid_options_are_named() {
         assert!(err.to_string().contains(needle), "{json}: {err}");
     }
 }
+
+#[test]
+fn timing_options_are_bounded_to_a_day() {
+    // deadlines are u64 milliseconds and setTimeout fires at once past ~24.8 days
+    for key in [
+        "heartbeatIntervalMs",
+        "connectTimeoutMs",
+        "failbackAfterMs",
+        "syncTimeoutMs",
+    ] {
+        let ok = SyncConfig::from_json(&format!(r#"{{"{key}":86400000}}"#));
+        assert!(ok.is_ok(), "{key}: one day is allowed");
+        let err = SyncConfig::from_json(&format!(r#"{{"{key}":86400001}}"#)).unwrap_err();
+        assert!(err.to_string().contains(key), "{err}");
+        assert!(err.to_string().contains("one day"), "{err}");
+    }
+    let err = SyncConfig::from_json(r#"{"backoff":{"initialMs":1,"maxMs":1e12}}"#).unwrap_err();
+    assert!(err.to_string().contains("backoff.maxMs"), "{err}");
+    let err = SyncConfig::from_json(r#"{"missedHeartbeats":1001}"#).unwrap_err();
+    assert!(err.to_string().contains("missedHeartbeats"), "{err}");
+}
