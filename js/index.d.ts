@@ -108,13 +108,55 @@ export interface Change<T extends object = Record<string, JsonValue>> {
   collection: string
 }
 
-/** Errors carry a stable `code` (REJECTED: a Hocuspocus server refused a change): NOT_FOUND, ALREADY_EXISTS, INVALID_VALUE (TypeError),
- * INVALID_QUERY, INVALID_UPDATE, INVALID_OPTION, UNSUPPORTED, CLOSED; from sync: TIMEOUT,
- * NO_ENDPOINTS, UNKNOWN_ENDPOINT, and on 'error' events PERMISSION_DENIED, PROTOCOL_ERROR,
- * CONNECT_FAILED, FRAME_TOO_LARGE, BACKLOG_TOO_LARGE, PRESENCE_TOO_LARGE, INVALID_UPDATE; from storage: STORAGE_FAILED, STORAGE_CORRUPT, QUOTA_EXCEEDED, LOCKED,
- * BLOCKED, TIMEOUT. */
+/**
+ * Every `code` yreplica itself gives an error (docs/api.md in the repository, "Errors and
+ * codes", says when each occurs).
+ * Thrown by calls or rejecting their promises: INVALID_OPTION, UNSUPPORTED, NOT_FOUND,
+ * ALREADY_EXISTS, INVALID_VALUE (TypeError), INVALID_QUERY, INVALID_UPDATE, TOO_LARGE
+ * (RangeError: a write over maxUpdateBytes), CLOSED; from sync: TIMEOUT, NO_ENDPOINTS,
+ * UNKNOWN_ENDPOINT, REJECTED (a Hocuspocus server refused a change a flush waits for).
+ * On 'error' events: CONNECT_FAILED, PROTOCOL_ERROR, PERMISSION_DENIED, CLOSED_BY_SERVER (a
+ * Hocuspocus server closed the document), INVALID_UPDATE, FRAME_TOO_LARGE, BACKLOG_TOO_LARGE,
+ * PRESENCE_TOO_LARGE, REJECTED.
+ * From storage: STORAGE_FAILED, STORAGE_CORRUPT, QUOTA_EXCEEDED, LOCKED, BLOCKED, TIMEOUT
+ * (an IndexedDB open that hangs), UNSUPPORTED.
+ * INVALID_STATE (starting sync twice on one Wasm core) is internal: `Replica` never causes it.
+ */
+export type ErrorCode =
+  | 'INVALID_OPTION'
+  | 'UNSUPPORTED'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'INVALID_VALUE'
+  | 'INVALID_QUERY'
+  | 'INVALID_UPDATE'
+  | 'TOO_LARGE'
+  | 'CLOSED'
+  | 'TIMEOUT'
+  | 'NO_ENDPOINTS'
+  | 'UNKNOWN_ENDPOINT'
+  | 'REJECTED'
+  | 'CONNECT_FAILED'
+  | 'PROTOCOL_ERROR'
+  | 'PERMISSION_DENIED'
+  | 'CLOSED_BY_SERVER'
+  | 'FRAME_TOO_LARGE'
+  | 'BACKLOG_TOO_LARGE'
+  | 'PRESENCE_TOO_LARGE'
+  | 'STORAGE_FAILED'
+  | 'STORAGE_CORRUPT'
+  | 'QUOTA_EXCEEDED'
+  | 'LOCKED'
+  | 'BLOCKED'
+  | 'INVALID_STATE'
+
+/**
+ * An error from yreplica. TypeErrors for arguments of the wrong kind, checked in JS, carry no
+ * code. A storage error that already carries a string code passes through as it is: a custom
+ * adapter's own codes, and Node's system error codes from the file store (EACCES, ENOSPC, …).
+ */
 export interface ReplicaError extends Error {
-  code: string
+  code: ErrorCode | (string & {})
 }
 
 export interface CollectionOptions {
@@ -179,11 +221,13 @@ export declare class Replica {
   readonly status: SyncStatus
   readonly endpoints: EndpointHealth[]
   /** Resolves when every change made before the call is acknowledged by the connected server;
-   * rejects with code 'TIMEOUT' after timeoutMs (default 5000), 'NO_ENDPOINTS' without endpoints. */
+   * rejects with code 'TIMEOUT' after timeoutMs (default 5000), 'NO_ENDPOINTS' without endpoints,
+   * 'REJECTED' when a Hocuspocus server refused a change, 'CLOSED' when the replica closes first. */
   flush(options?: { timeoutMs?: number }): Promise<void>
   /** Leaves the current endpoint for the next one now (reason 'manual'). */
   failover(): Promise<void>
-  /** Goes to `url` and stays there until unpin(); rejects with code 'UNKNOWN_ENDPOINT'. */
+  /** Goes to `url` and stays there until unpin(); rejects with code 'UNKNOWN_ENDPOINT' for a URL
+   * not in `endpoints` (without endpoints it does nothing). */
   switchTo(url: string): Promise<void>
   unpin(): void
   /** Shares this client's presence with the others in the room (any JSON value; null clears).
