@@ -37,6 +37,20 @@ function updateSize(json, fields) {
 
 const utf8 = new TextEncoder()
 
+/**
+ * Applies a checked patch to a cached record as the core stores it (JSON: -0 becomes 0);
+ * `undefined` removes a field.
+ */
+function mergeFields(record, fields) {
+  for (const key of Object.keys(fields)) {
+    const value = fields[key]
+    if (value === undefined) delete record[key]
+    else if (key === '__proto__') Object.defineProperty(record, key, { value: JSON.parse(JSON.stringify(value)), writable: true, enumerable: true, configurable: true })
+    else if (typeof value === 'object' && value !== null) record[key] = JSON.parse(JSON.stringify(value))
+    else record[key] = value === 0 ? 0 : value
+  }
+}
+
 function checkUpdate(update) {
   if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
 }
@@ -160,10 +174,9 @@ export class Collection {
         const current = this._cache.parsed(id)
         // A record nobody has read stays unparsed: the core holds its new value.
         if (current === undefined) return this._cache.setInCore(id)
-        const next = { ...current, ...JSON.parse(json) }
-        for (const key of unset) delete next[key]
-        next.id = id
-        this._cache.setRecord(id, next)
+        // The cached object is never handed out (reads copy it): patched in place.
+        mergeFields(current, fields)
+        current.id = id
       })
     })
   }
