@@ -30,7 +30,7 @@ const MAX_STEP: usize = 4096 * PAGE;
 /// or by what an [`Expect`] in force announced.
 struct GrowingMemory;
 
-/// Bytes the operation in progress expects to allocate beyond what is free (0: none).
+/// Bytes the operation in progress expects to need beyond what was free (0: none).
 static mut EXPECTED: usize = 0;
 
 /// While alive, the next grow of Wasm memory takes at least `bytes` (the growth an operation
@@ -41,13 +41,22 @@ pub struct Expect {
     outer: usize,
 }
 
-/// Wasm memory a document takes per byte of its Yjs update, about: 100,000 records of 6
-/// fields hold ~1,700 bytes each in yrs for ~135 bytes of JSON or ~200 of update.
-pub const BYTES_PER_UPDATE_BYTE: usize = 12;
+/// Wasm memory records take per byte of their JSON, about: 100,000 records of 6 fields hold
+/// ~1,700 bytes each in yrs for ~135 bytes of JSON.
+pub const BYTES_PER_JSON_BYTE: usize = 12;
+
+/// The same per byte of a Yjs update: a fresh client holds ~2,100 bytes per record for ~207
+/// bytes of update.
+pub const BYTES_PER_UPDATE_BYTE: usize = 10;
 
 impl Expect {
-    /// An expectation for taking in `update_bytes` of records (JSON or Yjs update).
-    pub fn for_input(update_bytes: usize) -> Expect {
+    /// An expectation for taking in `json_bytes` of records as JSON.
+    pub fn for_json(json_bytes: usize) -> Expect {
+        Expect::growth(json_bytes.saturating_mul(BYTES_PER_JSON_BYTE))
+    }
+
+    /// An expectation for applying a Yjs update of `update_bytes`.
+    pub fn for_update(update_bytes: usize) -> Expect {
         Expect::growth(update_bytes.saturating_mul(BYTES_PER_UPDATE_BYTE))
     }
 
@@ -68,9 +77,11 @@ impl Drop for Expect {
     }
 }
 
-/// Sets the expectation for a write made of several calls (0 clears it).
+/// Sets the expectation for a write made of several calls (0 clears it): `bytes` it will
+/// allocate, of which what is free now needs no growth.
 pub fn expect(bytes: usize) {
-    unsafe { EXPECTED = bytes.min(u32::MAX as usize) };
+    let free = (wasm32::memory_size(0) * PAGE).saturating_sub(unsafe { IN_USE });
+    unsafe { EXPECTED = bytes.saturating_sub(free).min(u32::MAX as usize) };
 }
 
 impl GrowingMemory {

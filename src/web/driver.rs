@@ -420,7 +420,7 @@ fn handle_inbound(shared: &SharedRef, event: Inbound) {
                 Inbound::Frame(conn, view) => {
                     // taken in now: copied into Wasm memory, freed once handled
                     let bytes = view.to_vec();
-                    let _growth = alloc::Expect::for_input(bytes.len());
+                    let _growth = alloc::Expect::for_update(bytes.len());
                     d.engine.handle_frame(conn, &bytes, now, &mut s.core)
                 }
                 Inbound::Text(conn) => d.engine.handle_text_frame(conn, now),

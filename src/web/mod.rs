@@ -85,7 +85,7 @@ impl WasmReplica {
                 what()
             ))
         })?;
-        let _growth = alloc::Expect::for_input(records_json.len());
+        let _growth = alloc::Expect::for_json(records_json.len());
         let records = records_from_json(records_json, what).map_err(replica_error)?;
         if records.len() != ids.len() {
             let message = format!(
@@ -114,7 +114,7 @@ impl WasmReplica {
         } else {
             0
         };
-        alloc::expect(bytes.saturating_mul(alloc::BYTES_PER_UPDATE_BYTE));
+        alloc::expect(bytes.saturating_mul(alloc::BYTES_PER_JSON_BYTE));
     }
 
     /// Merges the JSON fields `set_json` into a record and removes the fields listed in
@@ -350,7 +350,7 @@ impl WasmReplica {
     /// keeps it for local storage. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
     pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
-        let _growth = alloc::Expect::for_input(update.len());
+        let _growth = alloc::Expect::for_update(update.len());
         let applied = self.core_mut().apply_update(update);
         applied.map_err(replica_error)?;
         Ok(self.take_remote_changes())
@@ -360,7 +360,7 @@ impl WasmReplica {
     /// shared by the tabs of one origin): it is not stored a second time.
     #[wasm_bindgen(js_name = applyStoredElsewhere)]
     pub fn apply_stored_elsewhere(&mut self, update: &[u8]) -> JsResult<String> {
-        let _growth = alloc::Expect::for_input(update.len());
+        let _growth = alloc::Expect::for_update(update.len());
         let applied = self.core_mut().apply_update_stored_elsewhere(update);
         applied.map_err(replica_error)?;
         Ok(self.take_remote_changes())
