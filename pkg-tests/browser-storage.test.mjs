@@ -192,12 +192,20 @@ test("two pages of one origin see each other's writes through BroadcastChannel w
   await context.close()
 })
 
-test('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported; the replica stays usable', async () => {
+test('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported; the replica stays usable', async (t) => {
   const context = await browser.newContext()
   const page = await newPage(context)
   // A real quota, made small through the DevTools protocol.
   const cdp = await context.newCDPSession(page)
   await cdp.send('Storage.overrideQuotaForOrigin', { origin: http.url, quotaSize: 200_000 })
+  // Some Chromium builds (Debian's 148) accept the override but do not apply it to the page:
+  // there is then no small quota to exceed, and the test says so instead of failing.
+  const quota = await page.evaluate(async () => (await navigator.storage.estimate()).quota)
+  if (quota > 200_000) {
+    await context.close()
+    t.skip(`this Chromium does not apply Storage.overrideQuotaForOrigin (the page sees a quota of ${quota} bytes)`)
+    return
+  }
   const result = await page.evaluate(async () => {
     const r = await window.Replica.open({ name: 'quota' })
     const errors = []

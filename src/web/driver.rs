@@ -24,7 +24,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
-use super::alloc;
 use crate::replica::{Replica, Values};
 use crate::sync::{ConnId, Output, Status, SyncEngine};
 
@@ -420,7 +419,6 @@ fn handle_inbound(shared: &SharedRef, event: Inbound) {
                 Inbound::Frame(conn, view) => {
                     // taken in now: copied into Wasm memory, freed once handled
                     let bytes = view.to_vec();
-                    let _growth = alloc::Expect::for_update(bytes.len());
                     d.engine.handle_frame(conn, &bytes, now, &mut s.core)
                 }
                 Inbound::Text(conn) => d.engine.handle_text_frame(conn, now),
