@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'no
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { launchBrowser, serveDir } from '../pkg-tests/helpers/browser.mjs'
+import { launchBrowser } from '../dev/browser.mjs'
+import { serveDir } from '../dev/static-server.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)

@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'no
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { launchBrowser, serveDir } from './helpers/browser.mjs'
-import { waitFor } from './helpers/servers.mjs'
+import { waitFor } from '../dev/wait.mjs'
+import { launchBrowser } from '../dev/browser.mjs'
+import { serveDir } from '../dev/static-server.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const rootModules = join(here, '..', 'node_modules')

@@ -13,8 +13,10 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { startServers, stopServers, freePort, waitFor, sleep } from './helpers/servers.mjs'
-import { startCluster } from './helpers/cluster.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { startCluster } from '../dev/cluster.mjs'
+import { freePort } from '../dev/ports.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const BIN = join(here, 'node_modules', '.bin', 'yreplica')

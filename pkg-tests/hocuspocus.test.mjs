@@ -6,8 +6,9 @@ import * as Y from 'yjs'
 import { WebSocket } from 'ws'
 import { HocuspocusProvider } from '@hocuspocus/provider'
 import { Replica } from 'yreplica'
-import { startCluster, HocuspocusServer } from './helpers/cluster.mjs'
-import { waitFor, sleep } from './helpers/servers.mjs'
+import { HocuspocusServer } from '../dev/servers.mjs'
+import { startCluster } from '../dev/cluster.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
 
 globalThis.WebSocket ??= WebSocket // @hocuspocus/provider needs a global WebSocket in Node
 const opened = []

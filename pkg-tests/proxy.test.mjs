@@ -1,4 +1,4 @@
-// The soak's fault proxy (scripts/soak/proxy.mjs) against a real TCP echo server and a real
+// The soak's fault proxy (dev/fault-proxy.mjs) against a real TCP echo server and a real
 // @y/websocket-server: real bytes through real sockets, timings with generous margins.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -8,8 +8,9 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { FaultProxy } from '../scripts/soak/proxy.mjs'
-import { startServers, stopServers, waitFor, sleep } from './helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
+import { FaultProxy } from '../dev/fault-proxy.mjs'
 
 const cleanups = []
 after(async () => {

@@ -5,7 +5,8 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { startServers, stopServers, waitFor, sleep } from './helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
 
 const HB = 300
 const MISSED = 2

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { serveDir } from '../../pkg-tests/helpers/browser.mjs'
+import { serveDir } from '../../dev/static-server.mjs'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 

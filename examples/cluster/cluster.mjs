@@ -1,6 +1,6 @@
 // npm run cluster: Redis (Debian's redis-server, on loopback, in a temp dir) and three
 // Hocuspocus servers sharing documents through it. Prints the endpoints; Ctrl-C stops all.
-import { startCluster } from '../../pkg-tests/helpers/cluster.mjs'
+import { startCluster } from '../../dev/cluster.mjs'
 
 const count = Number(process.argv[2] ?? 3)
 const cluster = await startCluster(count)
