@@ -2,49 +2,24 @@
 // y-indexeddb compatibility both ways, and two pages that see each other's writes offline.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '../dev/wait.mjs'
 import { launchBrowser } from '../dev/browser.mjs'
-import { serveDir } from '../dev/static-server.mjs'
+import { serveBrowserSite } from '../dev/browser-site.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const rootModules = join(here, '..', 'node_modules')
-let site, http, browser
+let http, browser
 
 before(async () => {
-  site = mkdtempSync(join(tmpdir(), 'yreplica-idb-'))
-  symlinkSync(rootModules, join(site, 'node_modules'))
-  symlinkSync(join(here, 'node_modules', 'yreplica'), join(site, 'yreplica'))
-  const lib0 = Object.fromEntries(
-    readdirSync(join(rootModules, 'lib0'))
-      .filter((f) => f.endsWith('.js') && !f.includes('.test.'))
-      .map((f) => [`lib0/${f.slice(0, -3)}`, `/node_modules/lib0/${f}`]),
-  )
-  const imports = {
-    yreplica: '/yreplica/js/web.js',
-    yjs: '/node_modules/yjs/dist/yjs.mjs',
-    'y-indexeddb': '/node_modules/y-indexeddb/src/y-indexeddb.js',
-    ...lib0,
-  }
-  writeFileSync(join(site, 'index.html'), `<!doctype html>
-<script type="importmap">${JSON.stringify({ imports })}</script>
-<script type="module">
-  import { Replica } from 'yreplica'
-  import * as Y from 'yjs'
-  import { IndexeddbPersistence } from 'y-indexeddb'
-  Object.assign(window, { Replica, Y, IndexeddbPersistence, ready: true })
-</script>`)
-  http = await serveDir(site)
+  // the installed package (not the repository's js/), next to Yjs and y-indexeddb
+  http = await serveBrowserSite({ yreplicaDir: join(here, 'node_modules', 'yreplica') })
   browser = await launchBrowser()
 })
 
 after(async () => {
   await browser?.close()
   await http?.close()
-  if (site) rmSync(site, { recursive: true, force: true })
 })
 
 async function newPage(context) {
