@@ -97,7 +97,13 @@ test('IndexedDB is compatible with y-indexeddb in both directions', async () => 
     await persistence.whenSynced
     doc.getMap('todos').set('m', new Y.Map([['title', 'a Y.Map record'], ['done', false]]))
     doc.getMap('todos').set('p', { title: 'a plain-object record' })
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // y-indexeddb writes in a transaction opened during the update event: a readonly
+    // transaction opened now completes only after those writes have committed
+    await new Promise((resolve, reject) => {
+      const txn = persistence.db.transaction('updates', 'readonly')
+      txn.oncomplete = resolve
+      txn.onerror = () => reject(txn.error)
+    })
     await persistence.destroy()
     const r = await Replica.open({ name: 'from-yidb' })
     const read = [r.collection('todos').get('m'), r.collection('todos').get('p')]
@@ -216,16 +222,35 @@ test('an open stuck behind another tab\'s upgrade rejects with TIMEOUT, and its 
     let upgradeBlocked = false
     upgrade.onblocked = () => (upgradeBlocked = true)
     const upgraded = request(upgrade)
+    // to see the replica's own request and when its connection is closed
+    const closedConnections = new WeakSet()
+    const close = IDBDatabase.prototype.close
+    IDBDatabase.prototype.close = function () {
+      closedConnections.add(this)
+      return close.call(this)
+    }
+    let replicaRequest = null
+    const openDatabase = indexedDB.open
+    indexedDB.open = function (...args) {
+      replicaRequest = openDatabase.apply(this, args)
+      return replicaRequest
+    }
     const started = Date.now()
     const error = await window.Replica.open({ name: 'stuck' }).then(
       () => null,
       (e) => ({ code: e.code, message: e.message }),
     )
     const waitedMs = Date.now() - started
+    delete indexedDB.open
     // the holder goes away: version 2 proceeds, then the replica's queued request succeeds late
     holder.close()
     ;(await upgraded).close()
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // wait until it has, and the replica has closed that late connection
+    const lateClosed = () => replicaRequest !== null && replicaRequest.readyState === 'done' && !replicaRequest.error && closedConnections.has(replicaRequest.result)
+    for (const deadline = Date.now() + 10_000; !lateClosed(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+      if (Date.now() > deadline) throw new Error(`the late connection was not closed within 10 s (request ${replicaRequest?.readyState}, error ${replicaRequest?.error})`)
+    }
+    IDBDatabase.prototype.close = close
     // had that late connection stayed open (it has no 'versionchange' handler), this upgrade
     // would be blocked
     const next = indexedDB.open('stuck', 3)
