@@ -6,8 +6,8 @@ import { measureLatency } from './latency.mjs'
 import { WebSocket } from 'ws'
 import { HocuspocusProvider } from '@hocuspocus/provider'
 import { Replica } from '../js/node.js'
-import { startCluster } from '../pkg-tests/helpers/cluster.mjs'
-import { waitFor, sleep } from '../pkg-tests/helpers/servers.mjs'
+import { startCluster } from '../dev/cluster.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
 
 globalThis.WebSocket ??= WebSocket
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20)

@@ -9,10 +9,11 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from '../js/node.js'
-import { startServers, stopServers, waitFor } from '../pkg-tests/helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor } from '../dev/wait.mjs'
 
 const N = Number(process.argv[2] ?? 20_000)
-const WRITER = fileURLToPath(new URL('../pkg-tests/helpers/flood-writer.mjs', import.meta.url))
+const WRITER = fileURLToPath(new URL('../dev/flood-writer.mjs', import.meta.url))
 
 /** Samples event-loop lag: how much later than due each 5 ms tick runs. */
 function lagMeter() {

@@ -1,32 +1,10 @@
 // npm run bench:idb: IndexedDB persistence in headless Chromium, yreplica against y-indexeddb
 // + Yjs (one nested Y.Map per record) in the same page and run. Prints medians of 3 runs.
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { launchBrowser, serveDir } from '../pkg-tests/helpers/browser.mjs'
+import { launchBrowser } from '../dev/browser.mjs'
+import { serveBrowserSite } from '../dev/browser-site.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const N = 10_000
-
-const site = mkdtempSync(join(tmpdir(), 'yreplica-idb-bench-'))
-symlinkSync(join(root, 'node_modules'), join(site, 'node_modules'))
-symlinkSync(root, join(site, 'yreplica'))
-const lib0 = Object.fromEntries(
-  readdirSync(join(root, 'node_modules', 'lib0'))
-    .filter((f) => f.endsWith('.js') && !f.includes('.test.'))
-    .map((f) => [`lib0/${f.slice(0, -3)}`, `/node_modules/lib0/${f}`]),
-)
-const imports = { yreplica: '/yreplica/js/web.js', yjs: '/node_modules/yjs/dist/yjs.mjs', 'y-indexeddb': '/node_modules/y-indexeddb/src/y-indexeddb.js', ...lib0 }
-writeFileSync(join(site, 'index.html'), `<!doctype html>
-<script type="importmap">${JSON.stringify({ imports })}</script>
-<script type="module">
-  import { Replica } from 'yreplica'
-  import * as Y from 'yjs'
-  import { IndexeddbPersistence } from 'y-indexeddb'
-  Object.assign(window, { Replica, Y, IndexeddbPersistence, ready: true })
-</script>`)
 
 async function benchInPage(page, run) {
   return page.evaluate(async ({ N, run }) => {
@@ -109,7 +87,7 @@ async function benchInPage(page, run) {
   }, { N, run })
 }
 
-const http = await serveDir(site)
+const http = await serveBrowserSite() // the repository's js/web.js, Yjs and y-indexeddb
 const browser = await launchBrowser()
 try {
   const page = await browser.newPage()
@@ -136,5 +114,4 @@ try {
 } finally {
   await browser.close()
   await http.close()
-  rmSync(site, { recursive: true, force: true })
 }

@@ -6,7 +6,8 @@ import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { readFileSync } from 'node:fs'
 import { Replica } from '../js/node.js'
-import { YServer, startServers, stopServers, waitFor, sleep } from '../pkg-tests/helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20)
 // Each y-websocket provider adds a process 'exit' listener.

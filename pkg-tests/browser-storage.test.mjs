@@ -2,48 +2,24 @@
 // y-indexeddb compatibility both ways, and two pages that see each other's writes offline.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { launchBrowser, serveDir } from './helpers/browser.mjs'
-import { waitFor } from './helpers/servers.mjs'
+import { waitFor } from '../dev/wait.mjs'
+import { launchBrowser } from '../dev/browser.mjs'
+import { serveBrowserSite } from '../dev/browser-site.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const rootModules = join(here, '..', 'node_modules')
-let site, http, browser
+let http, browser
 
 before(async () => {
-  site = mkdtempSync(join(tmpdir(), 'yreplica-idb-'))
-  symlinkSync(rootModules, join(site, 'node_modules'))
-  symlinkSync(join(here, 'node_modules', 'yreplica'), join(site, 'yreplica'))
-  const lib0 = Object.fromEntries(
-    readdirSync(join(rootModules, 'lib0'))
-      .filter((f) => f.endsWith('.js') && !f.includes('.test.'))
-      .map((f) => [`lib0/${f.slice(0, -3)}`, `/node_modules/lib0/${f}`]),
-  )
-  const imports = {
-    yreplica: '/yreplica/js/web.js',
-    yjs: '/node_modules/yjs/dist/yjs.mjs',
-    'y-indexeddb': '/node_modules/y-indexeddb/src/y-indexeddb.js',
-    ...lib0,
-  }
-  writeFileSync(join(site, 'index.html'), `<!doctype html>
-<script type="importmap">${JSON.stringify({ imports })}</script>
-<script type="module">
-  import { Replica } from 'yreplica'
-  import * as Y from 'yjs'
-  import { IndexeddbPersistence } from 'y-indexeddb'
-  Object.assign(window, { Replica, Y, IndexeddbPersistence, ready: true })
-</script>`)
-  http = await serveDir(site)
+  // the installed package (not the repository's js/), next to Yjs and y-indexeddb
+  http = await serveBrowserSite({ yreplicaDir: join(here, 'node_modules', 'yreplica') })
   browser = await launchBrowser()
 })
 
 after(async () => {
   await browser?.close()
   await http?.close()
-  if (site) rmSync(site, { recursive: true, force: true })
 })
 
 async function newPage(context) {
@@ -121,7 +97,13 @@ test('IndexedDB is compatible with y-indexeddb in both directions', async () => 
     await persistence.whenSynced
     doc.getMap('todos').set('m', new Y.Map([['title', 'a Y.Map record'], ['done', false]]))
     doc.getMap('todos').set('p', { title: 'a plain-object record' })
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // y-indexeddb writes in a transaction opened during the update event: a readonly
+    // transaction opened now completes only after those writes have committed
+    await new Promise((resolve, reject) => {
+      const txn = persistence.db.transaction('updates', 'readonly')
+      txn.oncomplete = resolve
+      txn.onerror = () => reject(txn.error)
+    })
     await persistence.destroy()
     const r = await Replica.open({ name: 'from-yidb' })
     const read = [r.collection('todos').get('m'), r.collection('todos').get('p')]
@@ -248,16 +230,35 @@ test('an open stuck behind another tab\'s upgrade rejects with TIMEOUT, and its 
     let upgradeBlocked = false
     upgrade.onblocked = () => (upgradeBlocked = true)
     const upgraded = request(upgrade)
+    // to see the replica's own request and when its connection is closed
+    const closedConnections = new WeakSet()
+    const close = IDBDatabase.prototype.close
+    IDBDatabase.prototype.close = function () {
+      closedConnections.add(this)
+      return close.call(this)
+    }
+    let replicaRequest = null
+    const openDatabase = indexedDB.open
+    indexedDB.open = function (...args) {
+      replicaRequest = openDatabase.apply(this, args)
+      return replicaRequest
+    }
     const started = Date.now()
     const error = await window.Replica.open({ name: 'stuck' }).then(
       () => null,
       (e) => ({ code: e.code, message: e.message }),
     )
     const waitedMs = Date.now() - started
+    delete indexedDB.open
     // the holder goes away: version 2 proceeds, then the replica's queued request succeeds late
     holder.close()
     ;(await upgraded).close()
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // wait until it has, and the replica has closed that late connection
+    const lateClosed = () => replicaRequest !== null && replicaRequest.readyState === 'done' && !replicaRequest.error && closedConnections.has(replicaRequest.result)
+    for (const deadline = Date.now() + 10_000; !lateClosed(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+      if (Date.now() > deadline) throw new Error(`the late connection was not closed within 10 s (request ${replicaRequest?.readyState}, error ${replicaRequest?.error})`)
+    }
+    IDBDatabase.prototype.close = close
     // had that late connection stayed open (it has no 'versionchange' handler), this upgrade
     // would be blocked
     const next = indexedDB.open('stuck', 3)

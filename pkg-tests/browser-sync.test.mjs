@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
-import { launchBrowser, serveDir } from './helpers/browser.mjs'
-import { startServers, stopServers, waitFor } from './helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor } from '../dev/wait.mjs'
+import { launchBrowser } from '../dev/browser.mjs'
+import { serveDir } from '../dev/static-server.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 

@@ -13,8 +13,10 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { startServers, stopServers, freePort, waitFor, sleep } from './helpers/servers.mjs'
-import { startCluster } from './helpers/cluster.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { startCluster } from '../dev/cluster.mjs'
+import { freePort } from '../dev/ports.mjs'
+import { waitFor } from '../dev/wait.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const BIN = join(here, 'node_modules', '.bin', 'yreplica')
@@ -55,19 +57,30 @@ const json = (result) => {
   }
 }
 
-/** A plain Yjs client (y-websocket) on `server`: runs `fn(doc)` once synced, then leaves. */
+/**
+ * A plain Yjs client (y-websocket) on `server`: runs `fn(doc)` once synced, then leaves once
+ * the server holds what it wrote: a second client reads the same structs and deletions.
+ */
 async function withYjsClient(server, room, fn, clientID) {
   const doc = new Y.Doc()
   if (clientID !== undefined) doc.clientID = clientID // before the provider: awareness uses it
   const provider = new WebsocketProvider(server.url, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
+  const check = new Y.Doc()
+  let checker
   try {
-    await waitFor(() => provider.synced, 10_000, `y-websocket synced with ${server.url}`)
+    await waitFor(() => provider.synced, { timeoutMs: 10_000, what: `y-websocket synced with ${server.url}` })
     const value = fn(doc)
-    await sleep(200) // let the update reach the server before the socket closes
+    checker = new WebsocketProvider(server.url, room, check, { WebSocketPolyfill: WebSocket, disableBc: true })
+    await waitFor(() => checker.synced && Y.equalSnapshots(Y.snapshot(check), Y.snapshot(doc)), {
+      timeoutMs: 10_000,
+      what: `${server.url} to hold the client's writes`,
+    })
     return value
   } finally {
+    checker?.destroy()
     provider.destroy()
     doc.destroy()
+    check.destroy()
   }
 }
 

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { launchBrowser } from './helpers/browser.mjs'
-import { freePort, waitFor } from './helpers/servers.mjs'
-import { ROOT, portIsFree, processExists, runDemo, startDemo } from './helpers/demo.mjs'
+import { freePort, portIsFree } from '../dev/ports.mjs'
+import { waitFor } from '../dev/wait.mjs'
+import { launchBrowser } from '../dev/browser.mjs'
+import { ROOT, processExists, runDemo, startDemo } from './helpers/demo.mjs'
 
 const ARTIFACTS = join(ROOT, 'artifacts', 'demo')
 const SCREENSHOT = join(ROOT, 'examples', 'browser-todo', 'screenshot.png')

@@ -6,8 +6,9 @@ import * as Y from 'yjs'
 import { WebSocket } from 'ws'
 import { HocuspocusProvider } from '@hocuspocus/provider'
 import { Replica } from 'yreplica'
-import { startCluster, HocuspocusServer } from './helpers/cluster.mjs'
-import { waitFor, sleep } from './helpers/servers.mjs'
+import { HocuspocusServer } from '../dev/servers.mjs'
+import { startCluster } from '../dev/cluster.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
 
 globalThis.WebSocket ??= WebSocket // @hocuspocus/provider needs a global WebSocket in Node
 const opened = []
@@ -64,7 +65,7 @@ test('SIGSTOP then SIGKILL of the server in use: failover, nothing lost, a repli
     const write = async (n, prefix) => {
       for (let i = 0; i < n; i++) {
         written.push(await a.collection('todos').insert({ id: `${prefix}${i}` }))
-        await sleep(10)
+        await sleep(10) // a steady write rate, so writes land before, during and after the faults
       }
     }
     await write(20, 'before-')
@@ -91,7 +92,7 @@ test('a token is accepted; a refused one gives PERMISSION_DENIED without a tight
     const bad = await open('bad', [server.url], { token: 'wrong', backoff: { initialMs: 250, maxMs: 10_000 } })
     await waitFor(() => bad.errors.length > 0, 5_000, 'the denial')
     assert.equal(bad.errors[0].code, 'PERMISSION_DENIED')
-    await sleep(3000)
+    await sleep(3000) // the point: how many attempts a fixed 3 s holds (a tight loop makes dozens)
     const attempts = bad.endpoints[0].failures
     assert.ok(attempts <= 3, `${attempts} attempts in ~3 s`)
     assert.notEqual(bad.status.connection, 'online')

@@ -6,9 +6,10 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { startServers, stopServers, waitFor, freePort, YServer } from './helpers/servers.mjs'
-import { HocuspocusServer } from './helpers/cluster.mjs'
-import { fillRoom, checkRecords } from './helpers/large-document.mjs'
+import { startServers, stopServers, YServer, HocuspocusServer } from '../dev/servers.mjs'
+import { freePort } from '../dev/ports.mjs'
+import { waitFor } from '../dev/wait.mjs'
+import { fillRoom, checkRecords } from '../dev/large-document.mjs'
 
 const opened = []
 after(async () => {
@@ -237,7 +238,7 @@ test('a flood of remote updates arrives whole and in order, without a false hear
     })
     let turns = 0
     const ticker = setInterval(() => turns++, 1)
-    const writer = spawn(process.execPath, [new URL('./helpers/flood-writer.mjs', import.meta.url).pathname, server.url, 'room-flood', String(N)], { stdio: 'inherit' })
+    const writer = spawn(process.execPath, [new URL('../dev/flood-writer.mjs', import.meta.url).pathname, server.url, 'room-flood', String(N)], { stdio: 'inherit' })
     await new Promise((resolve) => writer.once('exit', resolve))
     await waitFor(() => replica.collection('todos').count() === N, 60_000, 'every flooded record')
     clearInterval(ticker)

@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { launchBrowser, serveDir } from './helpers/browser.mjs'
+import { launchBrowser } from '../dev/browser.mjs'
+import { serveDir } from '../dev/static-server.mjs'
 
 const tarball = process.env.YREPLICA_TARBALL && resolve(process.env.YREPLICA_TARBALL)
 let project

@@ -1,4 +1,4 @@
-// The soak's fault proxy (scripts/soak/proxy.mjs) against a real TCP echo server and a real
+// The soak's fault proxy (dev/fault-proxy.mjs) against a real TCP echo server and a real
 // @y/websocket-server: real bytes through real sockets, timings with generous margins.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -8,8 +8,9 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { FaultProxy } from '../scripts/soak/proxy.mjs'
-import { startServers, stopServers, waitFor, sleep } from './helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
+import { FaultProxy } from '../dev/fault-proxy.mjs'
 
 const cleanups = []
 after(async () => {
@@ -126,7 +127,7 @@ test('blackhole accepts and keeps connections open but forwards nothing; pass de
   old.write('from old')
   fresh.write('from fresh')
   echo.sockets[0].write('server speaks')
-  await sleep(800)
+  await sleep(800) // the point: nothing arrives anywhere during this time
   assert.equal(echo.received.length, readBefore, 'the server read nothing')
   assert.equal(old.received.toString(), 'hello', 'the old client read nothing new')
   assert.equal(fresh.received.length, 0, 'the new client read nothing')
@@ -149,7 +150,7 @@ test('dropUp stops client → server while server → client flows', async () =>
   socket.write('lost?')
   echo.sockets[0].write('down')
   await waitFor(() => socket.received.toString() === 'hidown', 5_000, 'server → client')
-  await sleep(600)
+  await sleep(600) // the point: 'lost?' does not reach the server during this time
   assert.equal(echo.received.length, readBefore, 'the server read nothing while client → server was dropped')
 
   proxy.pass()
@@ -165,7 +166,7 @@ test('dropDown stops server → client while client → server flows', async () 
   proxy.dropDown()
   socket.write('up')
   await waitFor(() => echo.received.toString() === 'hiup', 5_000, 'client → server')
-  await sleep(600)
+  await sleep(600) // the point: the echo does not reach the client during this time
   assert.equal(socket.received.toString(), 'hi', 'the client read nothing while server → client was dropped')
 
   proxy.pass()
@@ -220,7 +221,7 @@ test('a y-websocket client behind a black-holed proxy stays connected and hears 
   proxy.blackhole()
   a.doc.getMap('m').set('a', 1)
   b.doc.getMap('m').set('b', 2)
-  await sleep(1500)
+  await sleep(1500) // the point: neither update crosses, and the socket stays up, during this time
   assert.equal(a.provider.wsconnected, true, 'the TCP connection looks fine to y-websocket')
   assert.equal(b.doc.getMap('m').get('a'), undefined, 'a → b held')
   assert.equal(a.doc.getMap('m').get('b'), undefined, 'b → a held')

@@ -7,7 +7,8 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { startServers, stopServers, waitFor } from './helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor } from '../dev/wait.mjs'
 
 const LIMIT = 64 * 1024
 const opened = []

@@ -5,7 +5,8 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
-import { startServers, stopServers, waitFor, sleep } from './helpers/servers.mjs'
+import { startServers, stopServers } from '../dev/servers.mjs'
+import { waitFor, sleep } from '../dev/wait.mjs'
 
 const HB = 300
 const MISSED = 2
@@ -101,10 +102,16 @@ async function writeContinuously(replicas, prefix, perSecond, stop) {
       const id = `${prefix}-${i}-${n++}`
       await r.collection('todos').insert({ id, n })
       written[i].push(id)
-      await sleep(interval)
+      await sleep(interval) // the write rate is the point: writes keep coming during the fault
     }
   })
-  return { written, finished: () => Promise.all(loops) }
+  const total = () => written[0].length + written[1].length
+  /** Resolves once `n` more writes than now have been written. */
+  const more = (n) => {
+    const target = total() + n
+    return waitFor(() => total() >= target, { timeoutMs: 10_000, what: `${n} more writes` })
+  }
+  return { written, more, finished: () => Promise.all(loops) }
 }
 
 test('b) SIGSTOP of the active server while two replicas write: both move on within the bound, nothing lost', async () => {
@@ -112,14 +119,14 @@ test('b) SIGSTOP of the active server while two replicas write: both move on wit
   try {
     const [a, b] = await twoReplicasOnline(servers)
     const stop = { done: false }
-    const { written, finished } = await writeContinuously([a, b], 'w', 240, stop)
-    await sleep(500)
+    const { written, more, finished } = await writeContinuously([a, b], 'w', 240, stop)
+    await more(100) // writing at full speed before the freeze
     const frozenAt = Date.now()
     servers[0].freeze()
     await online(a, servers[1])
     await online(b, servers[1])
     const movedAfter = Math.max(...[a, b].map((r) => r.failovers[0].at)) - frozenAt
-    await sleep(500)
+    await more(100) // and on the new server after it
     stop.done = true
     await finished()
     const total = written[0].length + written[1].length
@@ -150,13 +157,13 @@ test('c) SIGKILL of the active server: failover, then failback after the hold-do
   try {
     const [a, b] = await twoReplicasOnline(servers)
     const stop = { done: false }
-    const { written, finished } = await writeContinuously([a, b], 'k', 100, stop)
-    await sleep(300)
+    const { written, more, finished } = await writeContinuously([a, b], 'k', 100, stop)
+    await more(20) // writing before the kill
     await servers[0].kill()
     await online(a, servers[1])
     await online(b, servers[1])
     assert.equal(a.failovers[0].reason, 'closed')
-    await sleep(300)
+    await more(20) // and on the new server after it
     stop.done = true
     await finished()
     await a.flush({ timeoutMs: 5000 })
@@ -214,8 +221,10 @@ test('e) failover() and switchTo() move with reason manual; a pin holds until un
     await a.switchTo(servers[2].url)
     await online(a, servers[2])
     assert.equal(a.failovers[1].reason, 'manual')
+    // nothing may happen here: 2.5 s is over twice failbackAfterMs, and a pin holds anyway
     await sleep(2500)
     assert.equal(a.status.endpoint, servers[2].url, 'pinned: no failback')
+    assert.equal(a.failovers.length, 2, 'no move while pinned')
     await assert.rejects(a.switchTo('ws://127.0.0.1:1'), (e) => e.code === 'UNKNOWN_ENDPOINT')
     a.unpin()
     await online(a, servers[0])

@@ -14,9 +14,8 @@ import { parseArgs } from 'node:util'
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { Replica } from '../js/node.js'
-import { YServer } from '../pkg-tests/helpers/servers.mjs'
-import { HocuspocusServer } from '../pkg-tests/helpers/cluster.mjs'
-import { fillRoom, checkRecords } from '../pkg-tests/helpers/large-document.mjs'
+import { YServer, HocuspocusServer } from '../dev/servers.mjs'
+import { fillRoom, checkRecords } from '../dev/large-document.mjs'
 
 const { values } = parseArgs({
   options: {

@@ -7,17 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
-import { CHROMIUM } from '../../pkg-tests/helpers/browser.mjs'
+import { launchPersistentContext } from '../../dev/browser.mjs'
 import { runChild, onExit } from './child.mjs'
 import { serveBenchSite } from './idb-site.mjs'
 
-// The flags of pkg-tests/helpers/browser.mjs' launchBrowser(), for a persistent profile
-// (launchBrowser() starts a throwaway one, and a cold open needs the same profile twice).
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync']
-
 async function withPage(profile, url, fn) {
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS })
+  // a persistent profile: a cold open needs the same one twice
+  const context = await launchPersistentContext(profile)
   try {
     const page = context.pages()[0] ?? (await context.newPage())
     const errors = []

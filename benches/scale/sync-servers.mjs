@@ -1,18 +1,14 @@
 // The servers a fresh client syncs from: a stock @y/websocket-server and a Hocuspocus 4
-// server (the test helpers' scripts), each its own process with a heap large enough to hold
+// server (dev/servers.mjs' scripts), each its own process with a heap large enough to hold
 // a 1M-record Yjs document, stopped with the run.
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ServerProcess, freePort, sleep } from '../../pkg-tests/helpers/servers.mjs'
+import { ServerProcess } from '../../dev/server-process.mjs'
+import { SERVER_SCRIPTS as SCRIPTS } from '../../dev/servers.mjs'
+import { freePort } from '../../dev/ports.mjs'
+import { sleep } from '../../dev/wait.mjs'
 import { track } from './processes.mjs'
 
-const require = createRequire(import.meta.url)
-const SCRIPTS = {
-  'y-websocket': join(dirname(require.resolve('@y/websocket-server/package.json')), 'src', 'server.js'),
-  hocuspocus: fileURLToPath(new URL('../../pkg-tests/helpers/hocuspocus-server.mjs', import.meta.url)),
-}
 const GUARD = fileURLToPath(new URL('./server-guard.mjs', import.meta.url))
 
 export const SERVER_KINDS = Object.keys(SCRIPTS)

@@ -2,78 +2,26 @@
 // small JSON API over the server controller so the page can freeze, resume, kill and restart
 // the demo servers.
 import { createServer } from 'node:http'
-import { readFile, stat } from 'node:fs/promises'
-import { extname, join, resolve, sep } from 'node:path'
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.ts': 'text/plain; charset=utf-8',
-  '.md': 'text/plain; charset=utf-8',
-}
+import { staticFiles } from '../../dev/static-server.mjs'
 
 const ACTIONS = ['freeze', 'resume', 'kill', 'restart']
 
 /**
  * @param mounts URL prefix → directory, e.g. { '/js/': '<repo>/js', '/': '<repo>/examples/browser-todo' };
  *   the longest matching prefix wins, and nothing outside a mount's directory is served
- * @param controller a ServerController
+ * @param controller a ServerController (dev/server-controller.mjs)
  */
 export function createDemoServer({ mounts, controller }) {
-  const roots = Object.entries(mounts)
-    .map(([prefix, dir]) => [prefix, resolve(dir)])
-    .sort((a, b) => b[0].length - a[0].length)
-
+  const files = staticFiles(mounts, { headers: { 'cache-control': 'no-store' } }) // edits to the example show on reload
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://localhost')
       if (url.pathname.startsWith('/api/')) return await handleApi(req, res, url.pathname, controller)
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed')
-      const file = await locate(roots, url.pathname)
-      if (file === null) return send(res, 404, 'text/plain', `not found: ${url.pathname}`)
-      const body = await readFile(file)
-      res.writeHead(200, {
-        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store', // edits to the example show on reload
-      })
-      res.end(req.method === 'HEAD' ? undefined : body)
+      return await files(req, res)
     } catch (error) {
       send(res, 500, 'text/plain', `demo server error: ${error.message}`)
     }
   })
-}
-
-/** The file a URL path names inside one of the mounts, or null (missing, or outside the roots). */
-async function locate(roots, pathname) {
-  let decoded
-  try {
-    decoded = decodeURIComponent(pathname)
-  } catch {
-    return null
-  }
-  if (decoded.includes('\0')) return null
-  for (const [prefix, dir] of roots) {
-    if (!decoded.startsWith(prefix)) continue
-    let file = resolve(dir, '.' + sep + decoded.slice(prefix.length))
-    if (file !== dir && !file.startsWith(dir + sep)) return null // ../ escapes are refused
-    try {
-      if ((await stat(file)).isDirectory()) {
-        file = join(file, 'index.html')
-        await stat(file)
-      }
-      return file
-    } catch {
-      return null
-    }
-  }
-  return null
 }
 
 async function handleApi(req, res, pathname, controller) {

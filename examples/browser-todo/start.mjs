@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { ServerController } from './servers.mjs'
+import { ServerController } from '../../dev/server-controller.mjs'
 import { createDemoServer } from './http.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))

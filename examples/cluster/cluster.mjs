@@ -1,8 +1,21 @@
 // npm run cluster: Redis (Debian's redis-server, on loopback, in a temp dir) and three
 // Hocuspocus servers sharing documents through it. Prints the endpoints; Ctrl-C stops all.
-import { startCluster } from '../../pkg-tests/helpers/cluster.mjs'
+//
+//   node examples/cluster/cluster.mjs [N]     N Hocuspocus servers (default 3)
+import { startCluster } from '../../dev/cluster.mjs'
 
-const count = Number(process.argv[2] ?? 3)
+const USAGE = 'usage: node examples/cluster/cluster.mjs [N]   (N Hocuspocus servers behind one Redis, default 3)'
+const arg = process.argv[2]
+if (arg === '--help' || arg === '-h') {
+  console.log(USAGE)
+  process.exit(0)
+}
+const count = Number(arg ?? 3)
+if (!Number.isInteger(count) || count < 1) {
+  console.error(`cluster: N must be a whole number of servers, at least 1, got '${arg}'\n${USAGE}`)
+  process.exit(1)
+}
+
 const cluster = await startCluster(count)
 console.log(`redis-server on 127.0.0.1:${cluster.redis.port}`)
 console.log('Hocuspocus endpoints (protocol: "hocuspocus"):')

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Replica } from '../../js/node.js'
-import { ServerController } from '../browser-todo/servers.mjs'
+import { ServerController } from '../../dev/server-controller.mjs'
 
 const WRITE_EVERY_MS = 500
 const FREEZE_AFTER_MS = 4000

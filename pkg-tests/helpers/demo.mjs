@@ -1,7 +1,6 @@
 // Runs the `npm start` demo (examples/browser-todo/start.mjs) as a child process, reads its
 // machine-readable line, and stops it the way a person does: SIGINT (Ctrl-C).
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -71,15 +70,6 @@ export function startDemo(args = ['--http-port', '0', '--ws-ports', '0,0,0'], ti
       clearTimeout(timer)
       reject(new Error(`the demo exited (${signal ?? code}) before it was ready\n${output()}`))
     })
-  })
-}
-
-/** True if nothing listens on 127.0.0.1:`port`. */
-export function portIsFree(port) {
-  return new Promise((resolvePromise) => {
-    const probe = createServer()
-    probe.once('error', () => resolvePromise(false))
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePromise(true)))
   })
 }
 

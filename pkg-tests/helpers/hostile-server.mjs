@@ -5,7 +5,7 @@
 // closed), so a test can see the replica drop it.
 import { WebSocketServer } from 'ws'
 import * as Y from 'yjs'
-import { freePort } from './servers.mjs'
+import { freePort } from '../../dev/ports.mjs'
 
 /** lib0 var uint. */
 function varUint(n) {

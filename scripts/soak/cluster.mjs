@@ -3,9 +3,10 @@
 // faults. y-websocket: stock @y/websocket-server processes (they do not replicate among
 // themselves). Hocuspocus: @hocuspocus/server processes sharing documents through Redis.
 import { rmSync } from 'node:fs'
-import { YServer, freePort } from '../../pkg-tests/helpers/servers.mjs'
-import { RedisServer, HocuspocusServer } from '../../pkg-tests/helpers/cluster.mjs'
-import { FaultProxy } from './proxy.mjs'
+import { YServer, HocuspocusServer } from '../../dev/servers.mjs'
+import { RedisServer } from '../../dev/redis.mjs'
+import { freePort } from '../../dev/ports.mjs'
+import { FaultProxy } from '../../dev/fault-proxy.mjs'
 import { track } from './children.mjs'
 
 /** One server process with its proxy, and what happened to it. */
@@ -15,9 +16,8 @@ class Node {
     this.server = server // a ServerProcess
     this.proxy = proxy
     this.state = 'up' // 'up' | 'frozen' | 'killed'
-    this.crashes = [] // exits nobody asked for
-    this.stderrTail = ''
-    this.watch()
+    this.crashes = [] // exits nobody asked for (a fault kills through server.kill())
+    server.onUnexpectedExit = (s, code, signal) => this.crashes.push({ code, signal, at: Date.now() })
   }
 
   get url() {
@@ -28,16 +28,9 @@ class Node {
     return this.server.url // what the checks use
   }
 
-  /** Notes an exit of the server process that no fault caused; keeps its last stderr lines. */
-  watch() {
-    const proc = this.server.proc
-    // The helper pipes stderr without reading it: drain it so a chatty server never blocks.
-    proc.stderr.on('data', (chunk) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-2000)
-    })
-    proc.once('exit', (code, signal) => {
-      if (this.state !== 'killed' && !this.stopping) this.crashes.push({ code, signal, at: Date.now() })
-    })
+  /** The server's last stderr lines (kept by the ServerProcess). */
+  get stderrTail() {
+    return this.server.stderrTail
   }
 
   freeze() {
@@ -71,7 +64,6 @@ class Node {
       }
     }
     this.state = 'up'
-    this.watch()
   }
 
   /** Undoes every fault: running, and the proxy passing everything. */
@@ -82,7 +74,6 @@ class Node {
   }
 
   async stop() {
-    this.stopping = true
     await this.proxy.close()
     await this.server.kill()
   }

@@ -1,4 +1,5 @@
-// A TCP proxy on loopback in front of one server, with network faults switchable at run time:
+// A TCP proxy on loopback in front of one server, with network faults switchable at run time
+// (the soak's network faults; pkg-tests/proxy.test.mjs checks it):
 //   pass           forward both ways
 //   blackhole      keep accepting and keep connections open, forward nothing either way
 //   latency(ms)    delay every chunk by `ms`, both ways, keeping the order

@@ -1,6 +1,7 @@
-// A Hocuspocus 4 server for tests and the cluster example. Environment: PORT, REDIS_PORT
-// (share documents through Redis), TOKEN (required token; 'readonly' gets a read-only
-// connection).
+// A Hocuspocus 4 server process (run it, do not import it) for tests, benches, the soak and
+// the cluster example; dev/servers.mjs' HocuspocusServer starts it. Environment: PORT,
+// REDIS_PORT (share documents through Redis), TOKEN (required token; 'readonly' gets a
+// read-only connection). Prints "running at …" once it listens.
 import { Server } from '@hocuspocus/server'
 import { Redis } from '@hocuspocus/extension-redis'
 
