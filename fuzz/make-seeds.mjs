@@ -51,7 +51,6 @@ const { doc, updates } = updatesOf((doc) => {
   doc.getMap('docs').set('sub', new Y.Doc())
 })
 const full = Y.encodeStateAsUpdate(doc)
-const sv = Y.encodeStateVector(doc)
 
 // ---- storage_records: 2-byte little-endian length, then the record ----
 function records(list) {
@@ -133,7 +132,8 @@ seed('frame_hocuspocus', 'several', Buffer.concat([hpFrames.step1, hpFrames.step
 const json = {
   simple: { title: 'milk', done: false, n: 3 },
   nested: { a: { b: [1, 2, { c: null }] }, e: [] },
-  numbers: { i: -7, f: 0.1, big: 9007199254740993, exp: 1e300, neg0: -0, tiny: 5e-324 },
+  // 2^53: the largest integer past which a JS number rounds (2^53 + 1 written here would too)
+  numbers: { i: -7, f: 0.1, big: 2 ** 53, exp: 1e300, neg0: -0, tiny: 5e-324 },
   strings: { s: 'tab\t"quote" \\ \u0000 \u00e9 \u{1f600}', empty: '' },
   id: { id: 'r', x: 1 },
 }

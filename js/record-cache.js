@@ -9,7 +9,9 @@ import { cloneJson } from './values.js'
 
 /** `{ id, ...fields }` for parsed fields (a stored `id` field equals the key, which wins). */
 function withId(id, fields) {
-  return { id, ...fields, id }
+  const record = { id, ...fields }
+  record.id = id
+  return record
 }
 
 /** Marks a record whose value only the core holds. */

@@ -7,7 +7,6 @@
 //          that server everything it lacks, and flush() proves the server applied it.
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Replica } from '../../js/node.js'
 import { openReader } from './observe.mjs'
 
 const CLI = fileURLToPath(new URL('../../bin/yreplica.mjs', import.meta.url))

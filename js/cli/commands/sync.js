@@ -123,7 +123,7 @@ export async function run(argv, io) {
   if (given.json) {
     io.print(`${JSON.stringify({
       room: settings.room,
-      sent: sent.map(({ index, ...rest }) => rest),
+      sent: sent.map(({ index: _index, ...rest }) => rest),
       totalBytes: total,
       unreachable,
       verified,
