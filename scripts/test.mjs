@@ -1,22 +1,41 @@
 // The test runs of `npm test` (after setup and build): lints, native tests, the wasm surface in
 // Node and headless Chromium, then the packed package against real Yjs, Node and Chromium.
 // Each runner's own summary shows; the last line sums them up. Any failure fails the run.
+//
+// `--quick` (npm run test:quick) is the loop while changing code: the lints, the native tests
+// and the pkg-tests that need neither a browser nor minutes of real servers.
 import { spawn } from 'node:child_process'
+import { parseArgs } from 'node:util'
 import { root, CHROMEDRIVER } from './env.mjs'
 import { installPackage } from './pkg-install.mjs'
 
-const steps = [
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
+
+/** Per-test bound: a test that hangs fails with its name instead of stalling the run. */
+const TEST_TIMEOUT_MS = 600_000
+
+/** The pkg-tests of the quick loop: Node only, each well under a minute. */
+const QUICK_PKG_TESTS = ['crud', 'cache', 'indexes', 'interop', 'storage', 'cli', 'hostile-server'].map((name) => `pkg-tests/${name}.test.mjs`)
+
+const LINTS = [
   ['rustfmt', 'cargo', ['fmt', '--all', '--', '--check']],
   ['clippy (native)', 'cargo', ['clippy', '--all-targets', '--', '-D', 'warnings']],
   ['clippy (wasm32)', 'cargo', ['clippy', '--target', 'wasm32-unknown-unknown', '--all-targets', '--', '-D', 'warnings']],
-  ['core tests (native)', 'cargo', ['test']],
-  ['wasm surface in Node', 'wasm-pack', ['test', '--node', '--', '--test', 'web_node']],
-  ['wasm surface in headless Chromium', 'wasm-pack', ['test', '--headless', '--chrome', '--', '--test', 'web_browser']],
-  ['packed package (pkg-tests)', null, null],
-  ['soak planner and checker', process.execPath, ['--test', '--test-reporter=spec', 'scripts/soak/']],
-  // A short seeded fault-injection soak (both dialects); `npm run soak -- --minutes 30` is the long one.
-  ['fault-injection soak (short)', process.execPath, ['scripts/soak.mjs', '--minutes', '2', '--seed', '1']],
+  ['eslint', process.execPath, ['node_modules/eslint/bin/eslint.js', '--max-warnings', '0', '.']],
 ]
+
+const steps = flags.quick
+  ? [...LINTS, ['core tests (native)', 'cargo', ['test']], ['packed package (pkg-tests, Node only)', null, QUICK_PKG_TESTS]]
+  : [
+      ...LINTS,
+      ['core tests (native)', 'cargo', ['test']],
+      ['wasm surface in Node', 'wasm-pack', ['test', '--node', '--', '--test', 'web_node']],
+      ['wasm surface in headless Chromium', 'wasm-pack', ['test', '--headless', '--chrome', '--', '--test', 'web_browser']],
+      ['packed package (pkg-tests)', null, ['pkg-tests/']],
+      ['soak planner and checker', process.execPath, ['--test', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', 'scripts/soak/']],
+      // A short seeded fault-injection soak (both dialects); `npm run soak -- --minutes 30` is the long one.
+      ['fault-injection soak (short)', process.execPath, ['scripts/soak.mjs', '--minutes', '2', '--seed', '1']],
+    ]
 
 function runStep(cmd, args, env = {}) {
   return new Promise((resolve) => {
@@ -48,15 +67,15 @@ function counts(text) {
   return { passed, failed }
 }
 
-async function packageTests() {
+async function packageTests(files) {
   const tarball = await installPackage()
-  return runStep(process.execPath, ['--test', '--test-reporter=spec', 'pkg-tests/'], { YREPLICA_TARBALL: tarball })
+  return runStep(process.execPath, ['--test', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...files], { YREPLICA_TARBALL: tarball })
 }
 
 const results = []
 for (const [name, cmd, args] of steps) {
   console.log(`\n=== ${name} ===`)
-  const { code, text } = cmd === null ? await packageTests() : await runStep(cmd, args, { CHROMEDRIVER })
+  const { code, text } = cmd === null ? await packageTests(args) : await runStep(cmd, args, { CHROMEDRIVER })
   const c = counts(text)
   if (/^ℹ pass (\d+)$/m.test(text)) {
     c.passed += Number(text.match(/^ℹ pass (\d+)$/m)[1])
