@@ -9,133 +9,16 @@ use yrs::sync::SyncMessage;
 use super::link::{Link, Phase, Probe, Role};
 use super::presence::{OverBudget, Presence};
 use super::protocol::{self, Dialect, FrameKind, Incoming, Received};
+use super::status::{Connection, EndpointState, EndpointView, Status};
+use super::types::{ConnId, Output, Reason};
 use crate::config::SyncConfig;
 use crate::replica::{pieces, Replica};
-
-pub type ConnId = u64;
 
 /// The largest piece of an answer to a server's SyncStep1: servers cap what they take in one
 /// message (@y/websocket-server and Hocuspocus refuse more than 100 MiB by default, and close
 /// the connection), so what a server lacks goes out as a SyncStep2 followed by updates of at
 /// most this size (the default `maxUpdateBytes`, which every peer takes in).
 pub const ANSWER_PIECE_BYTES: usize = 4 << 20;
-
-/// Why the replica moved to another endpoint (API.md's 'failover' reasons).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    Heartbeat,
-    ConnectTimeout,
-    Closed,
-    Error,
-    Manual,
-    Failback,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Heartbeat => "heartbeat",
-            Reason::ConnectTimeout => "connect-timeout",
-            Reason::Closed => "closed",
-            Reason::Error => "error",
-            Reason::Manual => "manual",
-            Reason::Failback => "failback",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Connection {
-    Offline,
-    Connecting,
-    Syncing,
-    Online,
-}
-
-impl Connection {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Connection::Offline => "offline",
-            Connection::Connecting => "connecting",
-            Connection::Syncing => "syncing",
-            Connection::Online => "online",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub connection: Connection,
-    pub endpoint: Option<String>,
-    pub pending: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndpointState {
-    Unknown,
-    Up,
-    Down,
-}
-
-impl EndpointState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndpointState::Unknown => "unknown",
-            EndpointState::Up => "up",
-            EndpointState::Down => "down",
-        }
-    }
-}
-
-/// One endpoint's health, as `replica.endpoints` shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EndpointView {
-    pub url: String,
-    pub state: EndpointState,
-    pub rtt_ms: Option<u64>,
-    pub last_seen_at: Option<u64>,
-    pub failures: u32,
-    pub active: bool,
-}
-
-/// What the driver must do, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Output {
-    Connect {
-        conn: ConnId,
-        url: String,
-    },
-    Send {
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    Close {
-        conn: ConnId,
-    },
-    Status(Status),
-    Failover {
-        from: String,
-        to: String,
-        reason: Reason,
-        at: u64,
-    },
-    Error {
-        code: &'static str,
-        message: String,
-    },
-    FlushResolved {
-        id: u64,
-    },
-    /// The server refused an update this flush waited for (Hocuspocus read-only connection).
-    FlushRejected {
-        id: u64,
-    },
-    FlushTimedOut {
-        id: u64,
-    },
-    /// The other clients' presence states changed (read them with `presence_json`).
-    Presence,
-}
 
 #[derive(Debug)]
 struct Flush {

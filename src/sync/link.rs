@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::engine::ConnId;
+use super::types::ConnId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

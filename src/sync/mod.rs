@@ -7,8 +7,10 @@ mod engine;
 mod link;
 pub mod presence;
 pub mod protocol;
+mod status;
 pub mod summary;
+mod types;
 
-pub use engine::{
-    ConnId, EndpointState, EndpointView, Output, Reason, Status, SyncEngine, ANSWER_PIECE_BYTES,
-};
+pub use engine::{SyncEngine, ANSWER_PIECE_BYTES};
+pub use status::{Connection, EndpointState, EndpointView, Status};
+pub use types::{ConnId, Output, Reason};
