@@ -2,18 +2,11 @@
 
 use std::collections::VecDeque;
 
-use super::types::ConnId;
+use super::status::Connection;
+use super::types::{ConnId, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The link the replica syncs through.
-    Active,
-    /// A link to a preferred endpoint that is only probed, to decide on failback.
-    Monitor,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Connecting {
         deadline: u64,
     },
@@ -33,7 +26,7 @@ pub enum Phase {
 /// A SyncStep1 sent, waiting for its SyncStep2. A server answers one connection's messages in
 /// order, so the answer proves every local update sent before it (`covers`) was applied.
 #[derive(Debug, Clone, Copy)]
-pub struct Probe {
+pub(crate) struct Probe {
     pub serial: u64,
     pub sent_at: u64,
     pub covers: u64,
@@ -42,7 +35,7 @@ pub struct Probe {
 }
 
 #[derive(Debug)]
-pub struct Link {
+pub(crate) struct Link {
     pub conn: ConnId,
     pub endpoint: usize,
     pub role: Role,
@@ -112,6 +105,23 @@ impl Link {
 
     pub fn synced(&self) -> bool {
         matches!(self.phase, Phase::Open { synced: true, .. })
+    }
+
+    /// What the app is shown while this is the active link.
+    pub fn connection(&self) -> Connection {
+        match self.phase {
+            Phase::Connecting { .. } => Connection::Connecting,
+            Phase::Open { synced: false, .. } => Connection::Syncing,
+            Phase::Open { synced: true, .. } => Connection::Online,
+        }
+    }
+
+    /// Something arrived: the server is alive, any heartbeat probe out counts as answered.
+    pub fn heard_from(&mut self, now: u64) {
+        self.heard = true;
+        self.last_rx = now;
+        self.misses = 0;
+        self.heartbeat_sent_at = None;
     }
 
     /// The next moment this link needs attention. `silence` is how long a server may say

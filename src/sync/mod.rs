@@ -3,11 +3,16 @@
 //! returns actions ([`Output`]: connect, send, close, events) plus the next deadline.
 //! The wasm driver in `src/web/` only executes them.
 
+mod acks;
 mod engine;
+mod limits;
 mod link;
+mod links;
 pub mod presence;
 pub mod protocol;
+mod selection;
 mod status;
+mod timer;
 mod types;
 
 pub use engine::{SyncEngine, ANSWER_PIECE_BYTES};

@@ -1,11 +1,20 @@
-//! The engine's vocabulary, shared by its parts: connection ids, why the replica moved, and
-//! the actions it hands the driver. Nothing here depends on the engine, so every part can use
+//! The engine's vocabulary, shared by its parts: connection ids, what a link is for, why the
+//! replica moved, and the actions it hands the driver. Nothing here depends on the engine, so every part can use
 //! it without a cycle.
 
 use super::status::Status;
 
 /// Names one WebSocket the engine asked for (`Output::Connect`); never reused.
 pub type ConnId = u64;
+
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The link the replica syncs through.
+    Active,
+    /// A link to a preferred endpoint that is only probed, to decide on failback.
+    Monitor,
+}
 
 /// Why the replica moved to another endpoint (API.md's 'failover' reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
