@@ -1,7 +1,7 @@
 //! [`SyncEngine`]: the failover state machine, composed of parts that each keep one kind of
 //! state: [`Selection`] (which endpoint, backoff, pin, failback candidate), [`Links`] (the
 //! active and monitor links), [`Acks`] (local updates, probes, flushes), [`Board`] (status
-//! and endpoint health), [`Presence`] and [`Limits`]. The engine reads
+//! and endpoint health), [`Presence`], [`Limits`] and the [`Timer`] table. The engine reads
 //! the frames, decides, and queues the [`Output`]s; see the module doc of `sync` for the
 //! protocol its driver follows.
 
@@ -17,7 +17,7 @@ use super::presence::{OverBudget, Presence};
 use super::protocol::{self, Dialect, Incoming, Received};
 use super::selection::Selection;
 use super::status::{Board, Connection, EndpointView, Status};
-use super::timer::Timing;
+use super::timer::{Timer, Timing};
 use super::types::{ConnId, Output, Reason, Role};
 use crate::config::SyncConfig;
 use crate::replica::{pieces, Replica};
@@ -388,71 +388,26 @@ impl SyncEngine {
         self.refresh_status();
     }
 
-    /// Advances timers. Early or repeated calls are harmless.
+    /// Fires the timers that are due, in a fixed order: the active link's, the monitor
+    /// link's, the next round after a backoff, the next monitor, flushes, failback, and
+    /// presence (others' states expire, ours is renewed). Early or repeated calls are
+    /// harmless: a timer fires only once `now` has reached its deadline.
     pub fn handle_timeout(&mut self, now: u64, replica: &Replica) {
         if self.stopped {
             return;
         }
-        if let Some(link) = self.links.active() {
-            match link.phase {
-                Phase::Connecting { deadline } if now >= deadline => {
-                    self.fail_active(Reason::ConnectTimeout, now)
+        for rank in 0..=Timer::LAST_RANK {
+            // read when this rank's turn comes: those before it may have changed it
+            let due: Vec<Timer> = self
+                .timers()
+                .filter(|&(timer, at)| timer.rank() == rank && now >= at)
+                .map(|(timer, _)| timer)
+                .collect();
+            for timer in due {
+                // one firing may disarm the next (a failed link has no silence deadline left)
+                if self.timers().any(|(t, at)| t == timer && now >= at) {
+                    self.fire(timer, now, replica);
                 }
-                Phase::Open {
-                    synced: false,
-                    sync_by,
-                    ..
-                } if now >= sync_by => {
-                    self.no_sync_answer(link.endpoint);
-                    self.fail_active(Reason::Heartbeat, now)
-                }
-                Phase::Open { synced: false, .. } if self.silent_since_open(link, now) => {
-                    self.fail_active(Reason::Heartbeat, now)
-                }
-                Phase::Open { synced: true, .. } => self.heartbeat(Role::Active, now, replica),
-                _ => {}
-            }
-        }
-        if let Some(link) = self.links.monitor() {
-            match link.phase {
-                Phase::Connecting { deadline } if now >= deadline => self.fail_monitor(now),
-                Phase::Open {
-                    synced: false,
-                    sync_by,
-                    ..
-                } if now >= sync_by => self.fail_monitor(now),
-                Phase::Open { synced: false, .. } if self.silent_since_open(link, now) => {
-                    self.fail_monitor(now)
-                }
-                Phase::Open { synced: true, .. } => self.heartbeat(Role::Monitor, now, replica),
-                _ => {}
-            }
-        }
-        if self.selection.retry_at().is_some_and(|t| now >= t) {
-            let first = self.selection.retry();
-            self.connect_active(first, now);
-        }
-        if self.selection.monitor_retry_at().is_some_and(|t| now >= t) {
-            self.selection.monitor_retry();
-            self.ensure_monitor(now);
-        }
-        let expired: Vec<u64> = (self.acks.deadlines())
-            .filter(|&(_, deadline)| now >= deadline)
-            .map(|(id, _)| id)
-            .collect();
-        for id in expired {
-            if self.acks.expire(id, now) {
-                self.out.push_back(Output::FlushTimedOut { id });
-            }
-        }
-        self.check_failback(now);
-        if self.presence.expire(now) {
-            self.out.push_back(Output::Presence);
-        }
-        if self.presence.renew_at().is_some_and(|t| now >= t) {
-            if let Some(conn) = self.links.ready() {
-                let renewal = self.presence.renew(now);
-                self.send(conn, renewal);
             }
         }
         self.refresh_status();
@@ -547,22 +502,10 @@ impl SyncEngine {
         self.out.pop_front()
     }
 
-    /// The next moment [`SyncEngine::handle_timeout`] must be called.
+    /// The next moment [`SyncEngine::handle_timeout`] must be called: the earliest armed
+    /// timer.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let links = [self.links.active(), self.links.monitor()]
-            .into_iter()
-            .flatten()
-            .map(|l| l.deadline(self.timing.heartbeat, self.timing.silence()));
-        let flushes = self.acks.deadlines().map(|(_, deadline)| deadline);
-        let renew = self.links.ready().and(self.presence.renew_at());
-        links
-            .chain(flushes)
-            .chain(self.selection.retry_at())
-            .chain(self.selection.monitor_retry_at())
-            .chain(self.failback_at())
-            .chain(renew)
-            .chain(self.presence.expire_at())
-            .min()
+        self.timers().map(|(_, at)| at).min()
     }
 
     pub fn status(&self) -> &Status {
@@ -579,47 +522,108 @@ impl SyncEngine {
 
     // ---- timers --------------------------------------------------------------------------
 
+    /// The timer table: every armed deadline, rank by rank.
+    fn timers(&self) -> impl Iterator<Item = (Timer, u64)> + '_ {
+        let links = [self.links.active(), self.links.monitor()]
+            .into_iter()
+            .flatten()
+            .flat_map(|link| link.timers(&self.timing));
+        let retry = self.selection.retry_at().map(|at| (Timer::Retry, at));
+        let monitor_retry = self
+            .selection
+            .monitor_retry_at()
+            .map(|at| (Timer::MonitorRetry, at));
+        let flushes = self.acks.deadlines().map(|(id, at)| (Timer::Flush(id), at));
+        let failback = self.failback_at().map(|at| (Timer::Failback, at));
+        let expire = self
+            .presence
+            .expire_at()
+            .map(|at| (Timer::PresenceExpire, at));
+        let renew = self
+            .links
+            .ready()
+            .and(self.presence.renew_at())
+            .map(|at| (Timer::PresenceRenew, at));
+        links
+            .chain(retry)
+            .chain(monitor_retry)
+            .chain(flushes)
+            .chain(failback)
+            .chain(expire)
+            .chain(renew)
+    }
+
+    /// Does what a due timer is for.
+    fn fire(&mut self, timer: Timer, now: u64, replica: &Replica) {
+        match timer {
+            Timer::Connect(Role::Active) => self.fail_active(Reason::ConnectTimeout, now),
+            Timer::FirstAnswer(Role::Active) => {
+                if let Some(endpoint) = self.links.active().map(|l| l.endpoint) {
+                    self.no_sync_answer(endpoint);
+                }
+                self.fail_active(Reason::Heartbeat, now);
+            }
+            Timer::Silence(Role::Active) => self.fail_active(Reason::Heartbeat, now),
+            Timer::Connect(Role::Monitor)
+            | Timer::FirstAnswer(Role::Monitor)
+            | Timer::Silence(Role::Monitor) => self.fail_monitor(now),
+            Timer::Heartbeat(role) => self.heartbeat(role, now, replica),
+            Timer::Retry => {
+                let first = self.selection.retry();
+                self.connect_active(first, now);
+            }
+            Timer::MonitorRetry => {
+                self.selection.monitor_retry();
+                self.ensure_monitor(now);
+            }
+            Timer::Flush(id) => {
+                if self.acks.expire(id, now) {
+                    self.out.push_back(Output::FlushTimedOut { id });
+                }
+            }
+            Timer::Failback => self.check_failback(now),
+            Timer::PresenceExpire => {
+                if self.presence.expire(now) {
+                    self.out.push_back(Output::Presence);
+                }
+            }
+            Timer::PresenceRenew => {
+                if let Some(conn) = self.links.ready() {
+                    let renewal = self.presence.renew(now);
+                    self.send(conn, renewal);
+                }
+            }
+        }
+    }
+
     /// When the monitored endpoint will have been healthy for the hold-down.
     fn failback_at(&self) -> Option<u64> {
         let healthy_since = self.links.monitor()?.healthy_since?;
         Some(self.selection.failback_at(healthy_since))
     }
 
+    /// A synced link was quiet for a heartbeat interval: a probe goes out; if the last one is
+    /// still unanswered, that is a miss, and `missedHeartbeats` misses fail the link.
     fn heartbeat(&mut self, role: Role, now: u64, replica: &Replica) {
-        let heartbeat = self.timing.heartbeat;
         let missed = self.timing.missed;
         let Some(link) = self.links.get_mut(role) else {
             return;
         };
-        let conn = link.conn;
-        match link.heartbeat_sent_at {
-            Some(sent) if now >= sent.saturating_add(heartbeat) => {
-                link.misses += 1;
-                link.healthy_since = None;
-                if link.misses >= missed {
-                    match role {
-                        Role::Active => self.fail_active(Reason::Heartbeat, now),
-                        Role::Monitor => self.fail_monitor(now),
-                    }
-                    return;
+        if link.heartbeat_sent_at.is_some() {
+            link.misses += 1;
+            link.healthy_since = None;
+            if link.misses >= missed {
+                match role {
+                    Role::Active => self.fail_active(Reason::Heartbeat, now),
+                    Role::Monitor => self.fail_monitor(now),
                 }
-                link.heartbeat_sent_at = Some(now);
+                return;
             }
-            None if now >= link.last_rx.saturating_add(heartbeat) => {
-                link.heartbeat_sent_at = Some(now)
-            }
-            _ => return,
         }
+        link.heartbeat_sent_at = Some(now);
+        let conn = link.conn;
         let step1 = protocol::sync_step1(&replica.state_vector_now());
         self.send_probe(conn, step1, now);
-    }
-
-    /// Whether `link`, open and waiting for its first answer, has heard nothing since it opened
-    /// for longer than [`Timing::silence`]. Every known server speaks at once
-    /// (y-websocket servers send their SyncStep1, Hocuspocus answers the token); the silence
-    /// that may follow, while it encodes a large answer, is allowed up to `syncTimeoutMs`.
-    fn silent_since_open(&self, link: &Link, now: u64) -> bool {
-        !link.heard && now >= link.last_rx.saturating_add(self.timing.silence())
     }
 
     /// Reports a server that never answered the handshake in time.
@@ -788,7 +792,10 @@ impl SyncEngine {
 
     /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered.
     fn sync_status(&mut self, conn: ConnId, applied: bool) {
-        let Some(covers) = (self.links.by_conn(conn)).and_then(|l| l.status_acks.pop_front())
+        let Some(covers) = self
+            .links
+            .by_conn(conn)
+            .and_then(|l| l.status_acks.pop_front())
         else {
             return;
         };
@@ -796,7 +803,9 @@ impl SyncEngine {
             self.acks.acknowledge(covers);
             return;
         }
-        let url = (self.links.active())
+        let url = self
+            .links
+            .active()
             .map(|l| self.board.url(l.endpoint).to_string())
             .unwrap_or_default();
         self.out.push_back(Output::Error {
@@ -877,14 +886,20 @@ impl SyncEngine {
     }
 
     fn open_link(&mut self, index: usize, role: Role, now: u64) {
-        let conn = (self.links).open(index, role, now, self.timing.connect_timeout);
-        let url = (self.dialect).url(self.board.url(index), &self.room, &self.params);
+        let conn = self
+            .links
+            .open(index, role, now, self.timing.connect_timeout);
+        let url = self
+            .dialect
+            .url(self.board.url(index), &self.room, &self.params);
         self.out.push_back(Output::Connect { conn, url });
     }
 
     /// Watches a higher-priority endpoint while a lower one is in use, for failback.
     fn ensure_monitor(&mut self, now: u64) {
-        let Some(active) = (self.links.active())
+        let Some(active) = self
+            .links
+            .active()
             .filter(|l| l.synced())
             .map(|l| l.endpoint)
         else {
@@ -927,7 +942,10 @@ impl SyncEngine {
         let active = self.links.active();
         let connection = active.map_or(Connection::Offline, Link::connection);
         let endpoint = active.map(|l| l.endpoint);
-        if let Some(status) = (self.board).refresh(connection, endpoint, self.acks.pending()) {
+        if let Some(status) = self
+            .board
+            .refresh(connection, endpoint, self.acks.pending())
+        {
             self.out.push_back(Output::Status(status));
         }
     }
