@@ -215,7 +215,7 @@ fn a_frame_over_max_frame_bytes_drops_the_connection_and_moves_on() {
 
 #[test]
 fn a_state_summary_lists_clocks_and_deletions_per_client() {
-    use yreplica::sync::summary::state_summary_json;
+    use yreplica::replica::summary::state_summary_json;
     let doc = Doc::with_client_id(7);
     {
         let mut txn = doc.transact_mut();

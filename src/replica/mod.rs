@@ -20,6 +20,7 @@ pub mod pieces;
 pub mod plan;
 pub mod query;
 pub mod search;
+pub mod summary;
 pub mod value;
 
 use std::cell::RefCell;

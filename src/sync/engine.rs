@@ -1,18 +1,26 @@
-//! The failover state machine: endpoints in priority order, connect timeouts, heartbeats,
-//! jittered backoff between rounds, failback after a hold-down, manual moves, and
-//! acknowledgements (`pending`, `flush`). Time is whatever `now` the caller passes.
+//! [`SyncEngine`]: the failover state machine, composed of parts that each keep one kind of
+//! state: [`Selection`] (which endpoint, backoff, pin, failback candidate), [`Links`] (the
+//! active and monitor links), [`Acks`] (local updates, probes, flushes), [`Board`] (status
+//! and endpoint health), [`Presence`], [`Limits`] and the [`Timer`] table. The engine reads
+//! the frames, decides, and queues the [`Output`]s; see the module doc of `sync` for the
+//! protocol its driver follows.
 
 use std::collections::VecDeque;
 
 use yrs::sync::SyncMessage;
 
-use super::link::{Link, Phase, Probe, Role};
+use super::acks::Acks;
+use super::limits::Limits;
+use super::link::{Link, Phase, Probe};
+use super::links::Links;
 use super::presence::{OverBudget, Presence};
-use super::protocol::{self, Dialect, FrameKind, Incoming, Received};
+use super::protocol::{self, Dialect, Incoming, Received};
+use super::selection::Selection;
+use super::status::{Board, Connection, EndpointView, Status};
+use super::timer::{Timer, Timing};
+use super::types::{ConnId, Output, Reason, Role};
 use crate::config::SyncConfig;
 use crate::replica::{pieces, Replica};
-
-pub type ConnId = u64;
 
 /// The largest piece of an answer to a server's SyncStep1: servers cap what they take in one
 /// message (@y/websocket-server and Hocuspocus refuse more than 100 MiB by default, and close
@@ -20,197 +28,26 @@ pub type ConnId = u64;
 /// most this size (the default `maxUpdateBytes`, which every peer takes in).
 pub const ANSWER_PIECE_BYTES: usize = 4 << 20;
 
-/// Why the replica moved to another endpoint (API.md's 'failover' reasons).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    Heartbeat,
-    ConnectTimeout,
-    Closed,
-    Error,
-    Manual,
-    Failback,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Heartbeat => "heartbeat",
-            Reason::ConnectTimeout => "connect-timeout",
-            Reason::Closed => "closed",
-            Reason::Error => "error",
-            Reason::Manual => "manual",
-            Reason::Failback => "failback",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Connection {
-    Offline,
-    Connecting,
-    Syncing,
-    Online,
-}
-
-impl Connection {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Connection::Offline => "offline",
-            Connection::Connecting => "connecting",
-            Connection::Syncing => "syncing",
-            Connection::Online => "online",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub connection: Connection,
-    pub endpoint: Option<String>,
-    pub pending: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndpointState {
-    Unknown,
-    Up,
-    Down,
-}
-
-impl EndpointState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndpointState::Unknown => "unknown",
-            EndpointState::Up => "up",
-            EndpointState::Down => "down",
-        }
-    }
-}
-
-/// One endpoint's health, as `replica.endpoints` shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EndpointView {
-    pub url: String,
-    pub state: EndpointState,
-    pub rtt_ms: Option<u64>,
-    pub last_seen_at: Option<u64>,
-    pub failures: u32,
-    pub active: bool,
-}
-
-/// What the driver must do, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Output {
-    Connect {
-        conn: ConnId,
-        url: String,
-    },
-    Send {
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    Close {
-        conn: ConnId,
-    },
-    Status(Status),
-    Failover {
-        from: String,
-        to: String,
-        reason: Reason,
-        at: u64,
-    },
-    Error {
-        code: &'static str,
-        message: String,
-    },
-    FlushResolved {
-        id: u64,
-    },
-    /// The server refused an update this flush waited for (Hocuspocus read-only connection).
-    FlushRejected {
-        id: u64,
-    },
-    FlushTimedOut {
-        id: u64,
-    },
-    /// The other clients' presence states changed (read them with `presence_json`).
-    Presence,
-}
-
-#[derive(Debug)]
-struct Flush {
-    id: u64,
-    /// Every local update up to this sequence number must be acknowledged...
-    target: u64,
-    /// ...by the answer to a probe sent at or after the call.
-    min_serial: u64,
-    deadline: u64,
-}
-
 pub struct SyncEngine {
     dialect: Dialect,
-    endpoints: Vec<EndpointView>,
     room: String,
     params: Vec<(String, String)>,
-    heartbeat: u64,
-    missed: u32,
-    connect_timeout: u64,
-    backoff_initial: u64,
-    backoff_max: u64,
-    failback: bool,
-    failback_after: u64,
-    /// The largest frame carrying document updates (`maxFrameBytes`).
-    max_frame: usize,
-    /// The largest frame of any other kind, and the most presence others may hold.
-    max_message: usize,
-    /// How many bytes of one server's frames may wait to be taken in (`maxBacklogBytes`).
-    max_backlog: usize,
-    /// How long the first sync answer of a link may take (`syncTimeoutMs`).
-    sync_timeout: u64,
+    timing: Timing,
+    limits: Limits,
 
-    next_conn: ConnId,
-    active: Option<Link>,
-    monitor: Option<Link>,
-    monitor_retry_at: Option<u64>,
-    monitor_candidate: usize,
-    pinned: Option<usize>,
-    tried: Vec<bool>,
-    failed_rounds: u32,
-    retry_at: Option<u64>,
-    /// The endpoint last connected to, and why it was left (for 'failover' events).
-    last_endpoint: Option<usize>,
-    leave_reason: Option<Reason>,
-    rng: u64,
-
-    local_seq: u64,
-    acked_seq: u64,
-    probe_serial: u64,
-    answered_serial: u64,
-    flushes: Vec<Flush>,
-
+    selection: Selection,
+    links: Links,
+    acks: Acks,
+    board: Board,
     presence: Presence,
 
     out: VecDeque<Output>,
-    status: Status,
     stopped: bool,
 }
 
 impl SyncEngine {
     /// `seed` drives the backoff jitter (the driver passes a random one; tests a fixed one).
     pub fn new(config: &SyncConfig, room: &str, seed: u64) -> SyncEngine {
-        let endpoints: Vec<EndpointView> = config
-            .endpoints
-            .iter()
-            .map(|url| EndpointView {
-                url: url.clone(),
-                state: EndpointState::Unknown,
-                rtt_ms: None,
-                last_seen_at: None,
-                failures: 0,
-                active: false,
-            })
-            .collect();
-        let count = endpoints.len();
         let dialect = match config.protocol.as_str() {
             "hocuspocus" => Dialect::Hocuspocus {
                 document: room.to_string(),
@@ -220,48 +57,25 @@ impl SyncEngine {
         };
         SyncEngine {
             dialect,
-            endpoints,
             room: room.to_string(),
             params: config
                 .params
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            heartbeat: config.heartbeat_interval_ms as u64,
-            missed: config.missed_heartbeats as u32,
-            connect_timeout: config.connect_timeout_ms as u64,
-            backoff_initial: config.backoff.initial_ms as u64,
-            backoff_max: config.backoff.max_ms as u64,
-            failback: config.failback,
-            failback_after: config.failback_after_ms as u64,
-            max_frame: config.max_frame_bytes as usize,
-            max_message: config.max_message_bytes() as usize,
-            max_backlog: config.max_backlog_bytes as usize,
-            sync_timeout: config.sync_timeout_ms as u64,
-            next_conn: 1,
-            active: None,
-            monitor: None,
-            monitor_retry_at: None,
-            monitor_candidate: 0,
-            pinned: None,
-            tried: vec![false; count],
-            failed_rounds: 0,
-            retry_at: None,
-            last_endpoint: None,
-            leave_reason: None,
-            rng: seed | 1,
-            local_seq: 0,
-            acked_seq: 0,
-            probe_serial: 0,
-            answered_serial: 0,
-            flushes: Vec::new(),
+            timing: Timing {
+                heartbeat: config.heartbeat_interval_ms as u64,
+                missed: config.missed_heartbeats as u32,
+                connect_timeout: config.connect_timeout_ms as u64,
+                sync_timeout: config.sync_timeout_ms as u64,
+            },
+            limits: Limits::new(config),
+            selection: Selection::new(config, seed),
+            links: Links::new(),
+            acks: Acks::default(),
+            board: Board::new(&config.endpoints),
             presence: Presence::with_budget(config.max_message_bytes() as usize),
             out: VecDeque::new(),
-            status: Status {
-                connection: Connection::Offline,
-                endpoint: None,
-                pending: 0,
-            },
             stopped: false,
         }
     }
@@ -270,7 +84,7 @@ impl SyncEngine {
 
     /// Starts connecting to the first endpoint.
     pub fn start(&mut self, now: u64) {
-        if !self.endpoints.is_empty() && self.active.is_none() {
+        if !self.board.is_empty() && self.links.active().is_none() {
             self.connect_active(0, now);
         }
         self.refresh_status();
@@ -278,22 +92,24 @@ impl SyncEngine {
 
     /// Stops everything: closes every link; later inputs are ignored.
     pub fn stop(&mut self) {
-        for link in [self.active.take(), self.monitor.take()]
-            .into_iter()
-            .flatten()
+        for link in [
+            self.links.take(Role::Active),
+            self.links.take(Role::Monitor),
+        ]
+        .into_iter()
+        .flatten()
         {
             self.out.push_back(Output::Close { conn: link.conn });
         }
         self.stopped = true;
-        self.retry_at = None;
-        self.monitor_retry_at = None;
+        self.selection.stop();
         self.refresh_status();
     }
 
     pub fn handle_open(&mut self, conn: ConnId, now: u64, replica: &Replica) {
-        let delivered = self.acked_seq;
-        let sync_by = now.saturating_add(self.sync_timeout);
-        let Some(link) = self.link_mut(conn) else {
+        let delivered = self.acks.acked_seq();
+        let sync_by = now.saturating_add(self.timing.sync_timeout);
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
         if link.is_open() {
@@ -315,9 +131,9 @@ impl SyncEngine {
     }
 
     pub fn handle_closed(&mut self, conn: ConnId, now: u64) {
-        if self.active.as_ref().is_some_and(|l| l.conn == conn) {
+        if self.links.is(Role::Active, conn) {
             self.fail_active(Reason::Closed, now);
-        } else if self.monitor.as_ref().is_some_and(|l| l.conn == conn) {
+        } else if self.links.is(Role::Monitor, conn) {
             self.fail_monitor(now);
         }
     }
@@ -326,7 +142,7 @@ impl SyncEngine {
     /// carry document updates): a WebSocket that can refuse larger messages before reading
     /// them (Node's `ws`: `maxPayload`) is given this limit.
     pub fn max_frame_bytes(&self) -> usize {
-        self.max_frame
+        self.limits.max_frame
     }
 
     /// How many leading bytes of a frame [`SyncEngine::admit_frame`] may ask for.
@@ -347,14 +163,14 @@ impl SyncEngine {
         head: impl FnOnce(usize) -> Vec<u8>,
         now: u64,
     ) -> bool {
-        if self.link_mut(conn).is_none() {
+        if self.links.by_conn(conn).is_none() {
             return false;
         }
-        let kind = (len > self.max_message).then(|| {
+        let kind = self.limits.needs_kind(len).then(|| {
             self.dialect
                 .classify(&head(self.frame_head_bytes().min(len)))
         });
-        match self.frame_refusal(len, kind) {
+        match self.limits.refusal(len, kind) {
             Some(why) => {
                 self.drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| format!("{url}: {why}"));
                 false
@@ -363,30 +179,10 @@ impl SyncEngine {
         }
     }
 
-    /// Why a frame of `len` bytes (of `kind`, when known) is refused, if it is.
-    fn frame_refusal(&self, len: usize, kind: Option<FrameKind>) -> Option<String> {
-        let (max_frame, max_message) = (self.max_frame, self.max_message);
-        if len > max_frame {
-            let what = match kind {
-                Some(FrameKind::Document(what) | FrameKind::Other(what)) => what,
-                None => "message",
-            };
-            return Some(format!(
-                "a {len}-byte {what} is over maxFrameBytes ({max_frame}); the connection was dropped"
-            ));
-        }
-        match kind {
-            Some(FrameKind::Other(what)) if len > max_message => Some(format!(
-                "a {len}-byte {what} is over maxMessageBytes ({max_message}), the limit for messages that are not document updates; the connection was dropped"
-            )),
-            _ => None,
-        }
-    }
-
     /// The WebSocket itself refused a message over `maxFrameBytes` on `conn` before reading
     /// it (Node's `ws` with `maxPayload`): the connection is dropped as broken.
     pub fn handle_socket_refused_frame(&mut self, conn: ConnId, now: u64) {
-        let max = self.max_frame;
+        let max = self.limits.max_frame;
         self.drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| {
             format!("{url}: sent a message over maxFrameBytes ({max}), refused before it was read; the connection was dropped")
         });
@@ -405,11 +201,11 @@ impl SyncEngine {
         waiting: usize,
         now: u64,
     ) -> bool {
-        if self.link_mut(conn).is_none() {
+        if self.links.by_conn(conn).is_none() {
             return false;
         }
-        if waiting >= self.max_backlog {
-            let max = self.max_backlog;
+        if waiting >= self.limits.max_backlog {
+            let max = self.limits.max_backlog;
             self.drop_broken_link(conn, "BACKLOG_TOO_LARGE", now, |url| {
                 format!("{url}: {waiting} bytes of its messages wait to be taken in (maxBacklogBytes is {max}) and a {len}-byte one arrived: it sends faster than the replica can apply; the connection was dropped")
             });
@@ -422,15 +218,12 @@ impl SyncEngine {
     /// A frame arrived on `conn` (it may be handled later): the server is alive. A driver that
     /// queues frames under load calls this on arrival, so a backlog never looks like silence.
     pub fn handle_activity(&mut self, conn: ConnId, now: u64) {
-        let Some(link) = self.link_mut(conn) else {
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
-        link.heard = true;
-        link.last_rx = now;
-        link.misses = 0;
-        link.heartbeat_sent_at = None;
+        link.heard_from(now);
         let endpoint = link.endpoint;
-        self.endpoints[endpoint].last_seen_at = Some(now);
+        self.board.seen(endpoint, now);
     }
 
     /// A text (not binary) message arrived on `conn`: the Yjs protocols are binary, so the
@@ -449,11 +242,11 @@ impl SyncEngine {
         now: u64,
         describe: impl FnOnce(&str) -> String,
     ) {
-        let Some(link) = self.link_mut(conn) else {
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
         let endpoint = link.endpoint;
-        let message = describe(&self.endpoints[endpoint].url);
+        let message = describe(self.board.url(endpoint));
         self.link_error(conn, code, message, now);
     }
 
@@ -463,13 +256,16 @@ impl SyncEngine {
     /// that is not a document update must stay within `maxMessageBytes`.
     pub fn handle_frame(&mut self, conn: ConnId, frame: &[u8], now: u64, replica: &mut Replica) {
         let head = &frame[..self.frame_head_bytes().min(frame.len())];
-        let kind = (frame.len() > self.max_message).then(|| self.dialect.classify(head));
-        if let Some(why) = self.frame_refusal(frame.len(), kind) {
+        let kind = self
+            .limits
+            .needs_kind(frame.len())
+            .then(|| self.dialect.classify(head));
+        if let Some(why) = self.limits.refusal(frame.len(), kind) {
             return self
                 .drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| format!("{url}: {why}"));
         }
         self.handle_activity(conn, now);
-        let Some(link) = self.link_mut(conn) else {
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
         let role = link.role;
@@ -477,7 +273,7 @@ impl SyncEngine {
         let messages = match self.dialect.decode_ref(frame) {
             Ok(messages) => messages,
             Err(e) => {
-                let message = format!("{}: {e}", self.endpoints[endpoint].url);
+                let message = format!("{}: {e}", self.board.url(endpoint));
                 return self.link_error(conn, "PROTOCOL_ERROR", message, now);
             }
         };
@@ -489,14 +285,14 @@ impl SyncEngine {
             })
             .sum();
         let other_bytes = frame.len() - document_bytes;
-        if other_bytes > self.max_message {
-            let max = self.max_message;
+        if other_bytes > self.limits.max_message {
+            let max = self.limits.max_message;
             return self.drop_broken_link(conn, "FRAME_TOO_LARGE", now, |url| {
                 format!("{url}: a {}-byte message carries {other_bytes} bytes besides document updates, over maxMessageBytes ({max}); the connection was dropped", frame.len())
             });
         }
         for message in messages {
-            if self.link_mut(conn).is_none() {
+            if self.links.by_conn(conn).is_none() {
                 return; // the link failed while handling an earlier message of this frame
             }
             let message = match message {
@@ -527,7 +323,7 @@ impl SyncEngine {
                         Ok(false) => {}
                         Err(OverBudget(bytes)) => {
                             self.out.push_back(Output::Presence);
-                            let max = self.max_message;
+                            let max = self.limits.max_message;
                             return self.drop_broken_link(conn, "PRESENCE_TOO_LARGE", now, |url| {
                                 format!("{url}: the other clients' presence states would take {bytes} bytes, over maxMessageBytes ({max}); they were dropped and the connection too")
                             });
@@ -542,7 +338,7 @@ impl SyncEngine {
                 Incoming::Denied(reason) => {
                     let message = format!(
                         "{} denied access: {}",
-                        self.endpoints[endpoint].url,
+                        self.board.url(endpoint),
                         shortened(&reason)
                     );
                     return self.link_error(conn, "PERMISSION_DENIED", message, now);
@@ -557,7 +353,7 @@ impl SyncEngine {
                 Incoming::Close(reason) => {
                     let message = format!(
                         "{} closed the document: {}",
-                        self.endpoints[endpoint].url,
+                        self.board.url(endpoint),
                         shortened(&reason)
                     );
                     self.out.push_back(Output::Error {
@@ -577,8 +373,8 @@ impl SyncEngine {
         }
         // Updates sent after the last answered probe still need one to be acknowledged; and a
         // probe held back while the first answer was on its way goes out now.
-        let acked = self.acked_seq;
-        let wants_probe = self.link_mut(conn).is_some_and(|l| {
+        let acked = self.acks.acked_seq();
+        let wants_probe = self.links.by_conn(conn).is_some_and(|l| {
             l.synced()
                 && l.probes.is_empty()
                 && (l.probe_deferred
@@ -592,79 +388,26 @@ impl SyncEngine {
         self.refresh_status();
     }
 
-    /// Advances timers. Early or repeated calls are harmless.
+    /// Fires the timers that are due, in a fixed order: the active link's, the monitor
+    /// link's, the next round after a backoff, the next monitor, flushes, failback, and
+    /// presence (others' states expire, ours is renewed). Early or repeated calls are
+    /// harmless: a timer fires only once `now` has reached its deadline.
     pub fn handle_timeout(&mut self, now: u64, replica: &Replica) {
         if self.stopped {
             return;
         }
-        if let Some(link) = &self.active {
-            match link.phase {
-                Phase::Connecting { deadline } if now >= deadline => {
-                    self.fail_active(Reason::ConnectTimeout, now)
+        for rank in 0..=Timer::LAST_RANK {
+            // read when this rank's turn comes: those before it may have changed it
+            let due: Vec<Timer> = self
+                .timers()
+                .filter(|&(timer, at)| timer.rank() == rank && now >= at)
+                .map(|(timer, _)| timer)
+                .collect();
+            for timer in due {
+                // one firing may disarm the next (a failed link has no silence deadline left)
+                if self.timers().any(|(t, at)| t == timer && now >= at) {
+                    self.fire(timer, now, replica);
                 }
-                Phase::Open {
-                    synced: false,
-                    sync_by,
-                    ..
-                } if now >= sync_by => {
-                    self.no_sync_answer(link.endpoint);
-                    self.fail_active(Reason::Heartbeat, now)
-                }
-                Phase::Open { synced: false, .. } if self.silent_since_open(link, now) => {
-                    self.fail_active(Reason::Heartbeat, now)
-                }
-                Phase::Open { synced: true, .. } => self.heartbeat(link.conn, now, replica),
-                _ => {}
-            }
-        }
-        if let Some(link) = &self.monitor {
-            match link.phase {
-                Phase::Connecting { deadline } if now >= deadline => self.fail_monitor(now),
-                Phase::Open {
-                    synced: false,
-                    sync_by,
-                    ..
-                } if now >= sync_by => self.fail_monitor(now),
-                Phase::Open { synced: false, .. } if self.silent_since_open(link, now) => {
-                    self.fail_monitor(now)
-                }
-                Phase::Open { synced: true, .. } => self.heartbeat(link.conn, now, replica),
-                _ => {}
-            }
-        }
-        if self.retry_at.is_some_and(|t| now >= t) {
-            self.retry_at = None;
-            self.tried.iter_mut().for_each(|t| *t = false);
-            let first = self.pinned.unwrap_or(0);
-            self.connect_active(first, now);
-        }
-        if self.monitor_retry_at.is_some_and(|t| now >= t) {
-            self.monitor_retry_at = None;
-            self.ensure_monitor(now);
-        }
-        let expired: Vec<u64> = self
-            .flushes
-            .iter()
-            .filter(|f| now >= f.deadline)
-            .map(|f| f.id)
-            .collect();
-        self.flushes.retain(|f| now < f.deadline);
-        for id in expired {
-            self.out.push_back(Output::FlushTimedOut { id });
-        }
-        self.check_failback(now);
-        if self.presence.expire(now) {
-            self.out.push_back(Output::Presence);
-        }
-        if self.presence.renew_at().is_some_and(|t| now >= t) {
-            if let Some(conn) = self
-                .active
-                .as_ref()
-                .filter(|l| l.handshake_sent())
-                .map(|l| l.conn)
-            {
-                let renewal = self.presence.renew(now);
-                self.send(conn, renewal);
             }
         }
         self.refresh_status();
@@ -673,12 +416,7 @@ impl SyncEngine {
     /// Sets (or with None clears) this replica's presence state, a JSON text, and sends it.
     pub fn set_presence(&mut self, json: Option<String>, client_id: u64, now: u64) {
         let message = self.presence.set_local(client_id, json);
-        if let Some(conn) = self
-            .active
-            .as_ref()
-            .filter(|l| l.handshake_sent())
-            .map(|l| l.conn)
-        {
+        if let Some(conn) = self.links.ready() {
             self.send(conn, message);
             self.presence.mark_sent(now);
         }
@@ -693,9 +431,12 @@ impl SyncEngine {
     /// a probe unless one is already in flight (whose successor will cover it): so `pending`
     /// drains within a round trip without a probe per update.
     pub fn local_update(&mut self, update: Vec<u8>, now: u64, replica: &Replica) {
-        self.local_seq += 1;
-        let seq = self.local_seq;
-        if let Some(link) = self.active.as_mut().filter(|l| l.handshake_sent()) {
+        let seq = self.acks.local_update();
+        if let Some(link) = self
+            .links
+            .get_mut(Role::Active)
+            .filter(|l| l.handshake_sent())
+        {
             link.delivered = seq;
             let conn = link.conn;
             let probe_in_flight = !link.probes.is_empty() || self.dialect.acks_with_sync_status();
@@ -711,18 +452,8 @@ impl SyncEngine {
     /// Resolves (FlushResolved) once every change made so far is acknowledged by a server's
     /// answer to a probe sent now or later; times out (FlushTimedOut) after `timeout_ms`.
     pub fn flush(&mut self, id: u64, timeout_ms: u64, now: u64, replica: &Replica) {
-        self.flushes.push(Flush {
-            id,
-            target: self.local_seq,
-            min_serial: self.probe_serial + 1,
-            deadline: now.saturating_add(timeout_ms),
-        });
-        if let Some(conn) = self
-            .active
-            .as_ref()
-            .filter(|l| l.handshake_sent())
-            .map(|l| l.conn)
-        {
+        self.acks.wait(id, timeout_ms, now);
+        if let Some(conn) = self.links.ready() {
             let step1 = protocol::sync_step1(&replica.state_vector_now());
             self.send_probe(conn, step1, now);
         }
@@ -730,29 +461,28 @@ impl SyncEngine {
 
     /// Manual: leave the current endpoint for the next one now (clears a pin).
     pub fn failover(&mut self, now: u64) {
-        if self.endpoints.is_empty() || self.stopped {
+        if self.board.is_empty() || self.stopped {
             return;
         }
-        self.pinned = None;
+        self.selection.unpin();
         let current = self
-            .active
-            .as_ref()
+            .links
+            .active()
             .map(|l| l.endpoint)
-            .or(self.last_endpoint)
+            .or(self.selection.last_endpoint())
             .unwrap_or(0);
-        let next = (current + 1) % self.endpoints.len();
+        let next = (current + 1) % self.board.len();
         self.move_to(next, Reason::Manual, now);
     }
 
     /// Manual: go to `url` and stay there until [`SyncEngine::unpin`].
     pub fn switch_to(&mut self, url: &str, now: u64) -> Result<(), String> {
         let index = self
-            .endpoints
-            .iter()
-            .position(|e| e.url == url)
+            .board
+            .position(url)
             .ok_or_else(|| format!("'{url}' is not one of the endpoints"))?;
-        self.pinned = Some(index);
-        if self.active.as_ref().is_some_and(|l| l.endpoint == index) {
+        self.selection.pin(index);
+        if self.links.active().is_some_and(|l| l.endpoint == index) {
             self.drop_monitor();
             return Ok(());
         }
@@ -762,7 +492,7 @@ impl SyncEngine {
 
     /// Lets failback work again after [`SyncEngine::switch_to`].
     pub fn unpin(&mut self, now: u64) {
-        self.pinned = None;
+        self.selection.unpin();
         self.ensure_monitor(now);
     }
 
@@ -772,61 +502,144 @@ impl SyncEngine {
         self.out.pop_front()
     }
 
-    /// The next moment [`SyncEngine::handle_timeout`] must be called.
+    /// The next moment [`SyncEngine::handle_timeout`] must be called: the earliest armed
+    /// timer.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let links = [&self.active, &self.monitor]
-            .into_iter()
-            .flatten()
-            .map(|l| l.deadline(self.heartbeat, self.silence()));
-        let flushes = self.flushes.iter().map(|f| f.deadline);
-        let monitor_hold = self
-            .monitor
-            .as_ref()
-            .and_then(|m| m.healthy_since)
-            .map(|t| t.saturating_add(self.failback_after));
-        let renew = self
-            .active
-            .as_ref()
-            .filter(|l| l.handshake_sent())
-            .and(self.presence.renew_at());
-        links
-            .chain(flushes)
-            .chain(self.retry_at)
-            .chain(self.monitor_retry_at)
-            .chain(monitor_hold)
-            .chain(renew)
-            .chain(self.presence.expire_at())
-            .min()
+        self.timers().map(|(_, at)| at).min()
     }
 
     pub fn status(&self) -> &Status {
-        &self.status
+        self.board.status()
     }
 
     pub fn endpoints(&self) -> Vec<EndpointView> {
-        let active = self.active.as_ref().map(|l| l.endpoint);
-        self.endpoints
-            .iter()
-            .enumerate()
-            .map(|(i, e)| EndpointView {
-                active: Some(i) == active,
-                ..e.clone()
-            })
-            .collect()
+        self.board.views(self.links.active().map(|l| l.endpoint))
     }
 
     pub fn pinned(&self) -> Option<&str> {
-        self.pinned.map(|i| self.endpoints[i].url.as_str())
+        self.selection.pinned().map(|i| self.board.url(i))
     }
 
-    // ---- internals -----------------------------------------------------------------------
+    // ---- timers --------------------------------------------------------------------------
 
-    fn link_mut(&mut self, conn: ConnId) -> Option<&mut Link> {
-        [self.active.as_mut(), self.monitor.as_mut()]
+    /// The timer table: every armed deadline, rank by rank.
+    fn timers(&self) -> impl Iterator<Item = (Timer, u64)> + '_ {
+        let links = [self.links.active(), self.links.monitor()]
             .into_iter()
             .flatten()
-            .find(|l| l.conn == conn)
+            .flat_map(|link| link.timers(&self.timing));
+        let retry = self.selection.retry_at().map(|at| (Timer::Retry, at));
+        let monitor_retry = self
+            .selection
+            .monitor_retry_at()
+            .map(|at| (Timer::MonitorRetry, at));
+        let flushes = self.acks.deadlines().map(|(id, at)| (Timer::Flush(id), at));
+        let failback = self.failback_at().map(|at| (Timer::Failback, at));
+        let expire = self
+            .presence
+            .expire_at()
+            .map(|at| (Timer::PresenceExpire, at));
+        let renew = self
+            .links
+            .ready()
+            .and(self.presence.renew_at())
+            .map(|at| (Timer::PresenceRenew, at));
+        links
+            .chain(retry)
+            .chain(monitor_retry)
+            .chain(flushes)
+            .chain(failback)
+            .chain(expire)
+            .chain(renew)
     }
+
+    /// Does what a due timer is for.
+    fn fire(&mut self, timer: Timer, now: u64, replica: &Replica) {
+        match timer {
+            Timer::Connect(Role::Active) => self.fail_active(Reason::ConnectTimeout, now),
+            Timer::FirstAnswer(Role::Active) => {
+                if let Some(endpoint) = self.links.active().map(|l| l.endpoint) {
+                    self.no_sync_answer(endpoint);
+                }
+                self.fail_active(Reason::Heartbeat, now);
+            }
+            Timer::Silence(Role::Active) => self.fail_active(Reason::Heartbeat, now),
+            Timer::Connect(Role::Monitor)
+            | Timer::FirstAnswer(Role::Monitor)
+            | Timer::Silence(Role::Monitor) => self.fail_monitor(now),
+            Timer::Heartbeat(role) => self.heartbeat(role, now, replica),
+            Timer::Retry => {
+                let first = self.selection.retry();
+                self.connect_active(first, now);
+            }
+            Timer::MonitorRetry => {
+                self.selection.monitor_retry();
+                self.ensure_monitor(now);
+            }
+            Timer::Flush(id) => {
+                if self.acks.expire(id, now) {
+                    self.out.push_back(Output::FlushTimedOut { id });
+                }
+            }
+            Timer::Failback => self.check_failback(now),
+            Timer::PresenceExpire => {
+                if self.presence.expire(now) {
+                    self.out.push_back(Output::Presence);
+                }
+            }
+            Timer::PresenceRenew => {
+                if let Some(conn) = self.links.ready() {
+                    let renewal = self.presence.renew(now);
+                    self.send(conn, renewal);
+                }
+            }
+        }
+    }
+
+    /// When the monitored endpoint will have been healthy for the hold-down.
+    fn failback_at(&self) -> Option<u64> {
+        let healthy_since = self.links.monitor()?.healthy_since?;
+        Some(self.selection.failback_at(healthy_since))
+    }
+
+    /// A synced link was quiet for a heartbeat interval: a probe goes out; if the last one is
+    /// still unanswered, that is a miss, and `missedHeartbeats` misses fail the link.
+    fn heartbeat(&mut self, role: Role, now: u64, replica: &Replica) {
+        let missed = self.timing.missed;
+        let Some(link) = self.links.get_mut(role) else {
+            return;
+        };
+        if link.heartbeat_sent_at.is_some() {
+            link.misses += 1;
+            link.healthy_since = None;
+            if link.misses >= missed {
+                match role {
+                    Role::Active => self.fail_active(Reason::Heartbeat, now),
+                    Role::Monitor => self.fail_monitor(now),
+                }
+                return;
+            }
+        }
+        link.heartbeat_sent_at = Some(now);
+        let conn = link.conn;
+        let step1 = protocol::sync_step1(&replica.state_vector_now());
+        self.send_probe(conn, step1, now);
+    }
+
+    /// Reports a server that never answered the handshake in time.
+    fn no_sync_answer(&mut self, endpoint: usize) {
+        let waited_ms = self.timing.sync_timeout;
+        let message = format!(
+            "{}: no answer to the sync handshake within {waited_ms} ms (syncTimeoutMs), though it had spoken (not a Yjs sync server, or a frozen one?)",
+            self.board.url(endpoint)
+        );
+        self.out.push_back(Output::Error {
+            code: "PROTOCOL_ERROR",
+            message,
+        });
+    }
+
+    // ---- sending -------------------------------------------------------------------------
 
     fn send(&mut self, conn: ConnId, message: Vec<u8>) {
         let data = self.dialect.frame(message);
@@ -837,7 +650,7 @@ impl SyncEngine {
     /// acknowledgements, remembers which answer will cover it.
     fn send_update_message(&mut self, conn: ConnId, message: Vec<u8>, seq: u64) {
         if self.dialect.acks_with_sync_status() {
-            if let Some(link) = self.link_mut(conn) {
+            if let Some(link) = self.links.by_conn(conn) {
                 link.status_acks.push_back(seq);
             }
         }
@@ -850,45 +663,15 @@ impl SyncEngine {
     fn send_answer(&mut self, conn: ConnId, diff: &[u8]) {
         let pieces = pieces::split_update(diff, ANSWER_PIECE_BYTES);
         let last = pieces.len().saturating_sub(1);
+        let (local, acked) = (self.acks.local_seq(), self.acks.acked_seq());
         for (i, piece) in pieces.into_iter().enumerate() {
             let (message, covers) = match i {
-                0 if last == 0 => (protocol::sync_step2(piece), self.local_seq),
-                0 => (protocol::sync_step2(piece), self.acked_seq),
-                i if i == last => (protocol::update(piece), self.local_seq),
-                _ => (protocol::update(piece), self.acked_seq),
+                0 if last == 0 => (protocol::sync_step2(piece), local),
+                0 => (protocol::sync_step2(piece), acked),
+                i if i == last => (protocol::update(piece), local),
+                _ => (protocol::update(piece), acked),
             };
             self.send_update_message(conn, message, covers);
-        }
-    }
-
-    /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered.
-    fn sync_status(&mut self, conn: ConnId, applied: bool) {
-        let Some(covers) = self.link_mut(conn).and_then(|l| l.status_acks.pop_front()) else {
-            return;
-        };
-        if applied {
-            self.acked_seq = self.acked_seq.max(covers);
-            return;
-        }
-        let url = self
-            .active
-            .as_ref()
-            .map(|l| self.endpoints[l.endpoint].url.clone())
-            .unwrap_or_default();
-        self.out.push_back(Output::Error {
-            code: "REJECTED",
-            message: format!("{url} did not apply an update (a read-only connection?)"),
-        });
-        let mut rejected = Vec::new();
-        self.flushes.retain(|f| {
-            let waits_for_it = f.target >= covers;
-            if waits_for_it {
-                rejected.push(f.id);
-            }
-            !waits_for_it
-        });
-        for id in rejected {
-            self.out.push_back(Output::FlushRejected { id });
         }
     }
 
@@ -896,7 +679,7 @@ impl SyncEngine {
     /// While the link's first answer is still on its way, the probe waits for it instead (see
     /// [`Link::probe_deferred`]).
     fn send_probe(&mut self, conn: ConnId, step1: Vec<u8>, now: u64) {
-        let Some(link) = self.link_mut(conn) else {
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
         if !link.synced() && !link.probes.is_empty() {
@@ -904,18 +687,12 @@ impl SyncEngine {
             return;
         }
         link.probe_deferred = false;
-        let covers = link.delivered;
-        let covers_answers = link.answer_bytes_sent;
-        self.probe_serial += 1;
-        let serial = self.probe_serial;
-        if let Some(link) = self.link_mut(conn) {
-            link.probes.push_back(Probe {
-                serial,
-                sent_at: now,
-                covers,
-                covers_answers,
-            });
-        }
+        link.probes.push_back(Probe {
+            serial: self.acks.next_probe(),
+            sent_at: now,
+            covers: link.delivered,
+            covers_answers: link.answer_bytes_sent,
+        });
         self.send(conn, step1);
     }
 
@@ -925,8 +702,8 @@ impl SyncEngine {
     /// without reading would pile up copies of the document in the socket's send buffer. The
     /// link is dropped (BACKLOG_TOO_LARGE) when it may not.
     fn may_answer(&mut self, conn: ConnId, len: usize, now: u64) -> bool {
-        let max = self.max_backlog;
-        let Some(link) = self.link_mut(conn) else {
+        let max = self.limits.max_backlog;
+        let Some(link) = self.links.by_conn(conn) else {
             return false;
         };
         let unread = link.answer_bytes_sent - link.answer_bytes_read;
@@ -940,39 +717,11 @@ impl SyncEngine {
         true
     }
 
-    fn heartbeat(&mut self, conn: ConnId, now: u64, replica: &Replica) {
-        let heartbeat = self.heartbeat;
-        let missed = self.missed;
-        let Some(link) = self.link_mut(conn) else {
-            return;
-        };
-        match link.heartbeat_sent_at {
-            Some(sent) if now >= sent.saturating_add(heartbeat) => {
-                link.misses += 1;
-                link.healthy_since = None;
-                if link.misses >= missed {
-                    match link.role {
-                        Role::Active => self.fail_active(Reason::Heartbeat, now),
-                        Role::Monitor => self.fail_monitor(now),
-                    }
-                    return;
-                }
-                link.heartbeat_sent_at = Some(now);
-            }
-            None if now >= link.last_rx.saturating_add(heartbeat) => {
-                link.heartbeat_sent_at = Some(now)
-            }
-            _ => return,
-        }
-        let step1 = protocol::sync_step1(&replica.state_vector_now());
-        self.send_probe(conn, step1, now);
-    }
-
     /// After our SyncStep2 answered the server's SyncStep1: the server now has everything we
     /// had, so later local updates go out as they happen; a probe acknowledges the handshake.
     fn after_handshake(&mut self, conn: ConnId, now: u64, replica: &Replica) {
-        let local_seq = self.local_seq;
-        let Some(link) = self.link_mut(conn) else {
+        let local_seq = self.acks.local_seq();
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
         if let Phase::Open { handshake_sent, .. } = &mut link.phase {
@@ -990,15 +739,17 @@ impl SyncEngine {
         }
     }
 
+    // ---- receiving -----------------------------------------------------------------------
+
     /// Applies a remote update; on bad bytes drops the link and returns false.
     fn apply(&mut self, conn: ConnId, update: &[u8], now: u64, replica: &mut Replica) -> bool {
         match replica.apply_update(update) {
             Ok(()) => true,
             Err(e) => {
                 let url = self
-                    .link_mut(conn)
-                    .map(|l| l.endpoint)
-                    .map(|i| self.endpoints[i].url.clone());
+                    .links
+                    .by_conn(conn)
+                    .map(|l| self.board.url(l.endpoint).to_string());
                 let message = format!("{}: {e}", url.unwrap_or_default());
                 self.link_error(conn, "INVALID_UPDATE", message, now);
                 false
@@ -1006,34 +757,8 @@ impl SyncEngine {
         }
     }
 
-    /// How long a server may say nothing at all: as long as heartbeats give a silent one.
-    fn silence(&self) -> u64 {
-        self.heartbeat.saturating_mul(u64::from(self.missed) + 1)
-    }
-
-    /// Whether `link`, open and waiting for its first answer, has heard nothing since it opened
-    /// for longer than [`SyncEngine::silence`]. Every known server speaks at once
-    /// (y-websocket servers send their SyncStep1, Hocuspocus answers the token); the silence
-    /// that may follow, while it encodes a large answer, is allowed up to `syncTimeoutMs`.
-    fn silent_since_open(&self, link: &Link, now: u64) -> bool {
-        !link.heard && now >= link.last_rx.saturating_add(self.silence())
-    }
-
-    /// Reports a server that never answered the handshake in time.
-    fn no_sync_answer(&mut self, endpoint: usize) {
-        let waited_ms = self.sync_timeout;
-        let message = format!(
-            "{}: no answer to the sync handshake within {waited_ms} ms (syncTimeoutMs), though it had spoken (not a Yjs sync server, or a frozen one?)",
-            self.endpoints[endpoint].url
-        );
-        self.out.push_back(Output::Error {
-            code: "PROTOCOL_ERROR",
-            message,
-        });
-    }
-
     fn probe_answered(&mut self, conn: ConnId, now: u64) {
-        let Some(link) = self.link_mut(conn) else {
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
         let Some(probe) = link.probes.pop_front() else {
@@ -1049,17 +774,15 @@ impl SyncEngine {
             link.healthy_since = Some(now);
         }
         link.answer_bytes_read = link.answer_bytes_read.max(probe.covers_answers);
-        let e = &mut self.endpoints[endpoint];
-        e.rtt_ms = Some(now.saturating_sub(probe.sent_at));
-        e.state = EndpointState::Up;
-        self.answered_serial = self.answered_serial.max(probe.serial);
+        self.board
+            .answered(endpoint, now.saturating_sub(probe.sent_at));
+        self.acks.probe_answered(probe.serial);
         if role == Role::Active {
             if !self.dialect.acks_with_sync_status() {
-                self.acked_seq = self.acked_seq.max(probe.covers);
+                self.acks.acknowledge(probe.covers);
             }
             if first_sync {
-                self.failed_rounds = 0;
-                self.tried.iter_mut().for_each(|t| *t = false);
+                self.selection.synced();
                 self.ensure_monitor(now);
             }
         } else {
@@ -1067,28 +790,47 @@ impl SyncEngine {
         }
     }
 
-    fn check_flushes(&mut self) {
-        let (acked, answered) = (self.acked_seq, self.answered_serial);
-        let mut done = Vec::new();
-        self.flushes.retain(|f| {
-            let ok = acked >= f.target && answered >= f.min_serial;
-            if ok {
-                done.push(f.id);
-            }
-            !ok
+    /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered.
+    fn sync_status(&mut self, conn: ConnId, applied: bool) {
+        let Some(covers) = self
+            .links
+            .by_conn(conn)
+            .and_then(|l| l.status_acks.pop_front())
+        else {
+            return;
+        };
+        if applied {
+            self.acks.acknowledge(covers);
+            return;
+        }
+        let url = self
+            .links
+            .active()
+            .map(|l| self.board.url(l.endpoint).to_string())
+            .unwrap_or_default();
+        self.out.push_back(Output::Error {
+            code: "REJECTED",
+            message: format!("{url} did not apply an update (a read-only connection?)"),
         });
-        for id in done {
+        for id in self.acks.rejected(covers) {
+            self.out.push_back(Output::FlushRejected { id });
+        }
+    }
+
+    fn check_flushes(&mut self) {
+        for id in self.acks.resolved() {
             self.out.push_back(Output::FlushResolved { id });
         }
     }
 
+    // ---- moving between endpoints --------------------------------------------------------
+
     fn link_error(&mut self, conn: ConnId, code: &'static str, message: String, now: u64) {
         self.out.push_back(Output::Error { code, message });
         if code == "PERMISSION_DENIED" {
-            // Asking again at once would be refused again: start the backoff further along.
-            self.failed_rounds = self.failed_rounds.max(2);
+            self.selection.denied();
         }
-        if self.active.as_ref().is_some_and(|l| l.conn == conn) {
+        if self.links.is(Role::Active, conn) {
             self.fail_active(Reason::Error, now);
         } else {
             self.fail_monitor(now);
@@ -1097,41 +839,29 @@ impl SyncEngine {
 
     /// The active link failed: mark its endpoint down and go to the next one, or wait.
     fn fail_active(&mut self, reason: Reason, now: u64) {
-        let Some(link) = self.active.take() else {
+        let Some(link) = self.links.take(Role::Active) else {
             return;
         };
         self.out.push_back(Output::Close { conn: link.conn });
-        let e = &mut self.endpoints[link.endpoint];
-        e.state = EndpointState::Down;
-        e.failures += 1;
-        self.tried[link.endpoint] = true;
-        self.leave_reason = Some(reason);
+        self.board.active_failed(link.endpoint);
+        self.selection.failed(link.endpoint, reason);
         self.drop_monitor();
         self.forget_peers();
-        let next = match self.pinned {
-            Some(pinned) => (!self.tried[pinned]).then_some(pinned),
-            None => self.tried.iter().position(|t| !t),
-        };
-        match next {
+        match self.selection.next_untried() {
             Some(next) => self.connect_active(next, now),
-            None => {
-                self.failed_rounds += 1;
-                self.retry_at = Some(now.saturating_add(self.backoff_delay()));
-            }
+            None => self.selection.round_failed(now),
         }
         self.refresh_status();
     }
 
     /// Leaves the current endpoint for `index` at once (manual moves and failback).
     fn move_to(&mut self, index: usize, reason: Reason, now: u64) {
-        if let Some(link) = self.active.take() {
+        if let Some(link) = self.links.take(Role::Active) {
             self.out.push_back(Output::Close { conn: link.conn });
         }
         self.forget_peers();
         self.drop_monitor();
-        self.retry_at = None;
-        self.leave_reason = Some(reason);
-        self.tried.iter_mut().for_each(|t| *t = false);
+        self.selection.moving(reason);
         self.connect_active(index, now);
         self.refresh_status();
     }
@@ -1144,139 +874,78 @@ impl SyncEngine {
     }
 
     fn connect_active(&mut self, index: usize, now: u64) {
-        if let (Some(from), Some(reason)) = (self.last_endpoint, self.leave_reason) {
-            if from != index {
-                self.out.push_back(Output::Failover {
-                    from: self.endpoints[from].url.clone(),
-                    to: self.endpoints[index].url.clone(),
-                    reason,
-                    at: now,
-                });
-            }
+        if let Some((from, reason)) = self.selection.arrive(index) {
+            self.out.push_back(Output::Failover {
+                from: self.board.url(from).to_string(),
+                to: self.board.url(index).to_string(),
+                reason,
+                at: now,
+            });
         }
-        self.leave_reason = None;
-        self.last_endpoint = Some(index);
-        let conn = self.open_link(index);
-        self.active = Some(Link::new(
-            conn,
-            index,
-            Role::Active,
-            now,
-            self.connect_timeout,
-        ));
+        self.open_link(index, Role::Active, now);
     }
 
-    fn open_link(&mut self, index: usize) -> ConnId {
-        let conn = self.next_conn;
-        self.next_conn += 1;
+    fn open_link(&mut self, index: usize, role: Role, now: u64) {
+        let conn = self
+            .links
+            .open(index, role, now, self.timing.connect_timeout);
         let url = self
             .dialect
-            .url(&self.endpoints[index].url, &self.room, &self.params);
+            .url(self.board.url(index), &self.room, &self.params);
         self.out.push_back(Output::Connect { conn, url });
-        conn
     }
 
     /// Watches a higher-priority endpoint while a lower one is in use, for failback.
     fn ensure_monitor(&mut self, now: u64) {
         let Some(active) = self
-            .active
-            .as_ref()
+            .links
+            .active()
             .filter(|l| l.synced())
             .map(|l| l.endpoint)
         else {
             return;
         };
-        if !self.failback
-            || self.pinned.is_some()
-            || active == 0
-            || self.monitor.is_some()
-            || self.stopped
-        {
+        if self.links.monitor().is_some() || self.stopped {
             return;
         }
-        if self.monitor_retry_at.is_some() {
-            return;
+        if let Some(target) = self.selection.monitor_target(active) {
+            self.open_link(target, Role::Monitor, now);
         }
-        let target = self.monitor_candidate % active;
-        let conn = self.open_link(target);
-        self.monitor = Some(Link::new(
-            conn,
-            target,
-            Role::Monitor,
-            now,
-            self.connect_timeout,
-        ));
     }
 
     fn fail_monitor(&mut self, now: u64) {
-        let Some(link) = self.monitor.take() else {
+        let Some(link) = self.links.take(Role::Monitor) else {
             return;
         };
         self.out.push_back(Output::Close { conn: link.conn });
-        let e = &mut self.endpoints[link.endpoint];
-        if e.state != EndpointState::Down {
-            e.failures += 1;
-        }
-        e.state = EndpointState::Down;
-        self.monitor_candidate = link.endpoint + 1;
-        self.monitor_retry_at = Some(now.saturating_add(self.heartbeat.max(self.backoff_initial)));
+        self.board.monitor_failed(link.endpoint);
+        self.selection.monitor_failed(link.endpoint, now);
     }
 
     fn drop_monitor(&mut self) {
-        if let Some(link) = self.monitor.take() {
+        if let Some(link) = self.links.take(Role::Monitor) {
             self.out.push_back(Output::Close { conn: link.conn });
         }
-        self.monitor_retry_at = None;
-        self.monitor_candidate = 0;
+        self.selection.monitor_dropped();
     }
 
     /// Fails back once the monitored endpoint has answered every probe for the hold-down.
     fn check_failback(&mut self, now: u64) {
-        let Some(monitor) = &self.monitor else { return };
-        if monitor
-            .healthy_since
-            .is_some_and(|t| now >= t.saturating_add(self.failback_after))
-        {
-            let target = monitor.endpoint;
-            self.move_to(target, Reason::Failback, now);
+        if self.failback_at().is_some_and(|at| now >= at) {
+            if let Some(target) = self.links.monitor().map(|m| m.endpoint) {
+                self.move_to(target, Reason::Failback, now);
+            }
         }
     }
 
-    /// Equal jitter: a delay in [base/2, base], base doubling per failed round up to the cap.
-    fn backoff_delay(&mut self) -> u64 {
-        let exponent = self.failed_rounds.saturating_sub(1).min(30);
-        let base = self
-            .backoff_initial
-            .saturating_mul(1 << exponent)
-            .min(self.backoff_max);
-        // xorshift64*
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let random = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-        let half = base / 2;
-        half + random % (base - half + 1)
-    }
-
     fn refresh_status(&mut self) {
-        let connection = match &self.active {
-            None => Connection::Offline,
-            Some(link) => match link.phase {
-                Phase::Connecting { .. } => Connection::Connecting,
-                Phase::Open { synced: false, .. } => Connection::Syncing,
-                Phase::Open { synced: true, .. } => Connection::Online,
-            },
-        };
-        let status = Status {
-            connection,
-            endpoint: self
-                .active
-                .as_ref()
-                .map(|l| self.endpoints[l.endpoint].url.clone()),
-            pending: self.local_seq - self.acked_seq.min(self.local_seq),
-        };
-        if status != self.status {
-            self.status = status.clone();
+        let active = self.links.active();
+        let connection = active.map_or(Connection::Offline, Link::connection);
+        let endpoint = active.map(|l| l.endpoint);
+        if let Some(status) = self
+            .board
+            .refresh(connection, endpoint, self.acks.pending())
+        {
             self.out.push_back(Output::Status(status));
         }
     }

@@ -2,18 +2,12 @@
 
 use std::collections::VecDeque;
 
-use super::engine::ConnId;
+use super::status::Connection;
+use super::timer::{Timer, Timing};
+use super::types::{ConnId, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The link the replica syncs through.
-    Active,
-    /// A link to a preferred endpoint that is only probed, to decide on failback.
-    Monitor,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Connecting {
         deadline: u64,
     },
@@ -33,7 +27,7 @@ pub enum Phase {
 /// A SyncStep1 sent, waiting for its SyncStep2. A server answers one connection's messages in
 /// order, so the answer proves every local update sent before it (`covers`) was applied.
 #[derive(Debug, Clone, Copy)]
-pub struct Probe {
+pub(crate) struct Probe {
     pub serial: u64,
     pub sent_at: u64,
     pub covers: u64,
@@ -42,7 +36,7 @@ pub struct Probe {
 }
 
 #[derive(Debug)]
-pub struct Link {
+pub(crate) struct Link {
     pub conn: ConnId,
     pub endpoint: usize,
     pub role: Role,
@@ -114,18 +108,119 @@ impl Link {
         matches!(self.phase, Phase::Open { synced: true, .. })
     }
 
-    /// The next moment this link needs attention. `silence` is how long a server may say
-    /// nothing at all after the link opened.
-    pub fn deadline(&self, heartbeat: u64, silence: u64) -> u64 {
+    /// What the app is shown while this is the active link.
+    pub fn connection(&self) -> Connection {
         match self.phase {
-            Phase::Connecting { deadline } => deadline,
-            Phase::Open { synced: true, .. } => match self.heartbeat_sent_at {
-                Some(sent) => sent.saturating_add(heartbeat),
-                None => self.last_rx.saturating_add(heartbeat),
-            },
-            // waiting for the first answer: no probes (see `probe_deferred`)
-            Phase::Open { sync_by, .. } if self.heard => sync_by,
-            Phase::Open { sync_by, .. } => sync_by.min(self.last_rx.saturating_add(silence)),
+            Phase::Connecting { .. } => Connection::Connecting,
+            Phase::Open { synced: false, .. } => Connection::Syncing,
+            Phase::Open { synced: true, .. } => Connection::Online,
         }
+    }
+
+    /// Something arrived: the server is alive, any heartbeat probe out counts as answered.
+    pub fn heard_from(&mut self, now: u64) {
+        self.heard = true;
+        self.last_rx = now;
+        self.misses = 0;
+        self.heartbeat_sent_at = None;
+    }
+
+    /// This link's deadlines, in the order they are checked: at most one of them fires (each
+    /// one fails the link, but for a heartbeat that is not yet the last one missed).
+    pub fn timers(&self, timing: &Timing) -> impl Iterator<Item = (Timer, u64)> {
+        let role = self.role;
+        let (first, then) = match self.phase {
+            Phase::Connecting { deadline } => ((Timer::Connect(role), deadline), None),
+            Phase::Open { synced: true, .. } => {
+                let since = self.heartbeat_sent_at.unwrap_or(self.last_rx);
+                let due = since.saturating_add(timing.heartbeat);
+                ((Timer::Heartbeat(role), due), None)
+            }
+            // waiting for the first answer: no probes (see `probe_deferred`); a server that
+            // has said nothing at all is left sooner
+            Phase::Open { sync_by, .. } => {
+                let silent = self.last_rx.saturating_add(timing.silence());
+                let silence = (!self.heard).then_some((Timer::Silence(role), silent));
+                ((Timer::FirstAnswer(role), sync_by), silence)
+            }
+        };
+        std::iter::once(first).chain(then)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMING: Timing = Timing {
+        heartbeat: 1_000,
+        missed: 2,
+        connect_timeout: 3_000,
+        sync_timeout: 60_000,
+    };
+
+    fn open(link: &mut Link, now: u64, synced: bool) {
+        link.phase = Phase::Open {
+            handshake_sent: synced,
+            synced,
+            sync_by: now + TIMING.sync_timeout,
+        };
+        link.last_rx = now;
+    }
+
+    #[test]
+    fn a_connecting_link_waits_for_its_connect_timeout() {
+        let link = Link::new(1, 0, Role::Active, 100, TIMING.connect_timeout);
+        let timers: Vec<_> = link.timers(&TIMING).collect();
+        assert_eq!(timers, [(Timer::Connect(Role::Active), 3_100)]);
+        assert_eq!(link.connection(), Connection::Connecting);
+    }
+
+    #[test]
+    fn an_open_link_that_heard_nothing_also_has_a_silence_deadline() {
+        let mut link = Link::new(1, 0, Role::Monitor, 0, TIMING.connect_timeout);
+        open(&mut link, 10, false);
+        let timers: Vec<_> = link.timers(&TIMING).collect();
+        assert_eq!(
+            timers,
+            [
+                (Timer::FirstAnswer(Role::Monitor), 60_010),
+                (Timer::Silence(Role::Monitor), 3_010),
+            ]
+        );
+        link.heard_from(20);
+        let timers: Vec<_> = link.timers(&TIMING).collect();
+        assert_eq!(timers, [(Timer::FirstAnswer(Role::Monitor), 60_010)]);
+        assert_eq!(link.connection(), Connection::Syncing);
+    }
+
+    #[test]
+    fn a_synced_link_beats_from_its_last_news_or_its_last_probe() {
+        let mut link = Link::new(1, 0, Role::Active, 0, TIMING.connect_timeout);
+        open(&mut link, 10, true);
+        assert_eq!(
+            link.timers(&TIMING).collect::<Vec<_>>(),
+            [(Timer::Heartbeat(Role::Active), 1_010)]
+        );
+        link.heartbeat_sent_at = Some(1_010);
+        assert_eq!(
+            link.timers(&TIMING).collect::<Vec<_>>(),
+            [(Timer::Heartbeat(Role::Active), 2_010)]
+        );
+        link.heard_from(1_600);
+        assert_eq!(
+            link.timers(&TIMING).collect::<Vec<_>>(),
+            [(Timer::Heartbeat(Role::Active), 2_600)]
+        );
+        assert_eq!(link.connection(), Connection::Online);
+    }
+
+    #[test]
+    fn deadlines_saturate() {
+        let link = Link::new(1, 0, Role::Active, u64::MAX - 1, TIMING.connect_timeout);
+        assert_eq!(
+            link.timers(&TIMING).collect::<Vec<_>>(),
+            [(Timer::Connect(Role::Active), u64::MAX)]
+        );
     }
 }

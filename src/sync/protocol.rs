@@ -214,7 +214,7 @@ fn encode_component(s: &str) -> String {
 /// answer holds the whole document for a new client, hundreds of megabytes for a large one: it
 /// is applied where it lies, never copied), or any other message.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Received<'a> {
+pub(crate) enum Received<'a> {
     /// A SyncStep2 (`answer`: the answer to a SyncStep1) or an Update.
     Document {
         answer: bool,
@@ -224,7 +224,7 @@ pub enum Received<'a> {
 }
 
 impl Received<'_> {
-    pub fn into_owned(self) -> Incoming {
+    pub(crate) fn into_owned(self) -> Incoming {
         match self {
             Received::Document {
                 answer: true,
@@ -244,7 +244,7 @@ impl Received<'_> {
 /// large as the document; any other is bounded by `maxMessageBytes`. The text names the kind
 /// in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameKind {
+pub(crate) enum FrameKind {
     Document(&'static str),
     Other(&'static str),
 }
@@ -341,7 +341,10 @@ impl Dialect {
     }
 
     /// Like [`Dialect::decode`], with document updates borrowed from `frame`.
-    pub fn decode_ref<'a>(&self, frame: &'a [u8]) -> Result<Vec<Received<'a>>, ProtocolError> {
+    pub(crate) fn decode_ref<'a>(
+        &self,
+        frame: &'a [u8],
+    ) -> Result<Vec<Received<'a>>, ProtocolError> {
         match self {
             Dialect::YWebsocket => Ok(read_frame(frame)?
                 .into_iter()
@@ -355,7 +358,7 @@ impl Dialect {
     }
 
     /// How many leading bytes of a frame [`Dialect::classify`] needs at most.
-    pub fn head_bytes(&self) -> usize {
+    pub(crate) fn head_bytes(&self) -> usize {
         match self {
             Dialect::YWebsocket => 16,
             // the document name (a var string) comes first; a few bytes of slack for a server
@@ -366,7 +369,7 @@ impl Dialect {
 
     /// What a frame starting with `head` is (see [`FrameKind`]); a head that ends before its
     /// first message's kind is known reads as some other message.
-    pub fn classify(&self, head: &[u8]) -> FrameKind {
+    pub(crate) fn classify(&self, head: &[u8]) -> FrameKind {
         use yrs::encoding::read::Read;
         let mut cursor = Cursor::new(head);
         if let Dialect::Hocuspocus { .. } = self {

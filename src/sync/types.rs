@@ -1,0 +1,80 @@
+//! The engine's vocabulary, shared by its parts: connection ids, what a link is for, why the
+//! replica moved, and the actions it hands the driver. Nothing here depends on the engine, so every part can use
+//! it without a cycle.
+
+use super::status::Status;
+
+/// Names one WebSocket the engine asked for (`Output::Connect`); never reused.
+pub type ConnId = u64;
+
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The link the replica syncs through.
+    Active,
+    /// A link to a preferred endpoint that is only probed, to decide on failback.
+    Monitor,
+}
+
+/// Why the replica moved to another endpoint (API.md's 'failover' reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Heartbeat,
+    ConnectTimeout,
+    Closed,
+    Error,
+    Manual,
+    Failback,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Heartbeat => "heartbeat",
+            Reason::ConnectTimeout => "connect-timeout",
+            Reason::Closed => "closed",
+            Reason::Error => "error",
+            Reason::Manual => "manual",
+            Reason::Failback => "failback",
+        }
+    }
+}
+
+/// What the driver must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Connect {
+        conn: ConnId,
+        url: String,
+    },
+    Send {
+        conn: ConnId,
+        data: Vec<u8>,
+    },
+    Close {
+        conn: ConnId,
+    },
+    Status(Status),
+    Failover {
+        from: String,
+        to: String,
+        reason: Reason,
+        at: u64,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+    },
+    FlushResolved {
+        id: u64,
+    },
+    /// The server refused an update this flush waited for (Hocuspocus read-only connection).
+    FlushRejected {
+        id: u64,
+    },
+    FlushTimedOut {
+        id: u64,
+    },
+    /// The other clients' presence states changed (read them with `presence_json`).
+    Presence,
+}
