@@ -354,3 +354,42 @@ fn late_events_of_a_replaced_link_are_ignored() {
     assert!(s.engine.poll_output().is_none());
     assert_eq!(s.outputs.len(), outputs);
 }
+
+#[test]
+fn a_stopped_engine_has_no_deadlines_and_opens_nothing() {
+    let mut s = sim(2);
+    s.start();
+    s.advance(100);
+    s.write("a", 1);
+    s.flush(1, 60_000);
+    s.set_presence(Some(r#"{"name":"a"}"#));
+    s.engine.stop();
+    s.drain_outputs();
+    // a deadline after stop would make a driver re-arm its timer forever
+    assert_eq!(s.engine.poll_timeout(), None);
+    let connects = s.connects().len();
+    let url = s.url(1);
+    let now = s.now;
+    assert!(s.engine.switch_to(&url, now).is_ok());
+    s.engine.start(now);
+    s.drain_outputs();
+    assert_eq!(s.connects().len(), connects, "nothing connects after stop");
+}
+
+#[test]
+fn start_during_a_backoff_opens_no_second_link() {
+    let mut s = sim(1);
+    s.kill(0);
+    s.start();
+    // the only endpoint refuses: the round fails and a retry is armed
+    s.advance(500);
+    let connects = s.connects().len();
+    let now = s.now;
+    s.engine.start(now);
+    s.drain_outputs();
+    assert_eq!(
+        s.connects().len(),
+        connects,
+        "the armed retry connects, not start"
+    );
+}

@@ -82,9 +82,16 @@ impl SyncEngine {
 
     // ---- inputs --------------------------------------------------------------------------
 
-    /// Starts connecting to the first endpoint.
+    /// Starts connecting to the first endpoint (once: not after `stop`, nor while a retry
+    /// is armed, which would open a second link for the one slot).
     pub fn start(&mut self, now: u64) {
-        if !self.board.is_empty() && self.links.active().is_none() {
+        if self.stopped {
+            return;
+        }
+        if !self.board.is_empty()
+            && self.links.active().is_none()
+            && self.selection.retry_at().is_none()
+        {
             self.connect_active(0, now);
         }
         self.refresh_status();
@@ -481,6 +488,9 @@ impl SyncEngine {
             .board
             .position(url)
             .ok_or_else(|| format!("'{url}' is not one of the endpoints"))?;
+        if self.stopped {
+            return Ok(());
+        }
         self.selection.pin(index);
         if self.links.active().is_some_and(|l| l.endpoint == index) {
             self.drop_monitor();
@@ -504,7 +514,12 @@ impl SyncEngine {
 
     /// The next moment [`SyncEngine::handle_timeout`] must be called: the earliest armed
     /// timer.
+    /// The earliest deadline; none once stopped (`handle_timeout` then does nothing, so a
+    /// deadline would only make the driver spin).
     pub fn poll_timeout(&self) -> Option<u64> {
+        if self.stopped {
+            return None;
+        }
         self.timers().map(|(_, at)| at).min()
     }
 
