@@ -236,8 +236,19 @@ impl Replica {
             .map(|(id, fields)| without_own_id(fields, id, collection))
             .collect::<Result<Vec<_>>>()?;
         self.write(collection, |txn| {
-            for (id, fields) in ids.iter().zip(records) {
-                insert_record(&map, txn, id, fields);
+            // Every record's map first, then the fields record by record: deleted together,
+            // the fields of all these records are then one run of blocks, which yrs merges in
+            // one step. Written map then fields, each record's collected fields would be a run
+            // of their own, and yrs 0.28.1 merges each run by shifting every later block of
+            // this client (see `delete_many`).
+            let maps: Vec<MapRef> = ids
+                .iter()
+                .map(|id| map.insert(txn, id.as_str(), MapPrelim::default()))
+                .collect();
+            for (record, fields) in maps.iter().zip(records) {
+                for (name, value) in fields {
+                    record.insert(txn, name, value);
+                }
             }
             Ok(((), ids.iter().map(|id| (id.as_str(), false)).collect()))
         })
