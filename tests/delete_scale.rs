@@ -51,37 +51,33 @@ fn filled(n: usize) -> Replica {
     r
 }
 
-/// The best of `runs` runs of `delete` on a fresh replica of `n` records, checking each left
-/// the collection empty and reported every record deleted (`delete` returns how many changes
-/// it was told of).
-fn best_of(runs: usize, n: usize, delete: impl Fn(&mut Replica, &[String]) -> usize) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let mut r = filled(n);
-            let ids = ids(n);
-            let start = Instant::now();
-            let changes = delete(&mut r, &ids);
-            let updates = r.take_local_updates();
-            while r.take_storage_update().is_some() {}
-            let took = start.elapsed();
-            assert_eq!(changes, n);
-            assert!(!updates.is_empty());
-            assert_eq!(r.count("todos", &Default::default()).expect("counted"), 0);
-            took
-        })
-        .min()
-        .unwrap_or_default()
+/// Times `delete` on a fresh replica of `n` records, checking it left the collection empty and
+/// reported every record deleted (`delete` returns how many changes it was told of).
+fn timed_local(n: usize, delete: impl Fn(&mut Replica, &[String]) -> usize) -> Duration {
+    let mut r = filled(n);
+    let ids = ids(n);
+    let start = Instant::now();
+    let changes = delete(&mut r, &ids);
+    let updates = r.take_local_updates();
+    while r.take_storage_update().is_some() {}
+    let took = start.elapsed();
+    assert_eq!(changes, n);
+    assert!(!updates.is_empty());
+    assert_eq!(r.count("todos", &Default::default()).expect("counted"), 0);
+    took
 }
 
 /// One timing at a time: the tests of this file would otherwise share the two cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn assert_proportional(what: &str, delete: impl Fn(&mut Replica, &[String]) -> usize + Copy) {
+/// Runs `time` for 10,000 records (best of 5) and 160,000 (best of 2).
+fn assert_proportional(what: &str, time: impl Fn(usize) -> Duration) {
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let small = best_of(5, 10_000, delete);
-    let large = best_of(2, 160_000, delete);
+    let best = |runs, n| (0..runs).map(|_| time(n)).min().unwrap_or_default();
+    let small = best(5, 10_000);
+    let large = best(2, 160_000);
     let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
     println!("{what}: 10,000 in {small:?}, 160,000 in {large:?} ({ratio:.1} times)");
     assert!(
@@ -93,10 +89,12 @@ fn assert_proportional(what: &str, delete: impl Fn(&mut Replica, &[String]) -> u
 #[test]
 #[cfg_attr(debug_assertions, ignore = "timed: run with --release")]
 fn delete_many_grows_in_proportion() {
-    assert_proportional("delete_many", |r, ids| {
-        let deleted = r.delete_many("todos", ids).expect("deleted");
-        assert!(deleted.iter().all(|d| *d));
-        r.take_changes_with(Values::Omit).changes.len()
+    assert_proportional("delete_many", |n| {
+        timed_local(n, |r, ids| {
+            let deleted = r.delete_many("todos", ids).expect("deleted");
+            assert!(deleted.iter().all(|d| *d));
+            r.take_changes_with(Values::Omit).changes.len()
+        })
     });
 }
 
@@ -105,12 +103,39 @@ fn delete_many_grows_in_proportion() {
 fn deletes_in_a_batch_from_the_last_record_grow_in_proportion() {
     // One transaction per record, as `collection.delete` inside `transact()`: from the last
     // record back, each record's blocks join the run already deleted after them.
-    assert_proportional("delete per record in a batch, last first", |r, ids| {
-        r.begin_batch();
-        for id in ids.iter().rev() {
-            assert!(r.delete("todos", id).expect("deleted"));
-            r.forget_changes();
-        }
-        r.end_batch(Values::Omit).map_or(0, |set| set.changes.len())
+    assert_proportional("delete per record in a batch, last first", |n| {
+        timed_local(n, |r, ids| {
+            r.begin_batch();
+            for id in ids.iter().rev() {
+                assert!(r.delete("todos", id).expect("deleted"));
+                r.forget_changes();
+            }
+            r.end_batch(Values::Omit).map_or(0, |set| set.changes.len())
+        })
+    });
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "timed: run with --release")]
+fn a_peer_applies_a_delete_many_in_proportion() {
+    // The peer holds the same blocks, so the update deletes one run there too.
+    assert_proportional("a peer applying delete_many's update", |n| {
+        let mut writer = filled(n);
+        let mut peer = Replica::with_client_id(8);
+        peer.apply_update(&writer.encode_state())
+            .expect("the state");
+        peer.take_changes_with(Values::Omit);
+        writer.delete_many("todos", &ids(n)).expect("deleted");
+        let [update] = <[Vec<u8>; 1]>::try_from(writer.take_local_updates()).expect("one update");
+        let start = Instant::now();
+        peer.apply_update(&update).expect("the deletes");
+        let changes = peer.take_changes_with(Values::Omit);
+        let took = start.elapsed();
+        assert_eq!(changes.changes.len(), n);
+        assert_eq!(
+            peer.count("todos", &Default::default()).expect("counted"),
+            0
+        );
+        took
     });
 }
