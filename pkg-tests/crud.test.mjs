@@ -67,6 +67,40 @@ test('replace, upsert and delete', async () => {
   await assert.rejects(todos.upsert({ title: 'no id' }), TypeError)
 })
 
+test('deleteMany deletes in one transaction, skips unknown ids and notifies once', async () => {
+  const r = await open()
+  const todos = r.collection('todos')
+  await todos.insertMany(Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, n: i })))
+  const batches = []
+  todos.subscribe((changes) => batches.push(changes.map((c) => `${c.type}:${c.id}`)))
+  assert.equal(await todos.deleteMany(['t1', 'nope', 't3', 't1']), 2)
+  assert.deepEqual(batches, [['delete:t1', 'delete:t3']])
+  assert.equal(todos.get('t1'), undefined)
+  assert.equal(todos.count(), 8)
+  assert.equal(await todos.deleteMany([]), 0)
+  assert.equal(batches.length, 1)
+  await assert.rejects(todos.deleteMany('t2'), TypeError)
+  await assert.rejects(todos.deleteMany(['t2', '']), /id 1/)
+  assert.equal(todos.count(), 8, 'a refused list deletes nothing')
+
+  // inside transact(): part of its one net change set
+  r.transact(() => {
+    todos.insert({ id: 'tmp' })
+    todos.deleteMany(['tmp', 't0'])
+  })
+  assert.deepEqual(batches.at(-1), ['delete:t0'])
+
+  // over maxUpdateBytes' share of ids, several updates; all deleted all the same
+  const small = await Replica.open({ name: 'small', storage: 'memory', maxUpdateBytes: 100 })
+  const notes = small.collection('notes')
+  await notes.insertMany(Array.from({ length: 20 }, (_, i) => ({ id: `n${i}` })))
+  assert.equal(await notes.deleteMany(notes.all().map((note) => note.id)), 20)
+  assert.equal(notes.count(), 0)
+  const copy = await Replica.open({ name: 'copy', storage: 'memory' })
+  copy.applyUpdate(small.encodeState())
+  assert.equal(copy.collection('notes').count(), 0)
+})
+
 test('update and replace of an unknown id reject with NOT_FOUND', async () => {
   const r = await open()
   const todos = r.collection('todos')
