@@ -6,7 +6,7 @@
 //!
 //! - `layout`: `together` (the default: each record's map, then its fields, as a `MapPrelim`
 //!   or Yjs' `new Y.Map(entries)` writes it) or `maps-first` (every record's map, then every
-//!   record's fields, as `Replica::insert_many` writes them);
+//!   record's fields, as `Replica::insert_many` writes each group of `RECORDS_PER_RUN`);
 //! - `order`: `forward` (insertion order, the default) or `reverse`;
 //! - `transactions`: `one` (the default: every removal in one transaction) or `each`.
 //!

@@ -286,6 +286,35 @@ fn records_of_one_insert_many_read_the_same_for_plain_yjs_and_delete_one_by_one(
 }
 
 #[test]
+fn insert_many_of_several_groups_gives_each_record_its_fields() {
+    use yreplica::replica::RECORDS_PER_RUN;
+    let n = 2 * RECORDS_PER_RUN + 3;
+    let mut r = Replica::with_client_id(4);
+    let records = (0..n)
+        .map(|i| {
+            (
+                format!("r{i:05}"),
+                fields(json!({"n": i, "s": format!("v{i}")})),
+            )
+        })
+        .collect();
+    r.insert_many("todos", records).unwrap();
+    let mut copy = Replica::new();
+    copy.apply_update(&r.encode_state()).unwrap();
+    for replica in [&mut r, &mut copy] {
+        let all: serde_json::Value = serde_json::from_str(&replica.all("todos").unwrap()).unwrap();
+        let all = all.as_array().unwrap();
+        assert_eq!(all.len(), n);
+        for (i, record) in all.iter().enumerate() {
+            assert_eq!(
+                record,
+                &json!({"id": format!("r{i:05}"), "n": i, "s": format!("v{i}")})
+            );
+        }
+    }
+}
+
+#[test]
 fn all_and_collections_list_what_is_present() {
     let mut r = todos();
     r.insert("notes", "n1", fields(json!({"text": "hi"})))

@@ -169,9 +169,9 @@ fn delete_every_record(n: usize) -> std::time::Duration {
 /// other merges (`ClientBlockList::squash_left`, for `merge_blocks` and the insert set) drain
 /// the same way. Yjs does the same (`tryMergeDeleteSet` splices the struct array per merge).
 ///
-/// yreplica's `insert_many` writes the records' maps before their fields, so the fields of
-/// records deleted together are one run (tests/delete_scale.rs); records written one by one
-/// cannot avoid it.
+/// yreplica's `insert_many` writes records by groups, each group's maps before their fields,
+/// so the fields of a group deleted together are one run (tests/delete_scale.rs); records
+/// written one by one cannot avoid it.
 #[test]
 #[ignore = "fails with yrs 0.28.1 (deleting is quadratic), and takes seconds: run with --release"]
 fn yrs_deleting_records_grows_in_proportion() {

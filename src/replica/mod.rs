@@ -55,6 +55,16 @@ const REMOTE_ORIGIN: &str = "yreplica:remote";
 /// Key under which this replica's observer is registered on each collection.
 const OBSERVER_KEY: &str = "yreplica:changes";
 
+/// How many records `insert_many` writes as one group: the group's record maps, then their
+/// fields. Deleted together, the fields of a group are one run of blocks, which yrs 0.28.1
+/// merges in one step; written map then fields, each record's fields would be a run of their
+/// own, and each run's merge shifts every later block of the client in memory (see
+/// [`Replica::delete_many`]): deleting n records would cost n shifts of the rest of the
+/// document, a group of them costs one. Groups stay small because a receiver given a large
+/// update in pieces (`pieces`) may see, until the next piece, up to a group of records whose
+/// maps came in one piece and whose fields come in the next: empty.
+pub const RECORDS_PER_RUN: usize = 1024;
+
 /// A local replica: a Yjs document seen as collections of records.
 pub struct Replica {
     doc: Doc,
@@ -236,18 +246,19 @@ impl Replica {
             .map(|(id, fields)| without_own_id(fields, id, collection))
             .collect::<Result<Vec<_>>>()?;
         self.write(collection, |txn| {
-            // Every record's map first, then the fields record by record: deleted together,
-            // the fields of all these records are then one run of blocks, which yrs merges in
-            // one step. Written map then fields, each record's collected fields would be a run
-            // of their own, and yrs 0.28.1 merges each run by shifting every later block of
-            // this client (see `delete_many`).
-            let maps: Vec<MapRef> = ids
-                .iter()
-                .map(|id| map.insert(txn, id.as_str(), MapPrelim::default()))
-                .collect();
-            for (record, fields) in maps.iter().zip(records) {
-                for (name, value) in fields {
-                    record.insert(txn, name, value);
+            // By groups of RECORDS_PER_RUN: the group's record maps, then their fields record
+            // by record (see RECORDS_PER_RUN).
+            let mut records = records.into_iter();
+            for group in ids.chunks(RECORDS_PER_RUN) {
+                let maps: Vec<MapRef> = group
+                    .iter()
+                    .map(|id| map.insert(txn, id.as_str(), MapPrelim::default()))
+                    .collect();
+                // `maps` first: zip takes no record past the group's last map
+                for (record, fields) in maps.iter().zip(records.by_ref()) {
+                    for (name, value) in fields {
+                        record.insert(txn, name, value);
+                    }
                 }
             }
             Ok(((), ids.iter().map(|id| (id.as_str(), false)).collect()))
@@ -337,8 +348,8 @@ impl Replica {
     /// (`ClientBlockList::squash_left_range_compaction`). A record's collected fields are
     /// such a run: records written one by one cost a shift each, so deleting n of them costs
     /// on the order of n times the blocks written after them, in one transaction or many
-    /// (one transaction still saves the rest of a write per record). The fields of records
-    /// written by one `insert_many` form one run when deleted together: a shift in all.
+    /// (one transaction still saves the rest of a write per record). Records written by
+    /// `insert_many` and deleted together cost a shift per [`RECORDS_PER_RUN`] records.
     pub fn delete_many<S: AsRef<str>>(&mut self, collection: &str, ids: &[S]) -> Result<Vec<bool>> {
         let map = self.collection_map(collection)?;
         let mut deleted = vec![false; ids.len()];
