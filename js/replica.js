@@ -13,6 +13,12 @@ import { RecordCache } from './record-cache.js'
 const UNCHANGED = 0
 const DELETED = 3
 const CHANGE_TYPES = [undefined, 'insert', 'update', 'delete']
+/**
+ * What deleting one record adds to a Yjs update, at most in practice: a deleted range for its
+ * map and one for its fields (client and clock as variable-length integers), with room for
+ * fields updated since, which are ranges of their own.
+ */
+const DELETE_BYTES = 32
 
 function closedError() {
   const error = new Error('the replica is closed')
@@ -209,9 +215,40 @@ export class Collection {
     return this._replica._settle(() => {
       const where = `${this.name}.delete`
       checkId(id, where)
+      if (this._replica._batchDepth > 0) return this._replica._deferDelete(this, id)
       const change = this._core(where).delete(this.name, id)
       this._applyLocal(id, change, null)
       return change === DELETED
+    })
+  }
+
+  deleteMany(ids) {
+    return this._replica._settle(() => {
+      const where = `${this.name}.deleteMany`
+      if (!Array.isArray(ids)) throw new TypeError(`${where}: expected an array of ids`)
+      for (let i = 0; i < ids.length; i++) {
+        if (typeof ids[i] !== 'string' || ids[i] === '') checkId(ids[i], `${where}, id ${i}`)
+      }
+      const core = this._core(where)
+      const deleted = []
+      // One transaction (deleting records together costs far less than one by one: see
+      // Replica::delete_many). Outside transact() the ids go in runs whose updates stay under
+      // maxUpdateBytes, counting a generous DELETE_BYTES per id; inside, the transaction is one
+      // update anyway.
+      const run = this._replica._batchDepth > 0 ? ids.length : Math.max(1, Math.floor(this._replica._options.maxUpdateBytes / DELETE_BYTES))
+      for (let from = 0; from < ids.length; from += run) {
+        const part = ids.slice(from, from + run)
+        const flags = core.deleteMany(this.name, JSON.stringify(part))
+        for (let i = 0; i < part.length; i++) {
+          if (flags[i] === 1) {
+            this._cache.delete(part[i])
+            deleted.push(part[i])
+          }
+        }
+      }
+      this._replica._announceMany(this.name, 'delete', deleted)
+      this._replica._drainSync()
+      return deleted.length
     })
   }
 
@@ -229,12 +266,12 @@ export class Collection {
   }
 
   get(id) {
-    this._replica._use(`${this.name}.get`)
+    this._replica._open()
     return this._cache.read(id)
   }
 
   all() {
-    this._replica._use(`${this.name}.all`)
+    this._replica._open()
     return this._cache.values()
   }
 
@@ -343,6 +380,15 @@ export function createReplicaClass(loadCore, env = {}) {
       this._nextFlush = 1
       /** JSON characters written in the current transact() (its writes form one update). */
       this._batchChars = 0
+      /**
+       * Deletes made inside transact(), not yet in the core: collection name → ids. They go
+       * in as one deleteMany per collection before anything else reaches the core (`_use`)
+       * and when the transaction ends: yrs merges the blocks of records deleted together in
+       * one step, and each record deleted on its own in a step that shifts every block
+       * written after it (see Replica::delete_many).
+       * @type {Map<string, string[]>}
+       */
+      this._deferredDeletes = new Map()
     }
 
     /**
@@ -635,9 +681,38 @@ export function createReplicaClass(loadCore, env = {}) {
       }
     }
 
+    /** @internal The core, for `what`, with every delete made so far in it. */
     _use(what) {
       if (this._core === null) throw closedError()
+      if (this._deferredDeletes.size > 0) this._applyDeferredDeletes()
       return this._core
+    }
+
+    /** @internal Throws if the replica is closed (for reads the cache answers). */
+    _open() {
+      if (this._core === null) throw closedError()
+    }
+
+    /**
+     * @internal `collection.delete(id)` inside transact(): the cache knows every record, so it
+     * answers at once; the core deletes with the transaction's other deletes (see
+     * `_deferredDeletes`). Nothing is announced before the transaction's net change set.
+     */
+    _deferDelete(collection, id) {
+      this._open()
+      if (!collection._cache.has(id)) return false
+      collection._cache.delete(id)
+      let ids = this._deferredDeletes.get(collection.name)
+      if (ids === undefined) this._deferredDeletes.set(collection.name, (ids = []))
+      ids.push(id)
+      return true
+    }
+
+    /** @internal Hands the deletes queued inside transact() to the core. */
+    _applyDeferredDeletes() {
+      const queued = this._deferredDeletes
+      this._deferredDeletes = new Map()
+      for (const [name, ids] of queued) this._core.deleteMany(name, JSON.stringify(ids))
     }
 
     /** A collection handle; `{ indexes }` adds indexes on those fields to the ones it has. */
@@ -669,6 +744,7 @@ export function createReplicaClass(loadCore, env = {}) {
         return fn()
       } finally {
         this._batchDepth--
+        if (this._core !== null && this._deferredDeletes.size > 0) this._applyDeferredDeletes()
         // The cache already holds every value; the net change set only says what to announce.
         const net = this._core === null ? undefined : core.endBatch(false)
         if (net) this._notify(JSON.parse(net), 'local')

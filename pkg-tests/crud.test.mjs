@@ -67,6 +67,40 @@ test('replace, upsert and delete', async () => {
   await assert.rejects(todos.upsert({ title: 'no id' }), TypeError)
 })
 
+test('deleteMany deletes in one transaction, skips unknown ids and notifies once', async () => {
+  const r = await open()
+  const todos = r.collection('todos')
+  await todos.insertMany(Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, n: i })))
+  const batches = []
+  todos.subscribe((changes) => batches.push(changes.map((c) => `${c.type}:${c.id}`)))
+  assert.equal(await todos.deleteMany(['t1', 'nope', 't3', 't1']), 2)
+  assert.deepEqual(batches, [['delete:t1', 'delete:t3']])
+  assert.equal(todos.get('t1'), undefined)
+  assert.equal(todos.count(), 8)
+  assert.equal(await todos.deleteMany([]), 0)
+  assert.equal(batches.length, 1)
+  await assert.rejects(todos.deleteMany('t2'), TypeError)
+  await assert.rejects(todos.deleteMany(['t2', '']), /id 1/)
+  assert.equal(todos.count(), 8, 'a refused list deletes nothing')
+
+  // inside transact(): part of its one net change set
+  r.transact(() => {
+    todos.insert({ id: 'tmp' })
+    todos.deleteMany(['tmp', 't0'])
+  })
+  assert.deepEqual(batches.at(-1), ['delete:t0'])
+
+  // over maxUpdateBytes' share of ids, several updates; all deleted all the same
+  const small = await Replica.open({ name: 'small', storage: 'memory', maxUpdateBytes: 100 })
+  const notes = small.collection('notes')
+  await notes.insertMany(Array.from({ length: 20 }, (_, i) => ({ id: `n${i}` })))
+  assert.equal(await notes.deleteMany(notes.all().map((note) => note.id)), 20)
+  assert.equal(notes.count(), 0)
+  const copy = await Replica.open({ name: 'copy', storage: 'memory' })
+  copy.applyUpdate(small.encodeState())
+  assert.equal(copy.collection('notes').count(), 0)
+})
+
 test('update and replace of an unknown id reject with NOT_FOUND', async () => {
   const r = await open()
   const todos = r.collection('todos')
@@ -219,6 +253,35 @@ test('transact: reads inside see the writes, subscribers get one net change set'
   assert.equal(result, 'done')
   assert.deepEqual(batches, [['delete:old', 'insert:n']])
   assert.deepEqual(todos.get('n'), { id: 'n', v: 2 })
+})
+
+test('transact: deletes answer at once and reach the core before anything reads it', async () => {
+  const r = await open()
+  const todos = r.collection('todos')
+  await todos.insertMany(Array.from({ length: 6 }, (_, i) => ({ id: `t${i}`, n: i })))
+  const batches = []
+  todos.subscribe((changes) => batches.push(changes.map((c) => `${c.type}:${c.id}`).sort()))
+  const results = []
+  r.transact(() => {
+    results.push(todos.delete('t0'), todos.delete('t0'), todos.delete('nope'), todos.delete('t1'))
+    assert.equal(todos.get('t0'), undefined)
+    assert.equal(todos.count(), 4)
+    // the core answers these: the deletes are in it by then
+    assert.deepEqual(todos.find({ where: { n: { $lt: 3 } } }).map((t) => t.id), ['t2'])
+    assert.equal(todos.count({ n: { $lt: 3 } }), 1)
+    todos.delete('t2')
+    todos.insert({ id: 't2', n: 20 }) // a delete, then an insert of the same id
+    todos.delete('t3')
+    r.collection('notes') // reaching the core for anything applies the deletes first
+    todos.delete('t4')
+  })
+  assert.deepEqual(await Promise.all(results), [true, false, false, true])
+  assert.deepEqual(batches, [['delete:t0', 'delete:t1', 'delete:t3', 'delete:t4', 'update:t2']])
+  assert.deepEqual(todos.all().map((t) => t.id).sort(), ['t2', 't5'])
+  const copy = await Replica.open({ name: 'copy', storage: 'memory' })
+  copy.applyUpdate(r.encodeState())
+  assert.deepEqual(copy.collection('todos').all().map((t) => t.id).sort(), ['t2', 't5'])
+  assert.deepEqual(copy.collection('todos').get('t2'), { id: 't2', n: 20 })
 })
 
 test('collections lists the collections holding records', async () => {

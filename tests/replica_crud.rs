@@ -1,6 +1,6 @@
 mod common;
 
-use common::{fields, get, kinds, todos};
+use common::{fields, get, kinds, sync, todos};
 use serde_json::json;
 use yreplica::replica::{ChangeKind, Origin, Replica, ReplicaError, Values};
 use yrs::{Map, ReadTxn, Transact};
@@ -180,6 +180,138 @@ fn delete_reports_whether_the_record_existed() {
         kinds(&r.take_changes().changes),
         vec![("a".into(), ChangeKind::Delete)]
     );
+}
+
+#[test]
+fn delete_many_deletes_in_one_transaction_and_reports_each_id() {
+    let mut r = todos();
+    r.capture_local_updates();
+    let before = r.encode_state();
+    let deleted = r
+        .delete_many("todos", &["a", "missing", "c", "a", ""])
+        .unwrap();
+    assert_eq!(deleted, [true, false, true, false, false]);
+    assert_eq!(get(&mut r, "todos", "a"), None);
+    assert_eq!(get(&mut r, "todos", "c"), None);
+    assert!(get(&mut r, "todos", "b").is_some());
+    let mut got = kinds(&r.take_changes().changes);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("a".into(), ChangeKind::Delete),
+            ("c".into(), ChangeKind::Delete)
+        ]
+    );
+    let updates = r.take_local_updates();
+    assert_eq!(updates.len(), 1, "one transaction, one update");
+
+    // A replica that had the records takes the one update, and a plain Yjs reader sees the
+    // same collection.
+    let mut other = Replica::new();
+    other.apply_update(&before).unwrap();
+    other.apply_update(&updates[0]).unwrap();
+    assert_eq!(get(&mut other, "todos", "a"), None);
+    assert_eq!(get(&mut other, "todos", "c"), None);
+    assert_eq!(
+        get(&mut other, "todos", "b"),
+        Some(json!({"id": "b", "title": "beta", "prio": 3, "done": false, "tags": ["x"]}))
+    );
+    assert_eq!(
+        other.collection_to_json("todos"),
+        r.collection_to_json("todos")
+    );
+
+    // Nothing to delete: no transaction, no update, no change.
+    assert_eq!(
+        r.delete_many("todos", &["a", "missing"]).unwrap(),
+        [false, false]
+    );
+    assert_eq!(
+        r.delete_many::<&str>("todos", &[]).unwrap(),
+        Vec::<bool>::new()
+    );
+    assert!(r.take_local_updates().is_empty());
+    assert!(r.take_changes().is_empty());
+}
+
+#[test]
+fn delete_many_in_a_batch_counts_in_its_net_change_set() {
+    let mut r = todos();
+    r.begin_batch();
+    r.insert("todos", "n", fields(json!({"v": 1}))).unwrap();
+    let deleted = r.delete_many("todos", &["n", "a"]).unwrap();
+    assert_eq!(deleted, [true, true]);
+    let set = r.end_batch(Values::Omit).expect("outermost end");
+    // "n" came and went inside the batch: no net change
+    assert_eq!(kinds(&set.changes), vec![("a".into(), ChangeKind::Delete)]);
+}
+
+#[test]
+fn records_of_one_insert_many_read_the_same_for_plain_yjs_and_delete_one_by_one() {
+    // insert_many writes every record's map before the fields; a reader sees nothing of it
+    let mut r = Replica::with_client_id(3);
+    let records = (0..5)
+        .map(|i| {
+            (
+                format!("r{i}"),
+                fields(json!({"title": format!("t{i}"), "n": i, "tags": [i]})),
+            )
+        })
+        .collect();
+    r.insert_many("todos", records).unwrap();
+    let mut plain = Replica::new();
+    plain.apply_update(&r.encode_state()).unwrap();
+    let mut yjs = String::new();
+    plain.collection_to_json("todos").unwrap().to_json(&mut yjs);
+    let seen: serde_json::Value = serde_json::from_str(&yjs).unwrap();
+    assert_eq!(seen["r3"], json!({"title": "t3", "n": 3, "tags": [3]}));
+    assert_eq!(seen.as_object().map(|o| o.len()), Some(5));
+
+    // deleting some one by one, then the rest at once, here and in the copy
+    assert!(r.delete("todos", "r1").unwrap());
+    assert!(r.delete("todos", "r3").unwrap());
+    sync(&r, &mut plain);
+    assert_eq!(
+        plain.find("todos", &Default::default()).unwrap(),
+        ["r0", "r2", "r4"]
+    );
+    assert_eq!(
+        r.delete_many("todos", &["r0", "r2", "r4", "r1"]).unwrap(),
+        [true, true, true, false]
+    );
+    sync(&r, &mut plain);
+    assert_eq!(plain.all("todos").unwrap(), "[]");
+    assert_eq!(r.encode_state(), plain.encode_state());
+}
+
+#[test]
+fn insert_many_of_several_groups_gives_each_record_its_fields() {
+    use yreplica::replica::RECORDS_PER_RUN;
+    let n = 2 * RECORDS_PER_RUN + 3;
+    let mut r = Replica::with_client_id(4);
+    let records = (0..n)
+        .map(|i| {
+            (
+                format!("r{i:05}"),
+                fields(json!({"n": i, "s": format!("v{i}")})),
+            )
+        })
+        .collect();
+    r.insert_many("todos", records).unwrap();
+    let mut copy = Replica::new();
+    copy.apply_update(&r.encode_state()).unwrap();
+    for replica in [&mut r, &mut copy] {
+        let all: serde_json::Value = serde_json::from_str(&replica.all("todos").unwrap()).unwrap();
+        let all = all.as_array().unwrap();
+        assert_eq!(all.len(), n);
+        for (i, record) in all.iter().enumerate() {
+            assert_eq!(
+                record,
+                &json!({"id": format!("r{i:05}"), "n": i, "s": format!("v{i}")})
+            );
+        }
+    }
 }
 
 #[test]

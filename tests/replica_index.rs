@@ -481,6 +481,31 @@ fn an_index_follows_each_kind_of_change_at_once() {
 }
 
 #[test]
+fn indexes_drop_the_records_of_a_delete_many() {
+    let mut r = tasks();
+    let owner = |r: &mut Replica, o: &str| -> Vec<String> {
+        r.find("tasks", &parse_query(&json!({"where": {"owner": o}})))
+            .unwrap()
+    };
+    assert_eq!(owner(&mut r, "u3").len(), 10);
+    let ids: Vec<String> = (0..100)
+        .filter(|i| i % 10 == 3 || i % 2 == 0)
+        .map(|i| format!("t{i:03}"))
+        .collect();
+    let deleted = r.delete_many("tasks", &ids).unwrap();
+    assert!(deleted.iter().all(|d| *d));
+    assert!(owner(&mut r, "u3").is_empty());
+    assert!(owner(&mut r, "u2").is_empty());
+    assert_eq!(owner(&mut r, "u1").len(), 10);
+    let found = |r: &mut Replica, q: Value| r.find("tasks", &parse_query(&q)).unwrap();
+    assert_eq!(found(&mut r, json!({})).len(), 40);
+    assert_eq!(
+        found(&mut r, json!({"where": {"n": {"$lt": 10}}})),
+        ["t001", "t005", "t007", "t009"]
+    );
+}
+
+#[test]
 fn declaring_indexes_again_adds_the_new_ones() {
     let mut r = tasks();
     r.add_indexes("tasks", &["owner".into(), "title".into()])

@@ -56,6 +56,16 @@ const REMOTE_ORIGIN: &str = "yreplica:remote";
 /// Key under which this replica's observer is registered on each collection.
 const OBSERVER_KEY: &str = "yreplica:changes";
 
+/// How many records `insert_many` writes as one group: the group's record maps, then their
+/// fields. Deleted together, the fields of a group are one run of blocks, which yrs 0.28.1
+/// merges in one step; written map then fields, each record's fields would be a run of their
+/// own, and each run's merge shifts every later block of the client in memory (see
+/// [`Replica::delete_many`]): deleting n records would cost n shifts of the rest of the
+/// document, a group of them costs one. Groups stay small because a receiver given a large
+/// update in pieces (`pieces`) may see, until the next piece, up to a group of records whose
+/// maps came in one piece and whose fields come in the next: empty.
+pub const RECORDS_PER_RUN: usize = 1024;
+
 /// A local replica: a Yjs document seen as collections of records.
 pub struct Replica {
     doc: Doc,
@@ -237,8 +247,20 @@ impl Replica {
             .map(|(id, fields)| without_own_id(fields, id, collection))
             .collect::<Result<Vec<_>>>()?;
         self.write(collection, |txn| {
-            for (id, fields) in ids.iter().zip(records) {
-                insert_record(&map, txn, id, fields);
+            // By groups of RECORDS_PER_RUN: the group's record maps, then their fields record
+            // by record (see RECORDS_PER_RUN).
+            let mut records = records.into_iter();
+            for group in ids.chunks(RECORDS_PER_RUN) {
+                let maps: Vec<MapRef> = group
+                    .iter()
+                    .map(|id| map.insert(txn, id.as_str(), MapPrelim::default()))
+                    .collect();
+                // `maps` first: zip takes no record past the group's last map
+                for (record, fields) in maps.iter().zip(records.by_ref()) {
+                    for (name, value) in fields {
+                        record.insert(txn, name, value);
+                    }
+                }
             }
             Ok(((), ids.iter().map(|id| (id.as_str(), false)).collect()))
         })
@@ -316,15 +338,46 @@ impl Replica {
 
     /// Deletes a record; false if there was none.
     pub fn delete(&mut self, collection: &str, id: &str) -> Result<bool> {
+        Ok(self.delete_many(collection, &[id])?.first() == Some(&true))
+    }
+
+    /// Deletes records in one transaction. Returns, for each id, whether this call deleted
+    /// a record under it (false where there was none, and for an id listed again).
+    ///
+    /// When a transaction commits, yrs 0.28.1 merges the blocks it deleted run by run, and
+    /// each merge shifts every later block of their client in memory
+    /// (`ClientBlockList::squash_left_range_compaction`). A record's collected fields are
+    /// such a run: records written one by one cost a shift each, so deleting n of them costs
+    /// on the order of n times the blocks written after them, in one transaction or many
+    /// (one transaction still saves the rest of a write per record). Records written by
+    /// `insert_many` and deleted together cost a shift per [`RECORDS_PER_RUN`] records.
+    pub fn delete_many<S: AsRef<str>>(&mut self, collection: &str, ids: &[S]) -> Result<Vec<bool>> {
         let map = self.collection_map(collection)?;
-        if record_at(&map, &self.doc.transact(), id).is_none() {
-            return Ok(false);
+        let mut deleted = vec![false; ids.len()];
+        {
+            let txn = self.doc.transact();
+            let mut seen = HashSet::with_capacity(ids.len());
+            for (i, id) in ids.iter().enumerate() {
+                let id = id.as_ref();
+                deleted[i] = seen.insert(id) && record_at(&map, &txn, id).is_some();
+            }
         }
+        if !deleted.contains(&true) {
+            return Ok(deleted);
+        }
+        let gone: Vec<&str> = ids
+            .iter()
+            .zip(&deleted)
+            .filter(|(_, deleted)| **deleted)
+            .map(|(id, _)| id.as_ref())
+            .collect();
         self.write(collection, |txn| {
-            let removed = map.remove(txn, id).is_some();
-            Ok((removed, vec![(id, true)]))
-        })
-        .map(|(removed, _)| removed)
+            for id in &gone {
+                map.remove(txn, id);
+            }
+            Ok(((), gone.iter().map(|id| (*id, true)).collect()))
+        })?;
+        Ok(deleted)
     }
 
     // ---- reads -------------------------------------------------------------------------

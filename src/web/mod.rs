@@ -172,6 +172,25 @@ impl WasmReplica {
         Ok(self.local_change(deleted.then_some(ChangeKind::Delete)))
     }
 
+    /// Deletes the records under the ids of `ids_json` (a JSON array of strings) in one
+    /// transaction. Returns a byte per id: 1 where it deleted a record, 0 where there was none
+    /// (or the id came earlier in the list). Every change is in the result, so none is kept.
+    #[wasm_bindgen(js_name = deleteMany)]
+    pub fn delete_many(&mut self, collection: &str, ids_json: &str) -> JsResult<Vec<u8>> {
+        let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
+            errors::type_error(&format!(
+                "deleteMany from '{collection}': ids must be a JSON array of strings: {e}"
+            ))
+        })?;
+        let deleted = self
+            .core_mut()
+            .delete_many(collection, &ids)
+            .map_err(replica_error)?;
+        self.core_mut().forget_changes();
+        self.after_local_write();
+        Ok(deleted.into_iter().map(u8::from).collect())
+    }
+
     /// After a write of one record, its net change as a code: 0 none, 1 insert, 2 update,
     /// 3 delete. The write's result says what it did, so its log entry is only kept for an
     /// open batch.

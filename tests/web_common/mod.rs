@@ -27,6 +27,24 @@ fn json(text: &str) -> serde_json::Value {
 }
 
 #[wasm_bindgen_test]
+fn delete_many_answers_a_byte_per_id() {
+    let mut r = WasmReplica::new(None);
+    r.insert_many("todos", r#"["a","b","c"]"#, br#"[{},{"n":1},{}]"#)
+        .unwrap();
+    assert_eq!(
+        r.delete_many("todos", r#"["a","x","c","a"]"#).unwrap(),
+        [1, 0, 1, 0]
+    );
+    assert_eq!(
+        json(&r.find("todos", "{}").unwrap()),
+        serde_json::json!(["b"])
+    );
+    let refused = r.delete_many("todos", r#"["a",1]"#).unwrap_err();
+    assert!(message(&refused).contains("ids must be a JSON array of strings"));
+    assert_eq!(r.delete_many("todos", "[]").unwrap(), Vec::<u8>::new());
+}
+
+#[wasm_bindgen_test]
 fn crud_round_trip() {
     let mut r = WasmReplica::new(None);
     r.insert("todos", "a", r#"{"title":"Buy milk","done":false}"#)
