@@ -70,9 +70,10 @@ export function measureCrud({ n, runs, log }) {
 }
 
 /**
- * Deleting records costs time that grows with the document (quadratically, in yrs and in Yjs:
- * 100,000 deletes take tens of seconds), so the delete-all / insert-again cycles that show
- * whether freed Wasm memory is reused run up to this size only.
+ * Deleting many records in one transaction costs Yjs time that grows with the square of the
+ * records (100,000 deletes take ~10 s; a million would take hours); yreplica's are linear for
+ * records an insertMany wrote (docs/data-at-scale.md). The delete-all / insert-again cycles
+ * that show whether freed Wasm memory is reused run up to this size only, for both.
  */
 export const REUSE_MAX = 100_000
 
@@ -84,7 +85,7 @@ export async function measureMemory({ n, runs, log }) {
     runChild(scripts[lib], { n, cycles }, { heapMb: heapMbFor(n), timeoutMs: timeoutFor(n) }),
   )
   if (cycles === 0) {
-    out.notes = [`memory: the delete-all / insert-again cycles run up to ${REUSE_MAX.toLocaleString('en-US')} records only: deleting is superlinear (yrs, Yjs and yreplica alike), a million deletes would take hours`]
+    out.notes = [`memory: the delete-all / insert-again cycles run up to ${REUSE_MAX.toLocaleString('en-US')} records only: deleting a million records in one transaction would take Yjs hours`]
   }
   return out
 }
