@@ -54,13 +54,6 @@ impl Presence {
         self.encode_local()
     }
 
-    /// Clears this replica's state (it is leaving); returns the message saying so.
-    pub fn leave(&mut self) -> Vec<u8> {
-        self.local = None;
-        self.clock += 1;
-        self.encode_local()
-    }
-
     /// The message carrying this replica's current state, if it ever set one.
     pub fn local_message(&self) -> Option<Vec<u8>> {
         (self.clock > 0).then(|| self.encode_local())
@@ -100,17 +93,6 @@ impl Presence {
             budget: bytes,
             ..Presence::default()
         }
-    }
-
-    /// Bounds what the others' states may take in total (JSON text plus [`PEER_OVERHEAD`]
-    /// each): a server cannot make presence grow without bound.
-    pub fn set_budget(&mut self, bytes: usize) {
-        self.budget = bytes;
-    }
-
-    /// What the others' states take, counted as the budget counts.
-    pub fn held_bytes(&self) -> usize {
-        self.held
     }
 
     fn insert_peer(&mut self, client: u64, peer: Peer) {
@@ -213,9 +195,5 @@ impl Presence {
             .map(|(client, p)| format!("{{\"clientId\":{client},\"state\":{}}}", p.json))
             .collect();
         format!("[{}]", items.join(","))
-    }
-
-    pub fn peer_count(&self) -> usize {
-        self.peers.len()
     }
 }
