@@ -156,7 +156,8 @@ export class Collection {
     const core = this._core(where)
     const chunks = this._replica._writeChunks(sizes, where)
     // Wasm memory then grows for the whole write at once (each grow costs a JS heap collection).
-    if (chunks.length > 1) core.expectInput(sizes.reduce((sum, size) => sum + size, 0))
+    // (JSON bytes, as the core counts them: `sizes` adds per-field headers the memory has not)
+    if (chunks.length > 1) core.expectInput(jsons.reduce((sum, json) => sum + json.length, 0))
     try {
       for (const [from, to] of chunks) {
         core.insertMany(this.name, JSON.stringify(ids.slice(from, to)), utf8.encode(`[${jsons.slice(from, to).join(',')}]`))
