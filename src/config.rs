@@ -172,6 +172,15 @@ impl SyncConfig {
         Ok(())
     }
 
+    /// The option names, as `Replica.open` takes them (each field's camelCase name): the one
+    /// list of sync options, which the facade asks for rather than keeping its own.
+    pub fn option_names() -> Vec<String> {
+        match serde_json::to_value(SyncConfig::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The limit for messages that are not document updates (see `max_message_bytes`).
     pub fn max_message_bytes(&self) -> f64 {
         self.max_message_bytes
