@@ -110,16 +110,19 @@ export interface Change<T extends object = Record<string, JsonValue>> {
 
 /**
  * Every `code` yreplica itself gives an error (docs/api.md in the repository, "Errors and
- * codes", says when each occurs).
+ * codes", says when each occurs; a test checks that this list holds every code the sources give).
  * Thrown by calls or rejecting their promises: INVALID_OPTION, UNSUPPORTED, NOT_FOUND,
- * ALREADY_EXISTS, INVALID_VALUE (TypeError), INVALID_QUERY, INVALID_UPDATE, TOO_LARGE
- * (RangeError: a write over maxUpdateBytes), CLOSED; from sync: TIMEOUT, NO_ENDPOINTS,
- * UNKNOWN_ENDPOINT, REJECTED (a Hocuspocus server refused a change a flush waits for).
+ * ALREADY_EXISTS, INVALID_VALUE (TypeError: a value or an argument of the wrong kind),
+ * INVALID_QUERY, INVALID_UPDATE, TOO_LARGE (RangeError: a write over maxUpdateBytes), CLOSED;
+ * from sync: TIMEOUT, NO_ENDPOINTS, UNKNOWN_ENDPOINT, REJECTED (a Hocuspocus server refused a
+ * change a flush waits for).
  * On 'error' events: CONNECT_FAILED, PROTOCOL_ERROR, PERMISSION_DENIED, CLOSED_BY_SERVER (a
  * Hocuspocus server closed the document), INVALID_UPDATE, FRAME_TOO_LARGE, BACKLOG_TOO_LARGE,
  * PRESENCE_TOO_LARGE, REJECTED.
  * From storage: STORAGE_FAILED, STORAGE_CORRUPT, QUOTA_EXCEEDED, LOCKED, BLOCKED, TIMEOUT
  * (an IndexedDB open that hangs), UNSUPPORTED.
+ * INTERNAL: a bug inside yreplica (a Rust panic) broke the replica; it is emitted as an 'error'
+ * event and every later call throws or rejects with it, until close().
  * INVALID_STATE (starting sync twice on one Wasm core) is internal: `Replica` never causes it.
  */
 export type ErrorCode =
@@ -149,11 +152,13 @@ export type ErrorCode =
   | 'LOCKED'
   | 'BLOCKED'
   | 'INVALID_STATE'
+  | 'INTERNAL'
 
 /**
- * An error from yreplica. TypeErrors for arguments of the wrong kind, checked in JS, carry no
- * code. A storage error that already carries a string code passes through as it is: a custom
- * adapter's own codes, and Node's system error codes from the file store (EACCES, ENOSPC, …).
+ * An error from yreplica: every one carries a code (TypeErrors for values and arguments of the
+ * wrong kind carry INVALID_VALUE). A storage error that already carries a string code passes
+ * through as it is: a custom adapter's own codes, and Node's system error codes from the file
+ * store (EACCES, ENOSPC, …).
  */
 export interface ReplicaError extends Error {
   code: ErrorCode | (string & {})
@@ -189,6 +194,9 @@ export declare class Collection<T extends object = Record<string, JsonValue>> {
    */
   deleteMany(ids: string[]): Promise<number>
   get(id: string): StoredRecord<T> | undefined
+  /** Every record, in the order they entered this replica (written here, loaded or received;
+   * a record deleted and written again comes last), which differs between replicas. `find()`
+   * without `orderBy` returns them sorted by id. */
   all(): StoredRecord<T>[]
   find(options?: FindOptions): StoredRecord<T>[]
   count(where?: Where): number
@@ -228,7 +236,8 @@ export declare class Replica {
   readonly endpoints: EndpointHealth[]
   /** Resolves when every change made before the call is acknowledged by the connected server;
    * rejects with code 'TIMEOUT' after timeoutMs (default 5000), 'NO_ENDPOINTS' without endpoints,
-   * 'REJECTED' when a Hocuspocus server refused a change, 'CLOSED' when the replica closes first. */
+   * 'REJECTED' when a Hocuspocus server refused a change, 'CLOSED' when the replica is or gets
+   * closed first. */
   flush(options?: { timeoutMs?: number }): Promise<void>
   /** Leaves the current endpoint for the next one now (reason 'manual'). */
   failover(): Promise<void>

@@ -4,8 +4,8 @@ import { WebSocket } from 'ws'
 import { createReplicaClass, Collection } from './replica.js'
 import { openFileStore } from './file-store.js'
 
-const { WasmReplica, checkSyncOptions } = core
-const loaded = Promise.resolve({ WasmReplica, checkSyncOptions })
+const { WasmReplica, checkSyncOptions, syncOptionNames, takePanicMessage } = core
+const loaded = Promise.resolve({ WasmReplica, checkSyncOptions, syncOptionNames, takePanicMessage })
 
 /**
  * Node 20 has no global WebSocket: the `ws` package stands in unless the app passes one. The

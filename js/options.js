@@ -1,17 +1,9 @@
 // Checking the options of Replica.open. Sync options are checked by the Rust core
-// (checkSyncOptions), which owns their meaning; this file checks what only JS can see.
+// (checkSyncOptions), which owns their meaning and their names (syncOptionNames, the fields of
+// src/config.rs SyncConfig); this file checks what only JS can see.
 
-const KNOWN = new Set([
-  'name', 'room', 'endpoints', 'storage', 'heartbeatIntervalMs', 'missedHeartbeats',
-  'connectTimeoutMs', 'backoff', 'failback', 'failbackAfterMs', 'params', 'WebSocket',
-  'protocol', 'token', 'maxFrameBytes', 'maxMessageBytes', 'maxBacklogBytes', 'syncTimeoutMs',
-  'maxUpdateBytes',
-])
-const SYNC_KEYS = [
-  'endpoints', 'heartbeatIntervalMs', 'missedHeartbeats', 'connectTimeoutMs', 'backoff',
-  'failback', 'failbackAfterMs', 'params', 'protocol', 'token', 'maxFrameBytes',
-  'maxMessageBytes', 'maxBacklogBytes', 'syncTimeoutMs',
-]
+/** The options only the facade reads. */
+const FACADE_OPTIONS = ['name', 'room', 'storage', 'WebSocket', 'maxUpdateBytes']
 /**
  * 4 MiB: one write goes out as one update message, which every peer must take in; this is
  * far under any peer's maxFrameBytes (512 MiB by default, 16 MiB before that) and under the
@@ -60,11 +52,14 @@ function checkStorage(storage, env) {
 /**
  * Returns { name, room, storage, sync } or throws an Error with code 'INVALID_OPTION'
  * (or 'UNSUPPORTED' for storage kinds not built yet).
+ * @param core the Wasm module's `checkSyncOptions` and `syncOptionNames`
  */
-export function checkOptions(options, checkSyncOptions, env = {}) {
+export function checkOptions(options, core, env = {}) {
   if (options === null || typeof options !== 'object') throw optionError('options must be an object')
+  const syncKeys = core.syncOptionNames()
+  const known = new Set([...FACADE_OPTIONS, ...syncKeys])
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw optionError(`unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
+    if (!known.has(key)) throw optionError(`unknown option '${key}' (known: ${[...known].sort().join(', ')})`)
   }
   const { name, room = name, WebSocket } = options
   if (typeof name !== 'string' || name === '') throw optionError('name must be a non-empty string')
@@ -89,14 +84,14 @@ export function checkOptions(options, checkSyncOptions, env = {}) {
   checkStorage(storage, env)
 
   const syncInput = {}
-  for (const key of SYNC_KEYS) if (options[key] !== undefined) syncInput[key] = options[key]
+  for (const key of syncKeys) if (options[key] !== undefined) syncInput[key] = options[key]
   if (syncInput.endpoints !== undefined && !Array.isArray(syncInput.endpoints)) {
     throw optionError('endpoints must be an array of ws:// or wss:// URLs')
   }
   if (syncInput.params) {
     syncInput.params = Object.fromEntries(Object.entries(syncInput.params).map(([k, v]) => [k, String(v)]))
   }
-  const sync = JSON.parse(checkSyncOptions(JSON.stringify(syncInput)))
+  const sync = core.checkSyncOptions(JSON.stringify(syncInput))
   const maxUpdateBytes = options.maxUpdateBytes ?? Math.min(DEFAULT_MAX_UPDATE_BYTES, sync.maxFrameBytes)
   if (sync.maxFrameBytes < maxUpdateBytes) {
     throw optionError(`maxUpdateBytes (${maxUpdateBytes}) must not exceed maxFrameBytes (${sync.maxFrameBytes}): such a write could never be received`)

@@ -79,8 +79,15 @@ export class Persistence {
     const tick = this.tick
     if (tick === null) return
     this.tick = null
-    for (let update = this.core.takeStorageUpdate(); update !== undefined; update = this.core.takeStorageUpdate()) {
-      this.retry.push(update)
+    try {
+      for (let update = this.core.takeStorageUpdate(); update !== undefined; update = this.core.takeStorageUpdate()) {
+        this.retry.push(update)
+      }
+    } catch (error) {
+      // Only a replica broken by an internal error fails here (its INTERNAL error was reported
+      // then): the writes of this tick cannot be known to be stored.
+      tick.reject(error)
+      return
     }
     this.chain = this.chain.then(async () => {
       try {

@@ -1,6 +1,9 @@
-// The public API (see API.md) over the wasm core. This file owns the read cache: records
+// The public API (see docs/api.md) over the wasm core. This file owns the read cache: records
 // live here as parsed JSON, kept exact by the change sets the core returns after every
 // write and every remote update, so reads never cross into Wasm per record.
+//
+// What comes back from the core besides records (events, status, endpoint health, query
+// plans, checked options, a write's change kind) is declared once, in src/web/contract.rs.
 
 import { checkOptions, warnInsecureEndpoints } from './options.js'
 import { checkQueryValue, checkRecord } from './values.js'
@@ -8,11 +11,8 @@ import { newId } from './ids.js'
 import { indexedFields } from './collection-options.js'
 import { Persistence } from './persistence.js'
 import { RecordCache } from './record-cache.js'
+import { closedError, codedError, invalidValue } from './errors.js'
 
-// Change codes returned by the core's single-record writes.
-const UNCHANGED = 0
-const DELETED = 3
-const CHANGE_TYPES = [undefined, 'insert', 'update', 'delete']
 /**
  * What deleting one record adds to a Yjs update, at most in practice: a deleted range for its
  * map and one for its fields (client and clock as variable-length integers), with room for
@@ -20,16 +20,9 @@ const CHANGE_TYPES = [undefined, 'insert', 'update', 'delete']
  */
 const DELETE_BYTES = 32
 
-function closedError() {
-  const error = new Error('the replica is closed')
-  error.code = 'CLOSED'
-  return error
-}
-
-
 function checkId(id, where) {
   if (typeof id !== 'string' || id === '') {
-    throw new TypeError(`${where}: the id must be a non-empty string, got ${id === '' ? 'an empty string' : typeof id}`)
+    throw invalidValue(`${where}: the id must be a non-empty string, got ${id === '' ? 'an empty string' : typeof id}`)
   }
 }
 
@@ -57,57 +50,164 @@ function mergeFields(record, fields) {
   }
 }
 
+/** The fields a patch removes (given as `undefined`), as the core takes them: JSON, or ''. */
+function unsetFields(fields) {
+  const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
+  return unset.length === 0 ? '' : JSON.stringify(unset)
+}
+
 function checkUpdate(update) {
-  if (!(update instanceof Uint8Array)) throw new TypeError('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
+  if (!(update instanceof Uint8Array)) throw invalidValue('applyUpdate: expected a Uint8Array holding a Yjs v1 update')
 }
 
 function alreadyExists(collection, id) {
-  const error = new Error(`a record with id '${id}' already exists in collection '${collection}'`)
-  error.code = 'ALREADY_EXISTS'
-  return error
+  return codedError('ALREADY_EXISTS', `a record with id '${id}' already exists in collection '${collection}'`)
+}
+
+function checkQuery(query, what) {
+  if (query === null || typeof query !== 'object' || Array.isArray(query)) throw invalidValue(`${what}: the query must be an object`)
+  checkWhere(query.where, what)
 }
 
 function checkWhere(where, what) {
   if (where === undefined || where === null) return
-  if (typeof where !== 'object' || Array.isArray(where)) throw new TypeError(`${what}: 'where' must be an object`)
+  if (typeof where !== 'object' || Array.isArray(where)) throw invalidValue(`${what}: 'where' must be an object`)
   for (const key of Object.keys(where)) checkQueryValue(where[key], `${what}, field '${key}'`)
 }
 
-export class Collection {
-  /** @internal */
-  constructor(replica, name) {
-    this.name = name
-    this._replica = replica
-    /** Every record of the collection; values are never handed out (reads copy them). */
-    this._cache = new RecordCache((ids) => {
-      const found = JSON.parse(replica._use(`${name}: reading records`).getMany(name, JSON.stringify(ids)))
-      return found.map((record) => record ?? undefined)
-    })
-    this._subscribers = new Set()
+/**
+ * The Wasm core behind a guard. A call that traps (a Rust panic aborts the module with a
+ * `WebAssembly.RuntimeError`) is handed to `trapped`, which breaks the replica and returns the
+ * INTERNAL error to throw instead; once broken (`broken()` returns that error), every call
+ * throws it without entering Wasm.
+ */
+function guardCore(core, trapped, broken) {
+  const guarded = {}
+  const methods = Object.getPrototypeOf(core)
+  for (const name of Object.getOwnPropertyNames(methods)) {
+    const method = methods[name]
+    if (name === 'constructor' || typeof method !== 'function') continue
+    guarded[name] = (...args) => {
+      const error = broken()
+      if (error !== null) throw error
+      try {
+        return Reflect.apply(method, core, args)
+      } catch (thrown) {
+        throw thrown instanceof WebAssembly.RuntimeError ? trapped(thrown) : thrown
+      }
+    }
   }
+  return guarded
+}
 
-  _core(what) {
-    return this._replica._use(what)
+/**
+ * A collection handle. It shares nothing with its replica but what the replica hands it when
+ * it makes the handle (see `Replica#collectionEntry`):
+ * - `cache`, the collection's RecordCache, and `subscribers`, its set of listeners, which the
+ *   replica also reads to deliver remote changes;
+ * - `host`, all the collection asks of the replica: `core(what)` (the Wasm core, or throws
+ *   CLOSED / INTERNAL), `settle(write)` (runs a synchronous write; its promise resolves when
+ *   the write is durable), `checkWriteSize(bytes, where)` and `writeChunks(sizes, where)`
+ *   (maxUpdateBytes), `changed(collection, type, ids)` (local changes were made: notify them and
+ *   deliver sync news) and `listenersChanged()` (a subscriber came or went).
+ */
+export class Collection {
+  #host
+  #cache
+  #subscribers
+
+  /** @internal */
+  constructor(name, { host, cache, subscribers }) {
+    this.name = name
+    this.#host = host
+    /** Every record of the collection; values are never handed out (reads copy them). */
+    this.#cache = cache
+    this.#subscribers = subscribers
   }
 
   insert(record) {
-    return this._replica._settle(() => {
-      const where = `${this.name}.insert`
-      checkRecord(record, where)
-      const id = record.id === undefined ? newId() : record.id
-      checkId(id, where)
-      const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json.length, where)
-      const change = this._core(where).insert(this.name, id, json)
-      this._applyLocal(id, change, () => this._cache.setText(id, json))
-      return id
+    return this.#writeOne('insert', undefined, record)
+  }
+
+  update(id, fields) {
+    return this.#writeOne('update', id, fields)
+  }
+
+  replace(id, record) {
+    return this.#writeOne('replace', id, record)
+  }
+
+  upsert(record) {
+    return this.#writeOne('upsert', undefined, record)
+  }
+
+  delete(id) {
+    // Inside transact() the cache answers and the core deletes with the transaction's other
+    // deletes (see Replica._deferredDeletes).
+    if (this.#host.inBatch()) {
+      return this.#host.settle(() => {
+        checkId(id, `${this.name}.delete`)
+        return this.#host.deferDelete(this.name, id)
+      })
+    }
+    return this.#writeOne('delete', id, undefined)
+  }
+
+  /**
+   * The one path of single-record writes: the checks, the size bound, one call into the core,
+   * then the cache from what was written (exact: the core stored the same JSON) and the
+   * record's net change announced, as the core names it ('insert', 'update', 'delete', or
+   * undefined for none). Resolves with the id (insert), whether a record was deleted
+   * (delete), or undefined.
+   */
+  #writeOne(op, id, fields) {
+    return this.#host.settle(() => {
+      const where = `${this.name}.${op}`
+      const idGiven = op === 'update' || op === 'replace' || op === 'delete'
+      if (idGiven) checkId(id, where)
+      let json
+      if (op !== 'delete') {
+        checkRecord(fields, where)
+        if (op === 'insert') {
+          id = fields.id === undefined ? newId() : fields.id
+          checkId(id, where)
+        } else if (op === 'upsert') {
+          id = fields.id
+          checkId(id, `${where}: field 'id'`)
+        }
+        json = JSON.stringify(fields)
+        this.#host.checkWriteSize(json.length, where)
+      }
+      const core = this.#host.core(where)
+      const change =
+        op === 'delete'
+          ? core.delete(this.name, id)
+          : op === 'update'
+            ? core.update(this.name, id, json, unsetFields(fields))
+            : core[op](this.name, id, json) // insert, replace, upsert
+      if (change !== undefined) {
+        if (change === 'delete') this.#cache.delete(id)
+        else if (op === 'update') this.#patchCached(id, fields)
+        else this.#cache.setText(id, json)
+        this.#host.changed(this.name, change, [id])
+      }
+      return op === 'insert' ? id : op === 'delete' ? change === 'delete' : undefined
     })
   }
 
+  /** An updated record: its cached object patched in place (never handed out: reads copy it). */
+  #patchCached(id, fields) {
+    const current = this.#cache.parsed(id)
+    // A record nobody has read stays unparsed: the core holds its new value.
+    if (current === undefined) return this.#cache.setInCore(id)
+    mergeFields(current, fields)
+    current.id = id
+  }
+
   insertMany(records) {
-    return this._replica._settle(() => {
+    return this.#host.settle(() => {
       const where = `${this.name}.insertMany`
-      if (!Array.isArray(records)) throw new TypeError(`${where}: expected an array of records`)
+      if (!Array.isArray(records)) throw invalidValue(`${where}: expected an array of records`)
       const ids = new Array(records.length)
       const jsons = new Array(records.length)
       const sizes = new Array(records.length)
@@ -129,19 +229,18 @@ export class Collection {
             checkRecord(records[i], at)
             checkId(id, at)
           }
-          if (this._cache.has(id)) throw alreadyExists(this.name, id)
+          if (this.#cache.has(id)) throw alreadyExists(this.name, id)
           ids[i] = id
           jsons[i] = JSON.stringify(records[i])
           sizes[i] = updateSize(jsons[i], fields)
-          this._cache.setText(id, jsons[i])
+          this.#cache.setText(id, jsons[i])
         }
-        this._writeMany(ids, jsons, sizes, where, progress)
+        this.#writeMany(ids, jsons, sizes, where, progress)
       } catch (error) {
-        for (let i = progress.written; i < cached; i++) this._cache.delete(ids[i])
+        for (let i = progress.written; i < cached; i++) this.#cache.delete(ids[i])
         throw error
       }
-      this._replica._announceMany(this.name, 'insert', ids)
-      this._replica._drainSync()
+      this.#host.changed(this.name, 'insert', ids)
       return ids
     })
   }
@@ -152,9 +251,9 @@ export class Collection {
    * update instead). `progress.written` counts the records written so far (if a later update
    * is refused, the earlier ones stand, as separate writes would).
    */
-  _writeMany(ids, jsons, sizes, where, progress) {
-    const core = this._core(where)
-    const chunks = this._replica._writeChunks(sizes, where)
+  #writeMany(ids, jsons, sizes, where, progress) {
+    const core = this.#host.core(where)
+    const chunks = this.#host.writeChunks(sizes, where)
     // Wasm memory then grows for the whole write at once (each grow costs a JS heap collection).
     // (JSON bytes, as the core counts them: `sizes` adds per-field headers the memory has not)
     if (chunks.length > 1) core.expectInput(jsons.reduce((sum, json) => sum + json.length, 0))
@@ -168,148 +267,80 @@ export class Collection {
     }
   }
 
-  update(id, fields) {
-    return this._replica._settle(() => {
-      const where = `${this.name}.update`
-      checkId(id, where)
-      checkRecord(fields, where)
-      const unset = Object.keys(fields).filter((key) => fields[key] === undefined)
-      const json = JSON.stringify(fields)
-      this._replica._checkWriteSize(json.length, where)
-      const change = this._core(where).update(this.name, id, json, unset.length === 0 ? '' : JSON.stringify(unset))
-      this._applyLocal(id, change, () => {
-        const current = this._cache.parsed(id)
-        // A record nobody has read stays unparsed: the core holds its new value.
-        if (current === undefined) return this._cache.setInCore(id)
-        // The cached object is never handed out (reads copy it): patched in place.
-        mergeFields(current, fields)
-        current.id = id
-      })
-    })
-  }
-
-  replace(id, record) {
-    return this._replica._settle(() => {
-      const where = `${this.name}.replace`
-      checkId(id, where)
-      checkRecord(record, where)
-      const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json.length, where)
-      const change = this._core(where).replace(this.name, id, json)
-      this._applyLocal(id, change, () => this._cache.setText(id, json))
-    })
-  }
-
-  upsert(record) {
-    return this._replica._settle(() => {
-      const where = `${this.name}.upsert`
-      checkRecord(record, where)
-      checkId(record.id, `${where}: field 'id'`)
-      const json = JSON.stringify(record)
-      this._replica._checkWriteSize(json.length, where)
-      const change = this._core(where).upsert(this.name, record.id, json)
-      this._applyLocal(record.id, change, () => this._cache.setText(record.id, json))
-    })
-  }
-
-  delete(id) {
-    return this._replica._settle(() => {
-      const where = `${this.name}.delete`
-      checkId(id, where)
-      if (this._replica._batchDepth > 0) return this._replica._deferDelete(this, id)
-      const change = this._core(where).delete(this.name, id)
-      this._applyLocal(id, change, null)
-      return change === DELETED
-    })
-  }
-
+  /** Deletes the records under `ids` together: one Yjs update (or a few, see below). */
   deleteMany(ids) {
-    return this._replica._settle(() => {
+    return this.#host.settle(() => {
       const where = `${this.name}.deleteMany`
-      if (!Array.isArray(ids)) throw new TypeError(`${where}: expected an array of ids`)
+      if (!Array.isArray(ids)) throw invalidValue(`${where}: expected an array of ids`)
       for (let i = 0; i < ids.length; i++) {
         if (typeof ids[i] !== 'string' || ids[i] === '') checkId(ids[i], `${where}, id ${i}`)
       }
-      const core = this._core(where)
+      const core = this.#host.core(where)
       const deleted = []
       // One transaction (deleting records together costs far less than one by one: see
       // Replica::delete_many). Outside transact() the ids go in runs whose updates stay under
       // maxUpdateBytes, counting a generous DELETE_BYTES per id; inside, the transaction is one
       // update anyway.
-      const run = this._replica._batchDepth > 0 ? ids.length : Math.max(1, Math.floor(this._replica._options.maxUpdateBytes / DELETE_BYTES))
+      const run = this.#host.inBatch() ? ids.length : Math.max(1, Math.floor(this.#host.maxUpdateBytes() / DELETE_BYTES))
       for (let from = 0; from < ids.length; from += run) {
         const part = ids.slice(from, from + run)
         const flags = core.deleteMany(this.name, JSON.stringify(part))
         for (let i = 0; i < part.length; i++) {
           if (flags[i] === 1) {
-            this._cache.delete(part[i])
+            this.#cache.delete(part[i])
             deleted.push(part[i])
           }
         }
       }
-      this._replica._announceMany(this.name, 'delete', deleted)
-      this._replica._drainSync()
+      this.#host.changed(this.name, 'delete', deleted)
       return deleted.length
     })
   }
 
-  /**
-   * @internal After a single-record write: `change` is the core's code for that record's net
-   * change; `store` puts the new value into the cache from what was written (exact: the core
-   * stored the same JSON).
-   */
-  _applyLocal(id, change, store) {
-    if (change === UNCHANGED) return
-    if (change === DELETED) this._cache.delete(id)
-    else store()
-    this._replica._announce(this.name, CHANGE_TYPES[change], id)
-    this._replica._drainSync()
-  }
-
   get(id) {
-    this._replica._open()
-    return this._cache.read(id)
+    // (reads the cache only: deletes queued inside transact() stay queued)
+    this.#host.open()
+    return this.#cache.read(id)
   }
 
+  /** Every record, in the order they entered this replica's cache (see RecordCache.values). */
   all() {
-    this._replica._open()
-    return this._cache.values()
+    this.#host.open()
+    return this.#cache.values()
   }
 
   /** `{ where, orderBy, limit, offset }`: the core evaluates it and returns ids only. */
   find(query = {}) {
     const what = `${this.name}.find`
-    const core = this._core(what)
-    if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new TypeError(`${what}: the query must be an object`)
-    checkWhere(query.where, what)
+    const core = this.#host.core(what)
+    checkQuery(query, what)
     const ids = JSON.parse(core.find(this.name, JSON.stringify(query)))
-    return this._cache.readMany(ids)
+    return this.#cache.readMany(ids)
   }
 
   /** Runs `query` as `find` would: `{ index, scanned }`, the index it used (null: none) and how many records it examined. */
   explain(query = {}) {
     const what = `${this.name}.explain`
-    const core = this._core(what)
-    if (query === null || typeof query !== 'object' || Array.isArray(query)) throw new TypeError(`${what}: the query must be an object`)
-    checkWhere(query.where, what)
-    return JSON.parse(core.explain(this.name, JSON.stringify(query)))
+    const core = this.#host.core(what)
+    checkQuery(query, what)
+    return core.explain(this.name, JSON.stringify(query))
   }
 
   count(where) {
     const what = `${this.name}.count`
-    const core = this._core(what)
+    const core = this.#host.core(what)
     checkWhere(where, what)
-    if (where === undefined || where === null || Object.keys(where).length === 0) return this._cache.size
+    if (where === undefined || where === null || Object.keys(where).length === 0) return this.#cache.size
     return core.count(this.name, JSON.stringify(where))
   }
 
   subscribe(listener) {
-    if (typeof listener !== 'function') throw new TypeError(`${this.name}.subscribe: expected a function`)
-    this._subscribers.add(listener)
-    this._replica._listenersChanged()
+    if (typeof listener !== 'function') throw invalidValue(`${this.name}.subscribe: expected a function`)
+    this.#subscribers.add(listener)
+    this.#host.listenersChanged()
     return () => {
-      this._subscribers.delete(listener)
-      this._replica._listenersChanged()
+      this.#subscribers.delete(listener)
+      this.#host.listenersChanged()
     }
   }
 }
@@ -322,18 +353,20 @@ export class Collection {
  */
 export function createReplicaClass(loadCore, env = {}) {
   class Replica {
-    /** Opens a replica. See API.md "Opening and closing". */
+    /** Opens a replica. See docs/api.md "Replica.open(options)". */
     static async open(options) {
-      const core = await loadCore()
-      const checked = checkOptions(options, core.checkSyncOptions, env)
+      const module = await loadCore()
+      const checked = checkOptions(options, module, env)
       // A random 32-bit Yjs client id, as Yjs itself picks (smaller encodings than 53 bits).
       const clientId = globalThis.crypto.getRandomValues(new Uint32Array(1))[0] || 1
-      const replica = new Replica(new core.WasmReplica(clientId), checked)
-      replica._listenersChanged()
+      const replica = new Replica(module, new module.WasmReplica(clientId), checked)
       try {
+        replica._listenersChanged()
         await replica._openStorage(env)
+        if (replica._broken) throw replica._broken
       } catch (error) {
-        replica._core.free()
+        replica._closed = true
+        replica._release(replica._raw)
         replica._core = null
         throw error
       }
@@ -356,12 +389,19 @@ export function createReplicaClass(loadCore, env = {}) {
     }
 
     /** @internal */
-    constructor(core, options) {
-      this._core = core
+    constructor(module, core, options) {
+      this._module = module
+      /** The Wasm core itself, freed at close(). */
+      this._raw = core
+      /** The Wasm core behind its guard (every call goes through it); null once closed or broken. */
+      this._core = guardCore(core, (trap) => this._trapped(trap), () => this._broken)
+      /** The INTERNAL error that broke this replica (a Rust panic), or null. */
+      this._broken = null
+      this._closed = false
       this.name = options.name
       this.room = options.room
       this._options = options
-      /** @type {Map<string, Collection>} */
+      /** @type {Map<string, { handle: Collection, cache: RecordCache, subscribers: Set<Function> }>} */
       this._collections = new Map()
       this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set() }
       /** Whether the core sends values with remote changes (it starts with them on). */
@@ -390,6 +430,53 @@ export function createReplicaClass(loadCore, env = {}) {
        * @type {Map<string, string[]>}
        */
       this._deferredDeletes = new Map()
+      /** What every Collection of this replica may ask of it (see Collection). */
+      this._host = {
+        core: (what) => this._use(what),
+        settle: (write) => this._settle(write),
+        checkWriteSize: (bytes, where) => this._checkWriteSize(bytes, where),
+        writeChunks: (sizes, where) => this._writeChunks(sizes, where),
+        maxUpdateBytes: () => this._options.maxUpdateBytes,
+        inBatch: () => this._batchDepth > 0,
+        deferDelete: (name, id) => this._deferDelete(name, id),
+        open: () => this._open(),
+        changed: (name, type, ids) => {
+          if (this._batchDepth === 0 && this._listenedTo(name)) this._notify(ids.map((id) => [name, type, id]), 'local')
+          this._drainSync()
+        },
+        listenersChanged: () => this._listenersChanged(),
+      }
+    }
+
+    /**
+     * @internal A call into Wasm trapped: a Rust panic (whose message the panic hook kept), or
+     * another trap of the module. Its state can no longer be trusted, so the replica is
+     * unusable from now on: every call throws (or rejects with) the INTERNAL error this
+     * returns, which is also emitted as an 'error' event. `close()` still releases it.
+     */
+    _trapped(trap) {
+      if (this._broken) return this._broken
+      const panic = this._module.takePanicMessage?.()
+      const error = codedError('INTERNAL', `${panic ?? `yreplica: internal error (${trap.message})`}; this replica can no longer be used: close it and open it again`)
+      error.cause = trap
+      this._broken = error
+      this._core = null
+      if (this._syncing) {
+        this._syncing = false
+        // Later: the call that trapped may be inside the driver, whose state it left borrowed.
+        const core = this._raw
+        queueMicrotask(() => {
+          try {
+            core.stopSync()
+          } catch {
+            // a module that trapped may trap again; its sockets close when it is freed
+          }
+        })
+      }
+      for (const { reject } of this._flushes.values()) reject(error)
+      this._flushes.clear()
+      this._emit('error', error)
+      return error
     }
 
     /**
@@ -403,9 +490,7 @@ export function createReplicaClass(loadCore, env = {}) {
       const total = (this._batchDepth > 0 ? this._batchChars : 0) + bytes
       if (total > limit) {
         const inBatch = this._batchDepth > 0 ? ' (with the earlier writes of this transact())' : ''
-        const error = new RangeError(`${where}: this write is ${total} bytes of JSON${inBatch}, over maxUpdateBytes (${limit}); nothing was written`)
-        error.code = 'TOO_LARGE'
-        throw error
+        throw codedError('TOO_LARGE', `${where}: this write is ${total} bytes of JSON${inBatch}, over maxUpdateBytes (${limit}); nothing was written`, RangeError)
       }
       if (this._batchDepth > 0) this._batchChars = total
     }
@@ -421,9 +506,7 @@ export function createReplicaClass(loadCore, env = {}) {
       let total = 0
       for (let i = 0; i < sizes.length; i++) {
         if (sizes[i] > limit) {
-          const error = new RangeError(`${where}, record ${i}: this record takes ${sizes[i]} bytes, over maxUpdateBytes (${limit}); nothing was written`)
-          error.code = 'TOO_LARGE'
-          throw error
+          throw codedError('TOO_LARGE', `${where}, record ${i}: this record takes ${sizes[i]} bytes, over maxUpdateBytes (${limit}); nothing was written`, RangeError)
         }
         total += sizes[i]
       }
@@ -461,9 +544,10 @@ export function createReplicaClass(loadCore, env = {}) {
       try {
         await persistence.load((update) => {
           if (!(update instanceof Uint8Array)) throw new TypeError('a stored update is not a Uint8Array')
-          const json = this._core.applyUpdate(update)
+          const json = this._use('Replica.open').applyUpdate(update)
           if (json !== '') this._applyToCache(JSON.parse(json))
         })
+        this._use('Replica.open').captureForStorage()
       } catch (error) {
         try {
           await adapter.close()
@@ -472,7 +556,6 @@ export function createReplicaClass(loadCore, env = {}) {
         }
         throw error
       }
-      this._core.captureForStorage()
       this._persistence = persistence
     }
 
@@ -493,12 +576,13 @@ export function createReplicaClass(loadCore, env = {}) {
     /** Other tabs and workers with this replica's name get its local updates, and it theirs. */
     _startBroadcast() {
       if (typeof globalThis.BroadcastChannel !== 'function') return
-      this._core.captureForBroadcast()
+      const core = this._use('Replica.open')
+      core.captureForBroadcast()
       const channel = new BroadcastChannel(`yreplica:${this.name}`)
       channel.onmessage = (event) => this._onBroadcast(event.data, channel)
       this._channel = channel
       // Ask the others for anything they hold that this tab lacks.
-      channel.postMessage({ type: 'state-vector', stateVector: this._core.stateVector() })
+      channel.postMessage({ type: 'state-vector', stateVector: core.stateVector() })
     }
 
     _onBroadcast(message, channel) {
@@ -515,7 +599,8 @@ export function createReplicaClass(loadCore, env = {}) {
           channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector), storedIn: this._storedIn() })
         }
       } catch (error) {
-        this._emit('error', error)
+        // the INTERNAL error of a broken replica was emitted when it broke
+        if (error !== this._broken) this._emit('error', error)
       }
     }
 
@@ -530,21 +615,28 @@ export function createReplicaClass(loadCore, env = {}) {
       queueMicrotask(() => {
         this._broadcastScheduled = false
         if (this._core === null) return
-        for (let update = this._core.takeBroadcastUpdate(); update !== undefined; update = this._core.takeBroadcastUpdate()) {
-          this._channel.postMessage({ type: 'update', update, storedIn: this._storedIn() })
+        try {
+          this._postBroadcastUpdates(this._core)
+        } catch {
+          // only a broken replica fails here, and that was reported when it broke
         }
       })
+    }
+
+    /** Posts this tab's local updates since the last time to the other tabs. */
+    _postBroadcastUpdates(core) {
+      for (let update = core.takeBroadcastUpdate(); update !== undefined; update = core.takeBroadcastUpdate()) {
+        this._channel.postMessage({ type: 'update', update, storedIn: this._storedIn() })
+      }
     }
 
     _startSync(defaultWebSocket) {
       const WebSocketClass = this._options.WebSocket ?? globalThis.WebSocket ?? defaultWebSocket
       if (typeof WebSocketClass !== 'function') {
-        const error = new Error('Replica.open: no WebSocket implementation here; pass the `WebSocket` option')
-        error.code = 'INVALID_OPTION'
-        throw error
+        throw codedError('INVALID_OPTION', 'Replica.open: no WebSocket implementation here; pass the `WebSocket` option')
       }
       const seed = Math.floor(Math.random() * 2 ** 52)
-      this._core.startSync(JSON.stringify(this._options.sync), this.room, WebSocketClass, () => this._drainSync(), seed)
+      this._use('Replica.open').startSync(JSON.stringify(this._options.sync), this.room, WebSocketClass, () => this._drainSync(), seed)
       this._syncing = true
       this._drainSync()
     }
@@ -556,31 +648,38 @@ export function createReplicaClass(loadCore, env = {}) {
 
     /** Per-endpoint health: [{ url, state, rttMs, lastSeenAt, failures, active }]. */
     get endpoints() {
-      return this._core === null ? [] : JSON.parse(this._core.endpoints())
+      return this._core === null ? [] : this._core.endpoints()
     }
 
     /** Resolves when every change made before the call is acknowledged by the connected server. */
-    flush({ timeoutMs = 5000 } = {}) {
-      this._use('flush')
-      if (!this._syncing) {
-        const error = new Error('flush: this replica has no endpoints to acknowledge its changes')
-        error.code = 'NO_ENDPOINTS'
+    flush(options) {
+      try {
+        this._use('flush')
+        const { timeoutMs = 5000 } = options ?? {}
+        if (!this._syncing) {
+          return Promise.reject(codedError('NO_ENDPOINTS', 'flush: this replica has no endpoints to acknowledge its changes'))
+        }
+        if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+          return Promise.reject(invalidValue('flush: timeoutMs must be a positive number of milliseconds (at most 2147483647)'))
+        }
+        const id = this._nextFlush++
+        const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
+        const ask = () => {
+          if (this._core === null) return
+          try {
+            this._core.flush(id, timeoutMs)
+            this._drainSync()
+          } catch {
+            // only a broken replica fails here, and breaking rejected this flush
+          }
+        }
+        // Inside transact() the batch's writes reach the sync engine only when it ends.
+        if (this._batchDepth > 0) queueMicrotask(ask)
+        else ask()
+        return done
+      } catch (error) {
         return Promise.reject(error)
       }
-      if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
-        return Promise.reject(new TypeError('flush: timeoutMs must be a positive number of milliseconds (at most 2147483647)'))
-      }
-      const id = this._nextFlush++
-      const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
-      const ask = () => {
-        if (this._core === null) return
-        this._core.flush(id, timeoutMs)
-        this._drainSync()
-      }
-      // Inside transact() the batch's writes reach the sync engine only when it ends.
-      if (this._batchDepth > 0) queueMicrotask(ask)
-      else ask()
-      return done
     }
 
     /** Leaves the current endpoint for the next one now. */
@@ -626,46 +725,61 @@ export function createReplicaClass(loadCore, env = {}) {
         do {
           this._drainAgain = false
           if (this._core === null) return
-          const json = this._core.drain()
-          if (json !== '') this._dispatchSync(JSON.parse(json))
+          const events = this._core.drain()
+          if (events !== undefined) this._dispatchSync(events)
         } while (this._drainAgain)
+      } catch (error) {
+        // Called from a socket or a timer (the driver's wake), nobody could catch it; a broken
+        // replica has reported its INTERNAL error as an 'error' event already.
+        if (error !== this._broken) throw error
       } finally {
         this._draining = false
       }
     }
 
+    /** The driver's events, as src/web/contract.rs declares them (`SyncEvent`). */
     _dispatchSync(events) {
-      for (const [kind, payload, ok] of events) {
-        if (kind === 'changes') {
-          this._applyToCache(payload)
-          this._notify(payload, 'remote')
-          this._persistence?.schedule() // received data is kept locally too
-        } else if (kind === 'status') {
-          this._status = payload
-          this._emit('status', { ...payload })
-        } else if (kind === 'failover') {
-          this._emit('failover', payload)
-        } else if (kind === 'presence') {
-          this._emit('presence', payload)
-        } else if (kind === 'error') {
-          const error = new Error(payload.message)
-          error.code = payload.code
-          this._emit('error', error)
-        } else if (kind === 'flush') {
-          const waiter = this._flushes.get(payload)
-          this._flushes.delete(payload)
-          if (waiter && ok === true) waiter.resolve()
-          else if (waiter && ok === 'rejected') {
-            const error = new Error('flush: the server refused a change (a read-only connection?)')
-            error.code = 'REJECTED'
-            waiter.reject(error)
-          } else if (waiter) {
-            const error = new Error(`flush: not acknowledged within ${waiter.timeoutMs} ms`)
-            error.code = 'TIMEOUT'
-            waiter.reject(error)
+      for (const event of events) {
+        switch (event.kind) {
+          case 'changes': {
+            const rows = JSON.parse(event.json)
+            this._applyToCache(rows)
+            this._notify(rows, 'remote')
+            this._persistence?.schedule() // received data is kept locally too
+            break
           }
+          case 'status': {
+            const { connection, endpoint, pending } = event
+            this._status = { connection, endpoint, pending }
+            this._emit('status', { ...this._status })
+            break
+          }
+          case 'failover': {
+            const { from, to, reason, at } = event
+            this._emit('failover', { from, to, reason, at })
+            break
+          }
+          case 'presence':
+            this._emit('presence', JSON.parse(event.json))
+            break
+          case 'error':
+            this._emit('error', codedError(event.code, event.message))
+            break
+          case 'flush':
+            this._settleFlush(event.id, event.outcome)
+            break
         }
       }
+    }
+
+    /** A flush ended: 'acknowledged', 'timedOut' or 'rejected' (`FlushOutcome`). */
+    _settleFlush(id, outcome) {
+      const waiter = this._flushes.get(id)
+      if (waiter === undefined) return
+      this._flushes.delete(id)
+      if (outcome === 'acknowledged') waiter.resolve()
+      else if (outcome === 'rejected') waiter.reject(codedError('REJECTED', 'flush: the server refused a change (a read-only connection?)'))
+      else waiter.reject(codedError('TIMEOUT', `flush: not acknowledged within ${waiter.timeoutMs} ms`))
     }
 
     _emit(event, payload) {
@@ -677,21 +791,37 @@ export function createReplicaClass(loadCore, env = {}) {
         try {
           listener(payload)
         } catch (error) {
-          if (event !== 'error') this._emit('error', error)
+          this._listenerThrew(event, error)
         }
       }
     }
 
-    /** @internal The core, for `what`, with every delete made so far in it. */
+    /**
+     * A listener threw. That never stops the other listeners, nor the write or the event that
+     * called them: what it threw becomes an 'error' event or, thrown by an 'error' listener or
+     * with no 'error' listener attached, is logged with console.error.
+     */
+    _listenerThrew(event, error) {
+      if (event === 'error' || this._listeners.error.size === 0) {
+        console.error(`yreplica: ${event === 'error' ? 'an' : 'a'} '${event}' listener threw`, error)
+      } else {
+        this._emit('error', error)
+      }
+    }
+
+    /**
+     * The core, with every delete made so far in it, or throws CLOSED (or, once broken, the
+     * INTERNAL error).
+     */
     _use(what) {
-      if (this._core === null) throw closedError()
+      if (this._core === null) throw this._broken ?? closedError(what)
       if (this._deferredDeletes.size > 0) this._applyDeferredDeletes()
       return this._core
     }
 
     /** @internal Throws if the replica is closed (for reads the cache answers). */
     _open() {
-      if (this._core === null) throw closedError()
+      if (this._core === null) throw this._broken ?? closedError()
     }
 
     /**
@@ -699,12 +829,13 @@ export function createReplicaClass(loadCore, env = {}) {
      * answers at once; the core deletes with the transaction's other deletes (see
      * `_deferredDeletes`). Nothing is announced before the transaction's net change set.
      */
-    _deferDelete(collection, id) {
+    _deferDelete(name, id) {
       this._open()
-      if (!collection._cache.has(id)) return false
-      collection._cache.delete(id)
-      let ids = this._deferredDeletes.get(collection.name)
-      if (ids === undefined) this._deferredDeletes.set(collection.name, (ids = []))
+      const { cache } = this._collectionEntry(name)
+      if (!cache.has(id)) return false
+      cache.delete(id)
+      let ids = this._deferredDeletes.get(name)
+      if (ids === undefined) this._deferredDeletes.set(name, (ids = []))
       ids.push(id)
       return true
     }
@@ -719,15 +850,28 @@ export function createReplicaClass(loadCore, env = {}) {
     /** A collection handle; `{ indexes }` adds indexes on those fields to the ones it has. */
     collection(name, options) {
       const core = this._use('collection')
-      if (typeof name !== 'string' || name === '') throw new TypeError('collection: the name must be a non-empty string')
+      if (typeof name !== 'string' || name === '') throw invalidValue('collection: the name must be a non-empty string')
       const indexes = indexedFields(name, options)
       if (indexes.length > 0) core.addIndexes(name, indexes)
-      let collection = this._collections.get(name)
-      if (collection === undefined) {
-        collection = new Collection(this, name)
-        this._collections.set(name, collection)
+      return this._collectionEntry(name).handle
+    }
+
+    /**
+     * @internal The collection `name`: its handle, and the cache and subscribers the handle
+     * was made with, which this class reads (the handle's own fields it never touches).
+     */
+    _collectionEntry(name) {
+      let entry = this._collections.get(name)
+      if (entry === undefined) {
+        const cache = new RecordCache((ids) => {
+          const found = JSON.parse(this._use(`${name}: reading records`).getMany(name, JSON.stringify(ids)))
+          return found.map((record) => record ?? undefined)
+        })
+        const subscribers = new Set()
+        entry = { cache, subscribers, handle: new Collection(name, { host: this._host, cache, subscribers }) }
+        this._collections.set(name, entry)
       }
-      return collection
+      return entry
     }
 
     collections() {
@@ -737,7 +881,7 @@ export function createReplicaClass(loadCore, env = {}) {
     /** Runs `fn`; its writes form one Yjs transaction (one update, one change notification). */
     transact(fn) {
       const core = this._use('transact')
-      if (typeof fn !== 'function') throw new TypeError('transact: expected a function')
+      if (typeof fn !== 'function') throw invalidValue('transact: expected a function')
       core.beginBatch()
       if (this._batchDepth === 0) this._batchChars = 0
       this._batchDepth++
@@ -747,7 +891,7 @@ export function createReplicaClass(loadCore, env = {}) {
         this._batchDepth--
         if (this._core !== null && this._deferredDeletes.size > 0) this._applyDeferredDeletes()
         // The cache already holds every value; the net change set only says what to announce.
-        const net = this._core === null ? undefined : core.endBatch(false)
+        const net = this._core === null ? undefined : core.endBatch()
         if (net) this._notify(JSON.parse(net), 'local')
         this._drainSync()
         this._scheduleBroadcast()
@@ -761,7 +905,7 @@ export function createReplicaClass(loadCore, env = {}) {
     encodeState(stateVector) {
       const core = this._use('encodeState')
       if (stateVector === undefined) return core.encodeState()
-      if (!(stateVector instanceof Uint8Array)) throw new TypeError('encodeState: the state vector must be a Uint8Array')
+      if (!(stateVector instanceof Uint8Array)) throw invalidValue('encodeState: the state vector must be a Uint8Array')
       return core.encodeDiff(stateVector)
     }
 
@@ -797,8 +941,8 @@ export function createReplicaClass(loadCore, env = {}) {
     /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
     on(event, listener) {
       const set = Object.hasOwn(this._listeners, event) ? this._listeners[event] : undefined
-      if (set === undefined) throw new TypeError(`on: unknown event '${event}' (expected change, status, failover, presence or error)`)
-      if (typeof listener !== 'function') throw new TypeError('on: expected a function')
+      if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence or error)`)
+      if (typeof listener !== 'function') throw invalidValue('on: expected a function')
       set.add(listener)
       if (event === 'change') this._listenersChanged()
       return () => {
@@ -808,35 +952,44 @@ export function createReplicaClass(loadCore, env = {}) {
     }
 
     async close() {
-      if (this._core === null) return
+      if (this._closed) return
+      this._closed = true
       const core = this._core
-      if (this._syncing) core.stopSync()
-      this._syncing = false
-      if (this._channel) {
-        // what this tab wrote last still reaches the others
-        for (let update = core.takeBroadcastUpdate(); update !== undefined; update = core.takeBroadcastUpdate()) {
-          this._channel.postMessage({ type: 'update', update, storedIn: this._storedIn() })
-        }
-        this._channel.close()
-        this._channel = null
-      }
       this._core = null
+      if (core !== null) {
+        if (this._syncing) core.stopSync()
+        // what this tab wrote last still reaches the others
+        if (this._channel) this._postBroadcastUpdates(core)
+      }
+      this._syncing = false
+      this._channel?.close()
+      this._channel = null
       for (const { reject } of this._flushes.values()) reject(closedError())
       this._flushes.clear()
       if (this._persistence) await this._persistence.close()
       this._persistence = null
-      core.free()
+      this._release(this._raw)
     }
 
-    /** @internal Notifies one local change unless inside transact() (then the net set does). */
-    _announce(name, type, id) {
-      if (this._batchDepth === 0) this._notify([[name, type, id]], 'local')
+    /**
+     * Frees the Wasm core. A call that trapped left it in use, so the module may refuse to free
+     * it (it is then left to the module, its sync stopped), or trap again: it is let go all the
+     * same.
+     */
+    _release(core) {
+      if (this._broken === null) return core.free()
+      for (const release of [() => core.stopSync(), () => core.free()]) {
+        try {
+          release()
+        } catch {
+          // nothing more can be done for a module that trapped
+        }
+      }
     }
 
-    /** @internal `_announce` for many records of one collection. */
-    _announceMany(name, type, ids) {
-      if (this._batchDepth > 0 || (this.collection(name)._subscribers.size === 0 && this._listeners.change.size === 0)) return
-      this._notify(ids.map((id) => [name, type, id]), 'local')
+    /** Whether anyone listens to the changes of collection `name`. */
+    _listenedTo(name) {
+      return this._listeners.change.size > 0 || this._collectionEntry(name).subscribers.size > 0
     }
 
     _applyRemoteChanges(json, origin) {
@@ -846,10 +999,13 @@ export function createReplicaClass(loadCore, env = {}) {
       if (this._batchDepth === 0) this._notify(rows, origin)
     }
 
-    /** Remote changes: values come only while someone listens (see _listenersChanged). */
+    /**
+     * Remote changes, as the rows of the core's change sets, `[collection, type, id, value]`
+     * (`ChangeSet::to_json`): values come only while someone listens (see _listenersChanged).
+     */
     _applyToCache(rows) {
       for (const [name, type, id, value] of rows) {
-        const cache = this.collection(name)._cache
+        const cache = this._collectionEntry(name).cache
         if (type === 'delete') cache.delete(id)
         else if (value === null) cache.setInCore(id)
         else cache.setRecord(id, value)
@@ -864,10 +1020,10 @@ export function createReplicaClass(loadCore, env = {}) {
     _listenersChanged() {
       if (this._core === null) return
       let listening = this._listeners.change.size > 0
-      for (const collection of this._collections.values()) listening ||= collection._subscribers.size > 0
+      for (const { subscribers } of this._collections.values()) listening ||= subscribers.size > 0
       if (listening !== this._changeValues) {
         this._changeValues = listening
-        this._core.setChangeValues(listening)
+        this._core.setChangeValues(listening ? 'include' : 'omit')
       }
     }
 
@@ -876,15 +1032,15 @@ export function createReplicaClass(loadCore, env = {}) {
       const everyone = this._listeners.change
       const byCollection = new Map()
       for (const [name, type, id] of rows) {
-        const collection = this.collection(name)
-        if (collection._subscribers.size === 0 && everyone.size === 0) continue
-        let changes = byCollection.get(collection)
-        if (changes === undefined) byCollection.set(collection, (changes = []))
-        const value = type === 'delete' ? undefined : collection._cache.read(id)
+        const entry = this._collectionEntry(name)
+        if (entry.subscribers.size === 0 && everyone.size === 0) continue
+        let changes = byCollection.get(entry)
+        if (changes === undefined) byCollection.set(entry, (changes = []))
+        const value = type === 'delete' ? undefined : entry.cache.read(id)
         changes.push({ type, id, value, origin, collection: name })
       }
-      for (const [collection, changes] of byCollection) {
-        for (const listener of [...collection._subscribers]) this._call(listener, changes)
+      for (const [entry, changes] of byCollection) {
+        for (const listener of [...entry.subscribers]) this._call(listener, changes)
       }
       if (everyone.size > 0) {
         const all = [...byCollection.values()].flat()
@@ -892,15 +1048,12 @@ export function createReplicaClass(loadCore, env = {}) {
       }
     }
 
+    /** Calls a change listener (see _listenerThrew for one that throws). */
     _call(listener, payload) {
       try {
         listener(payload)
       } catch (error) {
-        if (this._listeners.error.size === 0) {
-          console.error('yreplica: a change listener threw', error)
-        } else {
-          for (const onError of [...this._listeners.error]) onError(error)
-        }
+        this._listenerThrew('change', error)
       }
     }
   }

@@ -1,10 +1,13 @@
 // Checking app values before they are stored: only JSON data is accepted, and a rejected
-// value names the field it sits in. Nothing is written when a check fails.
+// value names the field it sits in. Nothing is written when a check fails. A refused value is
+// a TypeError with code INVALID_VALUE.
+
+import { invalidValue } from './errors.js'
 
 /** @param {string} where  @param {string} path  @param {string} what */
 function reject(where, path, what) {
   const field = path === '' ? 'the value' : `field '${path}'`
-  return new TypeError(`${where}: ${field} is ${what}; only JSON values (string, finite number, boolean, null, arrays, plain objects) can be stored`)
+  return invalidValue(`${where}: ${field} is ${what}; only JSON values (string, finite number, boolean, null, arrays, plain objects) can be stored`)
 }
 
 function describe(value) {
@@ -23,7 +26,7 @@ function isPlainScalar(value) {
 }
 
 /**
- * Throws a TypeError naming the first non-JSON value inside `value`.
+ * Throws a TypeError (INVALID_VALUE) naming the first non-JSON value inside `value`.
  * `undefined` is allowed as an object property (it means "absent"), not inside arrays.
  */
 function checkValue(value, where, path, stack) {
@@ -76,7 +79,7 @@ const stack = []
 /** Checks a record (or patch): a plain object of JSON fields. Returns its number of fields. */
 export function checkRecord(record, where) {
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-    throw new TypeError(`${where}: a record must be a plain object, got ${record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record}`)
+    throw invalidValue(`${where}: a record must be a plain object, got ${record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record}`)
   }
   stack.length = 0
   stack.push(record)

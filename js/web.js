@@ -1,6 +1,6 @@
 // Entry point for browsers, workers and bundlers: the `web` wasm-pack build, whose .wasm
 // file is fetched next to its glue on first use.
-import init, { WasmReplica, checkSyncOptions, IdbStore } from '../pkg/web/yreplica.js'
+import init, { WasmReplica, checkSyncOptions, syncOptionNames, takePanicMessage, IdbStore } from '../pkg/web/yreplica.js'
 import { createReplicaClass, Collection } from './replica.js'
 import { openDatabase } from './idb-open.js'
 
@@ -8,7 +8,7 @@ const OPEN_TIMEOUT_MS = 10_000
 
 let ready = null
 function loadCore() {
-  ready ??= init().then(() => ({ WasmReplica, checkSyncOptions }))
+  ready ??= init().then(() => ({ WasmReplica, checkSyncOptions, syncOptionNames, takePanicMessage }))
   return ready
 }
 

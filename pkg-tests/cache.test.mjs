@@ -85,3 +85,23 @@ for (const mode of ['all', 'sparse']) test(`the read cache equals the core after
   }
   assert.ok(opsRun.ok > 300 && opsRun.rejected > 10, JSON.stringify(opsRun))
 })
+
+test('all() returns the records in the order they entered this replica, not sorted', async () => {
+  const r = await Replica.open({ name: 'order', storage: 'memory' })
+  const todos = r.collection('todos')
+  await todos.insert({ id: 'c' })
+  await todos.insertMany([{ id: 'a' }, { id: 'b' }])
+  await todos.update('c', { v: 1 }) // an update keeps its place
+  assert.deepEqual(todos.all().map((t) => t.id), ['c', 'a', 'b'])
+  await todos.delete('a')
+  await todos.insert({ id: 'a' }) // deleted and written again: last
+  assert.deepEqual(todos.all().map((t) => t.id), ['c', 'b', 'a'])
+  // received records come after, in the order they arrive
+  const doc = new Y.Doc()
+  const map = doc.getMap('todos')
+  map.set('0', new Y.Map([['v', 0]]))
+  r.applyUpdate(Y.encodeStateAsUpdate(doc))
+  assert.deepEqual(todos.all().map((t) => t.id), ['c', 'b', 'a', '0'])
+  assert.deepEqual(todos.find().map((t) => t.id), ['0', 'a', 'b', 'c'], 'find() sorts by id')
+  await r.close()
+})

@@ -178,17 +178,53 @@ test('non-JSON values are rejected with a TypeError naming the field, and nothin
     for (const write of [() => todos.insert(value), () => todos.update('keep', value), () => todos.replace('keep', value), () => todos.insertMany([{}, value])]) {
       await assert.rejects(write(), (error) => {
         assert.ok(error instanceof TypeError, `${field}: ${error}`)
+        assert.equal(error.code, 'INVALID_VALUE', error.message)
         assert.ok(error.message.includes(`'${field}'`), `message names the field ${field}: ${error.message}`)
         assert.ok(error.message.includes(word), `message says ${word}: ${error.message}`)
         return true
       })
     }
   }
-  await assert.rejects(todos.insert(new Point()), TypeError)
-  await assert.rejects(todos.insert([1]), TypeError)
-  await assert.rejects(todos.insert(null), TypeError)
-  await assert.rejects(todos.insert({ id: 5 }), TypeError)
+  await rejectsWith(todos.insert(new Point()), 'INVALID_VALUE', TypeError)
+  await rejectsWith(todos.insert([1]), 'INVALID_VALUE', TypeError)
+  await rejectsWith(todos.insert(null), 'INVALID_VALUE', TypeError)
+  await rejectsWith(todos.insert({ id: 5 }), 'INVALID_VALUE', TypeError)
   assert.deepEqual(todos.all(), [{ id: 'keep', v: 1 }])
+})
+
+test('every TypeError the facade throws carries code INVALID_VALUE', async () => {
+  const r = await open()
+  const todos = r.collection('todos')
+  const invalid = (error) => error instanceof TypeError && error.code === 'INVALID_VALUE'
+  for (const write of [
+    () => todos.update('', {}),
+    () => todos.update(7, {}),
+    () => todos.replace('x', 'not a record'),
+    () => todos.upsert({ title: 'no id' }),
+    () => todos.delete(null),
+    () => todos.insertMany('not an array'),
+    () => todos.insertMany([{}, { id: '' }]),
+  ]) {
+    await assert.rejects(write(), invalid, String(write))
+  }
+  for (const call of [
+    () => todos.find(null),
+    () => todos.find({ where: 'x' }),
+    () => todos.find({ where: { f: () => 1 } }),
+    () => todos.explain([]),
+    () => todos.count({ n: NaN }),
+    () => todos.subscribe('not a function'),
+    () => r.collection(''),
+    () => r.on('nope', () => {}),
+    () => r.on('change', null),
+    () => r.transact('not a function'),
+    () => r.applyUpdate('not bytes'),
+    () => r.encodeState([1, 2]),
+    () => r.setPresence({ at: new Date() }),
+  ]) {
+    assert.throws(call, invalid, String(call))
+  }
+  await r.close()
 })
 
 test('__proto__ and constructor keys are data and never touch a prototype', async () => {
@@ -303,6 +339,36 @@ test('a listener that throws does not break writes; it is reported as an error e
   assert.equal(errors.length, 1)
 })
 
+test("an 'error' listener that throws is isolated: the write resolves, the other listeners run, it is logged", async () => {
+  const r = await open()
+  const todos = r.collection('todos')
+  const seen = []
+  r.on('error', () => {
+    throw new Error('error listener bug')
+  })
+  r.on('error', (e) => seen.push(e.message))
+  todos.subscribe(() => {
+    throw new Error('change listener bug')
+  })
+  const later = []
+  r.on('change', (changes) => later.push(changes.length))
+  const logged = []
+  const consoleError = console.error
+  console.error = (...args) => logged.push(args)
+  try {
+    await todos.insert({ id: 'a' })
+  } finally {
+    console.error = consoleError
+  }
+  assert.deepEqual(seen, ['change listener bug'], 'the next error listener still heard of it')
+  assert.deepEqual(later, [1], 'the change listeners after it still ran')
+  assert.equal(logged.length, 1)
+  assert.match(String(logged[0][0]), /error' listener threw/)
+  assert.equal(logged[0][1].message, 'error listener bug')
+  assert.equal(todos.get('a').id, 'a')
+  await r.close()
+})
+
 test('close releases the replica; later use fails with CLOSED', async () => {
   const r = await open()
   const todos = r.collection('todos')
@@ -310,6 +376,74 @@ test('close releases the replica; later use fails with CLOSED', async () => {
   await r.close()
   assert.throws(() => todos.get('x'), (e) => e.code === 'CLOSED')
   await rejectsWith(todos.insert({}), 'CLOSED')
+  // flush() too returns a rejected promise rather than throwing
+  let flushed
+  assert.doesNotThrow(() => (flushed = r.flush()))
+  await rejectsWith(flushed, 'CLOSED')
+  await rejectsWith(r.failover(), 'CLOSED')
+})
+
+test('a Rust panic becomes an INTERNAL error: emitted once, then every call refuses with it', async () => {
+  // A WebSocket constructor runs inside the sync driver, with the replica's state borrowed;
+  // calling back into the replica from there is a bug the core panics on ("already borrowed").
+  // It is the one panic the public API can reach, so it stands in for any.
+  let replica = null
+  const thrown = []
+  class ReentrantWebSocket {
+    constructor() {
+      if (replica === null) return
+      try {
+        replica.collections()
+      } catch (error) {
+        thrown.push(error)
+      }
+    }
+    send() {}
+    close() {}
+  }
+  const logged = []
+  const consoleError = console.error
+  console.error = (...args) => logged.push(args.join(' '))
+  try {
+    replica = await Replica.open({
+      name: 'panics', storage: 'memory', endpoints: ['ws://127.0.0.1:9'], WebSocket: ReentrantWebSocket,
+      connectTimeoutMs: 20, backoff: { initialMs: 5, maxMs: 10 },
+    })
+    const todos = replica.collection('todos')
+    await todos.insert({ id: 'before' })
+    const errors = []
+    replica.on('error', (error) => errors.push(error))
+    const waiting = replica.flush({ timeoutMs: 60_000 }).then(() => null, (error) => error)
+    for (let i = 0; i < 200 && thrown.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(thrown.length, 1, 'the reconnect called the constructor, which called into the replica')
+    const [internal] = thrown
+    assert.equal(internal.code, 'INTERNAL', internal.message)
+    assert.match(internal.message, /panic/)
+    assert.match(internal.message, /borrowed/, 'the panic message says what went wrong')
+    assert.ok(internal.cause instanceof WebAssembly.RuntimeError)
+    assert.ok(logged.some((line) => line.includes('borrowed')), 'the panic hook logged it')
+    assert.deepEqual(errors, [internal], "emitted once as an 'error' event")
+    assert.equal(await waiting, internal, 'a waiting flush rejects with it')
+    // unusable from now on: the same error, for every call
+    assert.throws(() => replica.collections(), (e) => e === internal)
+    assert.throws(() => todos.get('before'), (e) => e === internal)
+    await assert.rejects(todos.insert({ id: 'after' }), (e) => e === internal)
+    await assert.rejects(replica.flush(), (e) => e === internal)
+    assert.equal(errors.length, 1)
+    await replica.close()
+    await replica.close()
+    // its sync stopped: no more reconnects (each would construct a socket)
+    const attempts = thrown.length
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(thrown.length, attempts)
+  } finally {
+    console.error = consoleError
+  }
+  // the module goes on serving other replicas
+  const other = await open()
+  await other.collection('todos').insert({ id: 'x', v: 1 })
+  assert.deepEqual(other.collection('todos').get('x'), { id: 'x', v: 1 })
+  await other.close()
 })
 
 test('open accepts every documented option and rejects invalid ones clearly', async () => {

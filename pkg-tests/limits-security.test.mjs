@@ -161,6 +161,15 @@ test('tokens and params never appear in errors, events or endpoint lists', async
     assert.ok(!everything.includes(SECRET), `a secret leaked: ${everything}`)
     await assert.rejects(Replica.open({ name: 'x', storage: 'memory', token: { secret: SECRET } }), (e) => !e.message.includes(SECRET))
     await assert.rejects(Replica.open({ name: 'x', storage: 'memory', endpoints: [`ws://u:${SECRET}@127.0.0.1:9`] }), (e) => !e.message.includes(SECRET) && /credentials/.test(e.message))
+    // a refused endpoint is named without its query or fragment, which may hold a token
+    for (const url of [`ws://127.0.0.1:9/?token=${SECRET}`, `ws://127.0.0.1:9#${SECRET}`, `https://127.0.0.1:9/?token=${SECRET}`]) {
+      await assert.rejects(Replica.open({ name: 'x', storage: 'memory', endpoints: [url] }), (e) => {
+        assert.equal(e.code, 'INVALID_OPTION')
+        assert.ok(!e.message.includes(SECRET), e.message)
+        assert.match(e.message, /'(ws|https):\/\/127\.0\.0\.1:9\/?[?#]…'/)
+        return true
+      })
+    }
   } finally {
     Object.assign(console, original)
     await stopServers([server])

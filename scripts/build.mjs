@@ -36,6 +36,6 @@ const sizeOf = (file) => {
   return { raw: statSync(join(root, file)).size, gz: gzipSync(bytes, { level: 9 }).length }
 }
 const wasm = sizeOf('pkg/web/yreplica_bg.wasm')
-const glue = ['pkg/web/yreplica.js', 'js/web.js', 'js/replica.js', 'js/values.js', 'js/ids.js', 'js/options.js', 'js/persistence.js', 'js/record-cache.js'].map(sizeOf)
+const glue = ['pkg/web/yreplica.js', 'js/web.js', 'js/replica.js', 'js/values.js', 'js/ids.js', 'js/options.js', 'js/persistence.js', 'js/record-cache.js', 'js/errors.js'].map(sizeOf)
 const glueGz = glue.reduce((s, f) => s + f.gz, 0)
 console.log(`build: wasm ${kb(wasm.raw)} (${kb(wasm.gz)} gzipped); JS glue + facade ${kb(glueGz)} gzipped; total ${kb(wasm.gz + glueGz)} gzipped`)

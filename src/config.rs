@@ -121,7 +121,10 @@ impl SyncConfig {
         for (i, url) in self.endpoints.iter().enumerate() {
             check_endpoint(url)?;
             if self.endpoints[..i].contains(url) {
-                return Err(bad("endpoints", format!("'{url}' is listed twice")));
+                return Err(bad(
+                    "endpoints",
+                    format!("'{}' is listed twice", shown(url)),
+                ));
             }
         }
         duration("heartbeatIntervalMs", self.heartbeat_interval_ms)?;
@@ -167,6 +170,15 @@ impl SyncConfig {
             return Err(bad("backoff.maxMs", "must not be below backoff.initialMs"));
         }
         Ok(())
+    }
+
+    /// The option names, as `Replica.open` takes them (each field's camelCase name): the one
+    /// list of sync options, which the facade asks for rather than keeping its own.
+    pub fn option_names() -> Vec<String> {
+        match serde_json::to_value(SyncConfig::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The limit for messages that are not document updates (see `max_message_bytes`).
@@ -222,12 +234,18 @@ fn positive(option: &str, value: f64) -> Result<(), ConfigError> {
 }
 
 /// An endpoint is a ws:// or wss:// URL with a host and no query or fragment
-/// (the room and `params` are added to it).
+/// (the room and `params` are added to it). A refused one is shown without what may hold a
+/// secret (see [`shown`]).
 pub fn check_endpoint(url: &str) -> Result<(), ConfigError> {
     let rest = url
         .strip_prefix("ws://")
         .or_else(|| url.strip_prefix("wss://"))
-        .ok_or_else(|| bad("endpoints", format!("'{url}' is not a ws:// or wss:// URL")))?;
+        .ok_or_else(|| {
+            bad(
+                "endpoints",
+                format!("'{}' is not a ws:// or wss:// URL", shown(url)),
+            )
+        })?;
     let host = rest.split('/').next().unwrap_or("");
     if host.contains('@') {
         // Credentials in a URL end up in logs and events; never echo them back either.
@@ -237,13 +255,42 @@ pub fn check_endpoint(url: &str) -> Result<(), ConfigError> {
         ));
     }
     if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(bad("endpoints", format!("'{url}' has no host")));
+        return Err(bad("endpoints", format!("'{}' has no host", shown(url))));
     }
     if url.contains(['?', '#']) {
         return Err(bad(
             "endpoints",
-            format!("'{url}' must not carry a query or fragment (use `params`)"),
+            format!(
+                "'{}' must not carry a query or fragment (use `params`)",
+                shown(url)
+            ),
         ));
     }
     Ok(())
+}
+
+/// A URL as error messages show it: its query and fragment (which may hold a token) cut off,
+/// and credentials before a host (`user:password@`) too, whatever the scheme.
+pub fn shown(url: &str) -> String {
+    let (base, cut) = match url.find(['?', '#']) {
+        Some(at) => (&url[..at], Some(&url[at..at + 1])),
+        None => (url, None),
+    };
+    let authority_at = base.find("://").map_or(0, |at| at + 3);
+    let authority_end = base[authority_at..]
+        .find('/')
+        .map_or(base.len(), |end| authority_at + end);
+    let mut out = match base[authority_at..authority_end].rfind('@') {
+        Some(at) => format!(
+            "{}…@{}",
+            &base[..authority_at],
+            &base[authority_at + at + 1..]
+        ),
+        None => base.to_string(),
+    };
+    if let Some(mark) = cut {
+        out.push_str(mark);
+        out.push('…');
+    }
+    out
 }

@@ -43,6 +43,28 @@ fn errors_about_an_endpoint_with_credentials_never_echo_them() {
 }
 
 #[test]
+fn a_refused_endpoint_is_shown_without_its_query_fragment_or_credentials() {
+    for (url, shown) in [
+        ("ws://host/path?token=s3cret", "'ws://host/path?…'"),
+        ("ws://host#access_token=s3cret", "'ws://host#…'"),
+        ("http://host/?token=s3cret", "'http://host/?…'"),
+        ("https://u:s3cret@host/x", "'https://…@host/x'"),
+        ("u:s3cret@host?token=s3cret", "'…@host?…'"),
+        ("ws://?token=s3cret", "'ws://?…'"),
+    ] {
+        let json = serde_json::json!({ "endpoints": [url] }).to_string();
+        let err = SyncConfig::from_json(&json).unwrap_err().to_string();
+        assert!(!err.contains("s3cret"), "{url}: {err}");
+        assert!(err.contains(shown), "{url}: {err}");
+    }
+    let json = serde_json::json!({ "endpoints": ["ws://a", "ws://a"] }).to_string();
+    assert!(SyncConfig::from_json(&json)
+        .unwrap_err()
+        .to_string()
+        .contains("'ws://a' is listed twice"));
+}
+
+#[test]
 fn every_documented_option_is_accepted() {
     let c = SyncConfig::from_json(
         r#"{"name":"x","room":"r","storage":"memory","endpoints":["ws://127.0.0.1:1234","wss://example.org/yjs"],

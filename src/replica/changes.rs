@@ -30,6 +30,10 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    pub const ALL: [ChangeKind; 3] = [ChangeKind::Insert, ChangeKind::Update, ChangeKind::Delete];
+
+    /// The kind's name, the one definition of it: in change sets, in what a single-record
+    /// write returns to the facade, and in the API's `Change.type`.
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Insert => "insert",

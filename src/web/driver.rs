@@ -1,5 +1,6 @@
 //! Drives the sans-IO [`SyncEngine`]: executes its outputs on real WebSockets, feeds socket
-//! events and one timer back in with a monotonic clock (`performance.now()`), and queues what the JS facade must hear.
+//! events and one timer (`gloo-timers`) back in with a monotonic clock (`performance.now()`),
+//! and queues what the JS facade must hear ([`SyncEvent`]s).
 //!
 //! Every closure handed to JS is owned by the socket (or the driver) it serves and dropped
 //! with it; a replaced socket's handlers are detached first, so its late events never reach
@@ -19,27 +20,25 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
+use gloo_timers::callback::Timeout;
 use js_sys::{Array, Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
+use super::contract::SyncEvent;
 use crate::replica::{Replica, Values};
-use crate::sync::{ConnId, Output, Status, SyncEngine};
+use crate::sync::{ConnId, Output, SyncEngine};
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
     /// Monotonic milliseconds (browsers, workers and Node all have `performance`).
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
 }
 
 /// The longest delay `setTimeout` honours: a longer one fires at once.
-const MAX_TIMEOUT_MS: f64 = 2_147_483_647.0;
+const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
 
 /// How long one turn of the event loop may spend on incoming frames before yielding.
 const FRAME_BUDGET_MS: u64 = 8;
@@ -83,23 +82,31 @@ pub struct Shared {
 
 pub type SharedRef = Rc<RefCell<Shared>>;
 
+/// Who runs the engine: a call from the facade (which drains the events itself when it
+/// returns), or a socket or timer event (after which the facade is woken if there is news).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Facade,
+    JsEvent,
+}
+
 pub struct Driver {
     pub engine: SyncEngine,
     sockets: HashMap<ConnId, Socket>,
-    timer: Option<JsValue>,
-    timer_callback: Option<Closure<dyn FnMut()>>,
+    /// The engine's timer and the deadline it is armed for; dropping it clears it.
+    timer: Option<(u64, Timeout)>,
     websocket: Function,
     wake: Function,
-    /// JSON events for the facade, drained by `WasmReplica::drain`.
-    pub events: Vec<String>,
+    /// Events for the facade, drained by `WasmReplica::drain`.
+    pub events: Vec<SyncEvent>,
     /// Frames (and closes behind them) left for a later turn of the event loop.
     inbox: VecDeque<Inbound>,
     /// The bytes of each connection's frames in the inbox.
     waiting: HashMap<ConnId, usize>,
     /// When this turn began handling frames; cleared by the `turn` timer.
     turn_started: Option<u64>,
-    turn: Option<JsValue>,
-    turn_callback: Option<Closure<dyn FnMut()>>,
+    /// The zero-delay timer that marks the next turn.
+    turn: Option<Timeout>,
 }
 
 /// A WebSocket and the handlers it owns.
@@ -126,18 +133,6 @@ impl Drop for Socket {
     }
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The timer's closure dies with the driver: the timer must not fire after it.
-        if let Some(handle) = self.timer.take() {
-            clear_timeout(&handle);
-        }
-        if let Some(handle) = self.turn.take() {
-            clear_timeout(&handle);
-        }
-    }
-}
-
 thread_local! {
     /// Wall-clock time when `performance.now()` was 0, read once: the engine's clock then
     /// never jumps (a wall clock set back would stall every deadline).
@@ -156,7 +151,6 @@ impl Driver {
             engine,
             sockets: HashMap::new(),
             timer: None,
-            timer_callback: None,
             websocket,
             wake,
             events: Vec::new(),
@@ -164,7 +158,6 @@ impl Driver {
             waiting: HashMap::new(),
             turn_started: None,
             turn: None,
-            turn_callback: None,
         }
     }
 
@@ -175,17 +168,15 @@ impl Driver {
         self.sockets.clear();
         self.inbox.clear();
         self.waiting.clear();
-        for handle in [self.timer.take(), self.turn.take()].into_iter().flatten() {
-            clear_timeout(&handle);
-        }
-        self.timer_callback = None;
-        self.turn_callback = None;
+        // a dropped timer is cleared (the driver's are when it is dropped, too)
+        self.timer = None;
+        self.turn = None;
     }
 }
 
 /// Runs `input` against the shared state, executes what the engine asks for, and, when called
 /// from a JS event (not from a facade call), wakes the facade if there is news.
-pub fn pump(shared: &SharedRef, from_event: bool, input: impl FnOnce(&mut Shared, u64)) {
+pub fn pump(shared: &SharedRef, caller: Caller, input: impl FnOnce(&mut Shared, u64)) {
     let wake = {
         let Ok(mut guard) = shared.try_borrow_mut() else {
             return;
@@ -196,7 +187,7 @@ pub fn pump(shared: &SharedRef, from_event: bool, input: impl FnOnce(&mut Shared
         guard
             .sync
             .as_ref()
-            .filter(|d| from_event && !d.events.is_empty())
+            .filter(|d| caller == Caller::JsEvent && !d.events.is_empty())
             .map(|d| d.wake.clone())
     };
     if let Some(wake) = wake {
@@ -215,9 +206,9 @@ pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
     let Some(driver) = sync.as_mut() else { return };
     let remote = core.take_changes_with(*change_values);
     if !remote.is_empty() {
-        driver
-            .events
-            .push(format!("[\"changes\",{}]", remote.to_json()));
+        driver.events.push(SyncEvent::Changes {
+            json: remote.to_json(),
+        });
     }
     while let Some(output) = driver.engine.poll_output() {
         match output {
@@ -226,7 +217,10 @@ pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
                     driver.sockets.insert(conn, socket);
                 }
                 Err(message) => {
-                    driver.events.push(event_error("CONNECT_FAILED", &message));
+                    driver.events.push(SyncEvent::Error {
+                        code: "CONNECT_FAILED",
+                        message,
+                    });
                     driver.engine.handle_closed(conn, now);
                 }
             },
@@ -243,56 +237,38 @@ pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
                     driver.inbox.retain(|event| event.conn() != conn);
                 }
             }
-            Output::Status(status) => driver
-                .events
-                .push(format!("[\"status\",{}]", status_json(&status))),
-            Output::Failover {
-                from,
-                to,
-                reason,
-                at,
-            } => driver.events.push(format!(
-                "[\"failover\",{{\"from\":{},\"to\":{},\"reason\":\"{}\",\"at\":{at}}}]",
-                json_str(&from),
-                json_str(&to),
-                reason.as_str()
-            )),
-            Output::Error { code, message } => driver.events.push(event_error(code, &message)),
-            Output::FlushResolved { id } => driver.events.push(format!("[\"flush\",{id},true]")),
-            Output::FlushTimedOut { id } => driver.events.push(format!("[\"flush\",{id},false]")),
-            Output::FlushRejected { id } => {
-                driver.events.push(format!("[\"flush\",{id},\"rejected\"]"))
-            }
-            Output::Presence => driver
-                .events
-                .push(format!("[\"presence\",{}]", driver.engine.presence_json())),
+            Output::Presence => driver.events.push(SyncEvent::Presence {
+                json: driver.engine.presence_json(),
+            }),
+            other => driver.events.extend(SyncEvent::from_output(other)),
         }
     }
     arm_timer(driver, shared, now);
 }
 
+/// Arms the engine's one timer at its next deadline; a timer already armed for that deadline
+/// is kept (most writes leave the deadline as it was).
 fn arm_timer(driver: &mut Driver, shared: &SharedRef, now: u64) {
-    if let Some(handle) = driver.timer.take() {
-        clear_timeout(&handle);
-    }
-    let Some(deadline) = driver.engine.poll_timeout() else {
+    let deadline = driver.engine.poll_timeout();
+    if driver.timer.as_ref().map(|(at, _)| *at) == deadline {
         return;
-    };
-    let callback = driver.timer_callback.get_or_insert_with(|| {
+    }
+    // the timer armed before (if any) is cleared as it is dropped
+    driver.timer = deadline.map(|deadline| {
         let weak = Rc::downgrade(shared);
-        Closure::new(move || {
+        let delay = deadline.saturating_sub(now).min(MAX_TIMEOUT_MS) as u32;
+        let timeout = Timeout::new(delay, move || {
             if let Some(shared) = weak.upgrade() {
-                pump(&shared, true, |s, now| {
+                pump(&shared, Caller::JsEvent, |s, now| {
                     if let Some(driver) = s.sync.as_mut() {
                         driver.timer = None;
                         driver.engine.handle_timeout(now, &s.core);
                     }
                 });
             }
-        })
+        });
+        (deadline, timeout)
     });
-    let delay = (deadline.saturating_sub(now) as f64).min(MAX_TIMEOUT_MS);
-    driver.timer = Some(set_timeout(callback.as_ref().unchecked_ref(), delay));
 }
 
 fn open_socket(
@@ -359,7 +335,7 @@ fn open_socket(
             .and_then(|code| code.as_string())
             .is_some_and(|code| code == "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH");
         match weak.upgrade() {
-            Some(shared) if refused_as_too_large => pump(&shared, true, |s, now| {
+            Some(shared) if refused_as_too_large => pump(&shared, Caller::JsEvent, |s, now| {
                 if let Some(d) = s.sync.as_mut() {
                     d.engine.handle_socket_refused_frame(conn, now)
                 }
@@ -398,7 +374,7 @@ fn admit(shared: &SharedRef, conn: ConnId, view: &Uint8Array) -> bool {
         d.engine.admit_frame(conn, len, head, now())
     };
     if !admitted {
-        pump(shared, true, |_, _| {});
+        pump(shared, Caller::JsEvent, |_, _| {});
     }
     admitted
 }
@@ -408,12 +384,12 @@ fn arrive(shared: &SharedRef, event: Inbound) {
     match queue_or_return(shared, event) {
         Arrival::Now(event) => handle_inbound(shared, event),
         Arrival::Queued => {}
-        Arrival::Refused => pump(shared, true, |_, _| {}),
+        Arrival::Refused => pump(shared, Caller::JsEvent, |_, _| {}),
     }
 }
 
 fn handle_inbound(shared: &SharedRef, event: Inbound) {
-    pump(shared, true, |s, now| {
+    pump(shared, Caller::JsEvent, |s, now| {
         if let Some(d) = s.sync.as_mut() {
             match event {
                 Inbound::Frame(conn, view) => {
@@ -464,15 +440,12 @@ fn ensure_turn_timer(d: &mut Driver, shared: &SharedRef) {
     if d.turn.is_some() {
         return;
     }
-    let callback = d.turn_callback.get_or_insert_with(|| {
-        let weak = Rc::downgrade(shared);
-        Closure::new(move || {
-            if let Some(shared) = weak.upgrade() {
-                next_turn(&shared);
-            }
-        })
-    });
-    d.turn = Some(set_timeout(callback.as_ref().unchecked_ref(), 0.0));
+    let weak = Rc::downgrade(shared);
+    d.turn = Some(Timeout::new(0, move || {
+        if let Some(shared) = weak.upgrade() {
+            next_turn(&shared);
+        }
+    }));
 }
 
 /// A new turn: handles queued events for up to the budget, then yields again if any remain.
@@ -522,7 +495,7 @@ fn handler(shared: &SharedRef, input: impl Fn(&mut Shared, u64) + 'static) -> Cl
     let weak: Weak<RefCell<Shared>> = Rc::downgrade(shared);
     Closure::new(move || {
         if let Some(shared) = weak.upgrade() {
-            pump(&shared, true, &input);
+            pump(&shared, Caller::JsEvent, &input);
         }
     })
 }
@@ -541,27 +514,4 @@ fn without_query(url: &str) -> String {
         Some((base, _)) => format!("{base}?…"),
         None => url.to_string(),
     }
-}
-
-pub fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
-fn event_error(code: &str, message: &str) -> String {
-    format!(
-        "[\"error\",{{\"code\":\"{code}\",\"message\":{}}}]",
-        json_str(message)
-    )
-}
-
-pub fn status_json(status: &Status) -> String {
-    format!(
-        "{{\"connection\":\"{}\",\"endpoint\":{},\"pending\":{}}}",
-        status.connection.as_str(),
-        status
-            .endpoint
-            .as_deref()
-            .map_or("null".to_string(), json_str),
-        status.pending
-    )
 }

@@ -3,9 +3,11 @@
 //!
 //! Records cross the boundary as JSON text (one `JSON.stringify` / `JSON.parse` per call,
 //! not a conversion per field), and every mutation returns the changes it made, which keep
-//! the facade's read cache exact.
+//! the facade's read cache exact. Everything else that comes back (events, status, endpoint
+//! health, query plans, checked options) is a type declared in [`contract`].
 
 mod alloc;
+mod contract;
 mod driver;
 mod errors;
 pub mod idb;
@@ -22,8 +24,33 @@ use crate::config::SyncConfig;
 use crate::replica::value::{fields_from_json, records_from_json};
 use crate::replica::{pieces, ChangeKind, Filter, Query, Replica, Values};
 use crate::sync::SyncEngine;
+use driver::Caller;
 use errors::{config_error, replica_error, JsResult};
 
+/// Whether remote change sets carry each record's value (`setChangeValues`).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeValues {
+    /// Values included: the app listens to changes.
+    Include = "include",
+    /// Values omitted: the facade reads a value from the core when it is first asked for.
+    Omit = "omit",
+}
+
+impl From<ChangeValues> for Values {
+    fn from(values: ChangeValues) -> Values {
+        // (a string the enum lacks arrives as a hidden invalid variant: no values)
+        if values == ChangeValues::Include {
+            Values::Include
+        } else {
+            Values::Omit
+        }
+    }
+}
+
+/// Every method takes `&self` (the state is behind a `RefCell`): a call that traps leaves
+/// wasm-bindgen's borrow of the object taken, which would refuse any later `&mut self` call,
+/// `stopSync` included, and so leave the sockets and timers of a broken replica running.
 #[wasm_bindgen]
 pub struct WasmReplica {
     shared: driver::SharedRef,
@@ -56,9 +83,9 @@ impl WasmReplica {
         }
     }
 
-    /// Inserts one record given as JSON fields under `id`. Returns the change code (see
-    /// [`WasmReplica::take_single_change`]).
-    pub fn insert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
+    /// Inserts one record given as JSON fields under `id`. Returns the record's change (see
+    /// [`contract::change`]).
+    pub fn insert(&self, collection: &str, id: &str, fields_json: &str) -> JsResult<JsValue> {
         let fields = fields_from_json(fields_json, || format!("insert into '{collection}'"))
             .map_err(replica_error)?;
         self.core_mut()
@@ -73,7 +100,7 @@ impl WasmReplica {
     /// nothing is, with an error), so no changes are returned.
     #[wasm_bindgen(js_name = insertMany)]
     pub fn insert_many(
-        &mut self,
+        &self,
         collection: &str,
         ids_json: &str,
         records_json: &[u8],
@@ -118,14 +145,14 @@ impl WasmReplica {
     }
 
     /// Merges the JSON fields `set_json` into a record and removes the fields listed in
-    /// `unset_json` (a JSON array, or "" for none). Returns the change code.
+    /// `unset_json` (a JSON array, or "" for none). Returns the record's change.
     pub fn update(
-        &mut self,
+        &self,
         collection: &str,
         id: &str,
         set_json: &str,
         unset_json: &str,
-    ) -> JsResult<u8> {
+    ) -> JsResult<JsValue> {
         let what = || format!("update of '{id}' in '{collection}'");
         let set = fields_from_json(set_json, what).map_err(replica_error)?;
         let unset: Vec<String> = if unset_json.is_empty() {
@@ -141,8 +168,8 @@ impl WasmReplica {
         Ok(self.local_change(changed.then_some(ChangeKind::Update)))
     }
 
-    /// Makes a record hold exactly the JSON fields. Returns the change code.
-    pub fn replace(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
+    /// Makes a record hold exactly the JSON fields. Returns the record's change.
+    pub fn replace(&self, collection: &str, id: &str, fields_json: &str) -> JsResult<JsValue> {
         let what = || format!("replace of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
         let changed = self
@@ -152,8 +179,8 @@ impl WasmReplica {
         Ok(self.local_change(changed.then_some(ChangeKind::Update)))
     }
 
-    /// Inserts or replaces by id. Returns the change code (insert, update or none).
-    pub fn upsert(&mut self, collection: &str, id: &str, fields_json: &str) -> JsResult<u8> {
+    /// Inserts or replaces by id. Returns the record's change (insert, update or none).
+    pub fn upsert(&self, collection: &str, id: &str, fields_json: &str) -> JsResult<JsValue> {
         let what = || format!("upsert of '{id}' in '{collection}'");
         let fields = fields_from_json(fields_json, what).map_err(replica_error)?;
         let change = self
@@ -163,8 +190,8 @@ impl WasmReplica {
         Ok(self.local_change(change))
     }
 
-    /// Deletes by id. Returns the change code (delete, or none when there was no record).
-    pub fn delete(&mut self, collection: &str, id: &str) -> JsResult<u8> {
+    /// Deletes by id. Returns the record's change (delete, or none when there was no record).
+    pub fn delete(&self, collection: &str, id: &str) -> JsResult<JsValue> {
         let deleted = self
             .core_mut()
             .delete(collection, id)
@@ -176,7 +203,7 @@ impl WasmReplica {
     /// transaction. Returns a byte per id: 1 where it deleted a record, 0 where there was none
     /// (or the id came earlier in the list). Every change is in the result, so none is kept.
     #[wasm_bindgen(js_name = deleteMany)]
-    pub fn delete_many(&mut self, collection: &str, ids_json: &str) -> JsResult<Vec<u8>> {
+    pub fn delete_many(&self, collection: &str, ids_json: &str) -> JsResult<Vec<u8>> {
         let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
             errors::type_error(&format!(
                 "deleteMany from '{collection}': ids must be a JSON array of strings: {e}"
@@ -191,31 +218,27 @@ impl WasmReplica {
         Ok(deleted.into_iter().map(u8::from).collect())
     }
 
-    /// After a write of one record, its net change as a code: 0 none, 1 insert, 2 update,
-    /// 3 delete. The write's result says what it did, so its log entry is only kept for an
-    /// open batch.
-    fn local_change(&mut self, change: Option<ChangeKind>) -> u8 {
+    /// After a write of one record, its net change. The write's result says what it did, so
+    /// its log entry is only kept for an open batch.
+    fn local_change(&self, change: Option<ChangeKind>) -> JsValue {
         self.core_mut().forget_changes();
         self.after_local_write();
-        change.map_or(0, |kind| match kind {
-            ChangeKind::Insert => 1,
-            ChangeKind::Update => 2,
-            ChangeKind::Delete => 3,
-        })
+        contract::change(change)
     }
 
     /// A record's JSON text, or undefined.
-    pub fn get(&mut self, collection: &str, id: &str) -> JsResult<Option<String>> {
+    pub fn get(&self, collection: &str, id: &str) -> JsResult<Option<String>> {
         self.core_mut().get(collection, id).map_err(replica_error)
     }
 
-    /// A JSON array of every record, ordered by id.
-    pub fn all(&mut self, collection: &str) -> JsResult<String> {
+    /// A JSON array of every record, ordered by id. (The facade's `all()` does not call this:
+    /// it reads its own cache, in the order records entered it; tests compare the two.)
+    pub fn all(&self, collection: &str) -> JsResult<String> {
         self.core_mut().all(collection).map_err(replica_error)
     }
 
     /// A JSON array of the ids matching `{ where, orderBy, limit, offset }` (JSON), in order.
-    pub fn find(&mut self, collection: &str, query_json: &str) -> JsResult<String> {
+    pub fn find(&self, collection: &str, query_json: &str) -> JsResult<String> {
         let query = Query::from_json(query_json).map_err(replica_error)?;
         let ids = self
             .core_mut()
@@ -224,7 +247,7 @@ impl WasmReplica {
         Ok(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
     }
 
-    pub fn count(&mut self, collection: &str, where_json: &str) -> JsResult<u32> {
+    pub fn count(&self, collection: &str, where_json: &str) -> JsResult<u32> {
         let filter = Filter::from_json(where_json).map_err(replica_error)?;
         let n = self
             .core_mut()
@@ -235,23 +258,23 @@ impl WasmReplica {
 
     /// Indexes these fields of a collection, in addition to those it has.
     #[wasm_bindgen(js_name = addIndexes)]
-    pub fn add_indexes(&mut self, collection: &str, fields: Vec<String>) -> JsResult<()> {
+    pub fn add_indexes(&self, collection: &str, fields: Vec<String>) -> JsResult<()> {
         self.core_mut()
             .add_indexes(collection, &fields)
             .map_err(replica_error)
     }
 
-    /// Runs a query (JSON) and returns `{"index": string|null, "scanned": number}`.
-    pub fn explain(&mut self, collection: &str, query_json: &str) -> JsResult<String> {
+    /// Runs a query (JSON) and returns its plan, `{ index, scanned }`.
+    pub fn explain(&self, collection: &str, query_json: &str) -> JsResult<JsValue> {
         let query = Query::from_json(query_json).map_err(replica_error)?;
         let explained = self
             .core_mut()
             .explain(collection, &query)
             .map_err(replica_error)?;
-        Ok(
-            serde_json::json!({ "index": explained.index, "scanned": explained.scanned })
-                .to_string(),
-        )
+        Ok(contract::to_js(&contract::QueryPlan {
+            index: explained.index.as_deref(),
+            scanned: explained.scanned,
+        }))
     }
 
     pub fn collections(&self) -> Vec<String> {
@@ -259,15 +282,16 @@ impl WasmReplica {
     }
 
     #[wasm_bindgen(js_name = beginBatch)]
-    pub fn begin_batch(&mut self) {
+    pub fn begin_batch(&self) {
         self.core_mut().begin_batch()
     }
 
-    /// Ends a batch; the outermost end returns the batch's net changes (same form as
-    /// the other mutations), inner ones return undefined.
+    /// Ends a batch; the outermost end returns the batch's net changes as a change set's JSON
+    /// text ("" when nothing changed), inner ones return undefined. Without values: the
+    /// facade's cache already holds what the batch wrote.
     #[wasm_bindgen(js_name = endBatch)]
-    pub fn end_batch(&mut self, with_values: bool) -> Option<String> {
-        let net = self.core_mut().end_batch(values(with_values));
+    pub fn end_batch(&self) -> Option<String> {
+        let net = self.core_mut().end_batch(Values::Omit);
         self.after_local_write();
         net.map(|set| {
             if set.is_empty() {
@@ -282,7 +306,7 @@ impl WasmReplica {
     /// between calls: `[[collection, kind, id, value|null], ...]` or "" when nothing changed.
     /// Values are included only for changes the facade did not make itself (remote updates),
     /// and only while it wants them (see `setChangeValues`).
-    fn take_remote_changes(&mut self) -> String {
+    fn take_remote_changes(&self) -> String {
         let values = self.shared.borrow().change_values;
         let set = self.core_mut().take_changes_with(values);
         self.after_local_write();
@@ -296,14 +320,14 @@ impl WasmReplica {
     /// Whether remote change sets carry each record's value (the facade wants them while the
     /// app listens to changes; otherwise it reads values when they are asked for).
     #[wasm_bindgen(js_name = setChangeValues)]
-    pub fn set_change_values(&mut self, wanted: bool) {
-        self.shared.borrow_mut().change_values = values(wanted);
+    pub fn set_change_values(&self, values: ChangeValues) {
+        self.shared.borrow_mut().change_values = values.into();
     }
 
     /// The records under the ids of `ids_json` (a JSON array) as a JSON array, null for ids
     /// without a record.
     #[wasm_bindgen(js_name = getMany)]
-    pub fn get_many(&mut self, collection: &str, ids_json: &str) -> JsResult<String> {
+    pub fn get_many(&self, collection: &str, ids_json: &str) -> JsResult<String> {
         let ids: Vec<String> = serde_json::from_str(ids_json).map_err(|e| {
             errors::type_error(&format!(
                 "getMany: ids must be a JSON array of strings: {e}"
@@ -339,13 +363,13 @@ impl WasmReplica {
 
     /// From now on keeps every update, local or remote, for local storage.
     #[wasm_bindgen(js_name = captureForStorage)]
-    pub fn capture_for_storage(&mut self) {
+    pub fn capture_for_storage(&self) {
         self.core_mut().capture_for_storage()
     }
 
     /// From now on keeps local updates for the other tabs (see `takeBroadcastUpdate`).
     #[wasm_bindgen(js_name = captureForBroadcast)]
-    pub fn capture_for_broadcast(&mut self) {
+    pub fn capture_for_broadcast(&self) {
         let mut shared = self.shared.borrow_mut();
         shared.core.capture_local_updates();
         shared.broadcast.get_or_insert_with(Vec::new);
@@ -354,21 +378,21 @@ impl WasmReplica {
     /// Local updates since the last call, merged into one Yjs v1 update (call again until
     /// undefined).
     #[wasm_bindgen(js_name = takeBroadcastUpdate)]
-    pub fn take_broadcast_update(&mut self) -> Option<Vec<u8>> {
+    pub fn take_broadcast_update(&self) -> Option<Vec<u8>> {
         let mut shared = self.shared.borrow_mut();
         crate::replica::take_merged(shared.broadcast.as_mut()?)
     }
 
     /// Everything to persist since the last call, merged into one Yjs v1 update.
     #[wasm_bindgen(js_name = takeStorageUpdate)]
-    pub fn take_storage_update(&mut self) -> Option<Vec<u8>> {
+    pub fn take_storage_update(&self) -> Option<Vec<u8>> {
         self.core_mut().take_storage_update()
     }
 
     /// Applies a Yjs v1 update from local storage or another tab with a remote origin and
     /// keeps it for local storage. Returns the changes with values.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, update: &[u8]) -> JsResult<String> {
+    pub fn apply_update(&self, update: &[u8]) -> JsResult<String> {
         let _growth = alloc::Expect::for_update(update.len());
         let applied = self.core_mut().apply_update(update);
         applied.map_err(replica_error)?;
@@ -378,7 +402,7 @@ impl WasmReplica {
     /// Applies an update another tab has already put into the same local storage (IndexedDB
     /// shared by the tabs of one origin): it is not stored a second time.
     #[wasm_bindgen(js_name = applyStoredElsewhere)]
-    pub fn apply_stored_elsewhere(&mut self, update: &[u8]) -> JsResult<String> {
+    pub fn apply_stored_elsewhere(&self, update: &[u8]) -> JsResult<String> {
         let _growth = alloc::Expect::for_update(update.len());
         let applied = self.core_mut().apply_update_stored_elsewhere(update);
         applied.map_err(replica_error)?;
@@ -389,7 +413,7 @@ impl WasmReplica {
     /// a provider, it then goes to the server and the other tabs as a local write does, cut
     /// into pieces of at most `piece_bytes` (servers cap one message) so it can be of any size.
     #[wasm_bindgen(js_name = importUpdate)]
-    pub fn import_update(&mut self, update: &[u8], piece_bytes: u32) -> JsResult<String> {
+    pub fn import_update(&self, update: &[u8], piece_bytes: u32) -> JsResult<String> {
         let changes = self.apply_update(update)?;
         for piece in pieces::split_update(update, piece_bytes as usize) {
             self.share_update(piece);
@@ -417,7 +441,7 @@ impl WasmReplica {
             shared.sync.is_some()
         };
         if syncing {
-            driver::pump(&self.shared, false, |s, now| {
+            driver::pump(&self.shared, Caller::Facade, |s, now| {
                 let updates = s.core.take_local_updates();
                 if let Some(queue) = s.broadcast.as_mut() {
                     queue.extend(updates.iter().cloned());
@@ -441,7 +465,7 @@ impl WasmReplica {
             shared.sync.is_some()
         };
         if syncing {
-            driver::pump(&self.shared, false, |s, now| {
+            driver::pump(&self.shared, Caller::Facade, |s, now| {
                 if let Some(d) = s.sync.as_mut() {
                     d.engine.local_update(update, now, &s.core);
                 }
@@ -450,7 +474,7 @@ impl WasmReplica {
     }
 
     fn with_engine(&self, command: impl FnOnce(&mut SyncEngine, &Replica, u64)) {
-        driver::pump(&self.shared, false, |s, now| {
+        driver::pump(&self.shared, Caller::Facade, |s, now| {
             if let Some(d) = s.sync.as_mut() {
                 command(&mut d.engine, &s.core, now);
             }
@@ -466,7 +490,7 @@ impl WasmReplica {
     /// that produced news, which `drain()` then returns.
     #[wasm_bindgen(js_name = startSync)]
     pub fn start_sync(
-        &mut self,
+        &self,
         options_json: &str,
         room: &str,
         websocket: js_sys::Function,
@@ -493,78 +517,62 @@ impl WasmReplica {
         Ok(())
     }
 
-    /// Events since the last call, as a JSON array of `[kind, payload]` ("" when none):
-    /// `changes` (remote changes with values), `status`, `failover`, `error`, `flush`.
-    pub fn drain(&mut self) -> String {
+    /// Events since the last call, as an array of [`contract::SyncEvent`]s (`{ kind, ... }`),
+    /// or undefined when there are none.
+    pub fn drain(&self) -> JsValue {
         let mut shared = self.shared.borrow_mut();
         match shared.sync.as_mut() {
-            Some(d) if !d.events.is_empty() => {
-                format!("[{}]", std::mem::take(&mut d.events).join(","))
-            }
-            _ => String::new(),
+            Some(d) if !d.events.is_empty() => contract::to_js(&std::mem::take(&mut d.events)),
+            _ => JsValue::UNDEFINED,
         }
     }
 
-    /// `{ connection, endpoint, pending }` as JSON.
+    /// `{ connection, endpoint, pending }` ([`contract::StatusRecord`]).
     #[wasm_bindgen(js_name = syncStatus)]
-    pub fn sync_status(&self) -> String {
+    pub fn sync_status(&self) -> JsValue {
         let shared = self.shared.borrow();
         match shared.sync.as_ref() {
-            Some(d) => driver::status_json(d.engine.status()),
-            None => r#"{"connection":"offline","endpoint":null,"pending":0}"#.into(),
+            Some(d) => contract::to_js(&contract::StatusRecord::from(d.engine.status())),
+            None => contract::to_js(&contract::StatusRecord::OFFLINE),
         }
     }
 
-    /// Per-endpoint health as a JSON array.
-    pub fn endpoints(&self) -> String {
+    /// Per-endpoint health, in priority order ([`contract::EndpointRecord`]s).
+    pub fn endpoints(&self) -> JsValue {
         let shared = self.shared.borrow();
-        let Some(d) = shared.sync.as_ref() else {
-            return "[]".into();
-        };
-        let rows: Vec<String> = d
-            .engine
-            .endpoints()
-            .iter()
-            .map(|e| {
-                let opt = |v: Option<u64>| v.map_or("null".to_string(), |v| v.to_string());
-                format!(
-                    "{{\"url\":{},\"state\":\"{}\",\"rttMs\":{},\"lastSeenAt\":{},\"failures\":{},\"active\":{}}}",
-                    driver::json_str(&e.url),
-                    e.state.as_str(),
-                    opt(e.rtt_ms),
-                    opt(e.last_seen_at),
-                    e.failures,
-                    e.active
-                )
-            })
-            .collect();
-        format!("[{}]", rows.join(","))
+        let views = shared
+            .sync
+            .as_ref()
+            .map(|d| d.engine.endpoints())
+            .unwrap_or_default();
+        let records: Vec<_> = views.iter().map(contract::EndpointRecord::from).collect();
+        contract::to_js(&records)
     }
 
     /// Asks for an acknowledgement of everything written so far; the answer arrives as a
     /// `flush` event with this id.
-    pub fn flush(&mut self, id: f64, timeout_ms: f64) {
+    pub fn flush(&self, id: f64, timeout_ms: f64) {
         self.with_engine(|engine, core, now| engine.flush(id as u64, timeout_ms as u64, now, core));
     }
 
-    pub fn failover(&mut self) {
+    pub fn failover(&self) {
         self.with_engine(|engine, _, now| engine.failover(now));
     }
 
     #[wasm_bindgen(js_name = switchTo)]
-    pub fn switch_to(&mut self, url: &str) -> JsResult<()> {
+    pub fn switch_to(&self, url: &str) -> JsResult<()> {
         let mut result = Ok(());
         self.with_engine(|engine, _, now| result = engine.switch_to(url, now));
         result.map_err(|message| errors::error_with_code(&message, "UNKNOWN_ENDPOINT"))
     }
 
-    pub fn unpin(&mut self) {
+    pub fn unpin(&self) {
         self.with_engine(|engine, _, now| engine.unpin(now));
     }
 
     /// Sets this replica's presence state (JSON text; undefined clears it).
     #[wasm_bindgen(js_name = setPresence)]
-    pub fn set_presence(&mut self, state_json: Option<String>) {
+    pub fn set_presence(&self, state_json: Option<String>) {
         self.with_engine(|engine, core, now| {
             engine.set_presence(state_json, core.doc().client_id().get(), now)
         });
@@ -579,31 +587,35 @@ impl WasmReplica {
             .map_or_else(|| "[]".into(), |d| d.engine.presence_json())
     }
 
-    /// Stops syncing and closes every socket.
+    /// Stops syncing and closes every socket. (Left borrowed by a call that trapped, the state
+    /// cannot be reached: nothing can run the engine then either.)
     #[wasm_bindgen(js_name = stopSync)]
-    pub fn stop_sync(&mut self) {
-        let driver = self.shared.borrow_mut().sync.take();
+    pub fn stop_sync(&self) {
+        let Ok(mut shared) = self.shared.try_borrow_mut() else {
+            return;
+        };
+        let driver = shared.sync.take();
+        drop(shared);
         if let Some(mut driver) = driver {
             driver.shutdown();
         }
     }
 }
 
-fn values(with_values: bool) -> Values {
-    if with_values {
-        Values::Include
-    } else {
-        Values::Omit
-    }
+/// Checks the sync options of `Replica.open` and returns them with defaults filled in. They go
+/// in as JSON text, so that they follow JSON's rules as the app wrote them (a field given as
+/// `undefined` is absent), and come back as an object.
+#[wasm_bindgen(js_name = checkSyncOptions)]
+pub fn check_sync_options(options_json: &str) -> JsResult<JsValue> {
+    let config = SyncConfig::from_json(options_json).map_err(config_error)?;
+    Ok(contract::to_js(&config))
 }
 
-/// Checks the sync options of `Replica.open` (JSON text) and returns them, with defaults
-/// filled in, as JSON text.
-#[wasm_bindgen(js_name = checkSyncOptions)]
-pub fn check_sync_options(options_json: &str) -> JsResult<String> {
-    let config = SyncConfig::from_json(options_json).map_err(config_error)?;
-    serde_json::to_string(&config)
-        .map_err(|e| errors::error_with_code(&e.to_string(), "INVALID_OPTION"))
+/// The names of the sync options `checkSyncOptions` reads (the fields of [`SyncConfig`]): the
+/// facade's list of known options is these and its own.
+#[wasm_bindgen(js_name = syncOptionNames)]
+pub fn sync_option_names() -> Vec<String> {
+    SyncConfig::option_names()
 }
 
 /// The size of the module's Wasm memory in bytes (it grows, never shrinks), for benchmarks and

@@ -21,15 +21,17 @@ pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = format!("yreplica: internal error (a Rust panic): {info}");
         console_error(&message);
+        // The first panic not yet taken is kept: it is the cause, and a later one (a call into
+        // a module left in a broken state) would hide it.
         LAST_PANIC.with(|last| {
             if let Ok(mut last) = last.try_borrow_mut() {
-                *last = Some(message);
+                last.get_or_insert(message);
             }
         });
     }));
 }
 
-/// The message of the last panic, once (None if there was none).
+/// The message of the first panic since the last call, once (None if there was none).
 #[wasm_bindgen(js_name = takePanicMessage)]
 pub fn take_panic_message() -> Option<String> {
     LAST_PANIC.with(|last| last.try_borrow_mut().ok().and_then(|mut last| last.take()))
