@@ -5,6 +5,7 @@
 // in the same run, for a plain Yjs doc behind y-websocket. `npm run bench:flood [N]`.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
@@ -12,7 +13,12 @@ import { Replica } from '../js/node.js'
 import { startServers, stopServers } from '../dev/servers.mjs'
 import { waitFor } from '../dev/wait.mjs'
 
-const N = Number(process.argv[2] ?? 20_000)
+const { positionals } = parseArgs({ allowPositionals: true })
+const N = Number(positionals[0] ?? 20_000)
+if (!Number.isInteger(N) || N < 1) {
+  console.error(`bench:flood: N must be a whole number of updates, got '${positionals[0]}'`)
+  process.exit(2)
+}
 const WRITER = fileURLToPath(new URL('../dev/flood-writer.mjs', import.meta.url))
 
 /** Samples event-loop lag: how much later than due each 5 ms tick runs. */

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { Replica } from '../js/node.js'
 
 const RUNS = 21
@@ -136,10 +137,15 @@ function print(r) {
 }
 
 const self = fileURLToPath(import.meta.url)
-if (process.argv[2] === '--child') {
-  console.log(JSON.stringify(await measure(Number(process.argv[3]))))
+const { values, positionals } = parseArgs({ options: { child: { type: 'string' } }, allowPositionals: true })
+if (values.child !== undefined) {
+  console.log(JSON.stringify(await measure(Number(values.child))))
 } else {
-  const sizes = (process.argv[2] ?? '100000,1000000').split(',').map(Number)
+  const sizes = (positionals[0] ?? '100000,1000000').split(',').map(Number)
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+    console.error(`bench:indexes: sizes must be whole numbers separated by commas, got '${positionals[0]}'`)
+    process.exit(2)
+  }
   for (const n of sizes) {
     const out = execFileSync(process.execPath, ['--max-old-space-size=8192', self, '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] })
     print(JSON.parse(out.trim().split('\n').pop()))

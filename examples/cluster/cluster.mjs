@@ -4,15 +4,24 @@
 //   node examples/cluster/cluster.mjs [N]     N Hocuspocus servers (default 3)
 import { startCluster } from '../../dev/cluster.mjs'
 
+import { parseArgs } from 'node:util'
+
 const USAGE = 'usage: node examples/cluster/cluster.mjs [N]   (N Hocuspocus servers behind one Redis, default 3)'
-const arg = process.argv[2]
-if (arg === '--help' || arg === '-h') {
+let args
+try {
+  args = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true })
+} catch (error) {
+  console.error(`cluster: ${error.message}\n${USAGE}`)
+  process.exit(1)
+}
+if (args.values.help) {
   console.log(USAGE)
   process.exit(0)
 }
+const arg = args.positionals[0]
 const count = Number(arg ?? 3)
-if (!Number.isInteger(count) || count < 1) {
-  console.error(`cluster: N must be a whole number of servers, at least 1, got '${arg}'\n${USAGE}`)
+if (args.positionals.length > 1 || !Number.isInteger(count) || count < 1) {
+  console.error(`cluster: N must be a whole number of servers, at least 1, got '${args.positionals.join(' ')}'\n${USAGE}`)
   process.exit(1)
 }
 
