@@ -4,6 +4,7 @@ import * as Y from 'yjs'
 import { gzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
 import { Replica } from '../js/node.js'
+import { fieldsAt } from '../dev/records.mjs'
 
 const N = Number(process.env.BENCH_N ?? 10_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
@@ -11,15 +12,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 function makeRecords() {
   const records = []
   for (let i = 0; i < N; i++) {
-    records.push({
-      id: `rec-${String(i).padStart(6, '0')}`,
-      title: `Task number ${i} with some words`,
-      done: i % 3 === 0,
-      prio: i % 5,
-      tags: ['tag' + (i % 7), 'tag' + (i % 11)],
-      createdAt: 1_700_000_000_000 + i * 1000,
-      owner: `user-${i % 97}`,
-    })
+    records.push({ id: `rec-${String(i).padStart(6, '0')}`, ...fieldsAt(i) })
   }
   return records
 }

@@ -8,17 +8,8 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { WebSocket } from 'ws'
+import { fieldsAt as recordAt } from './records.mjs'
 
-export function recordAt(i) {
-  return {
-    title: `Task number ${i} with some words`,
-    done: i % 3 === 0,
-    prio: i % 5,
-    tags: ['tag' + (i % 7), 'tag' + (i % 11)],
-    createdAt: 1_700_000_000_000 + i * 1000,
-    owner: `user-${i % 97}`,
-  }
-}
 
 export const idAt = (i) => `rec-${String(i).padStart(7, '0')}`
 

@@ -1,18 +1,12 @@
 // The records every part of bench:scale writes, reads and syncs: 6 fields as in
 // benches/crud.mjs, ids wide enough for a million, and the queries run over them.
 
+import { fieldsAt } from '../../dev/records.mjs'
+
 export const COLLECTION = 'todos'
 
 export function recordAt(i) {
-  return {
-    id: `rec-${String(i).padStart(7, '0')}`,
-    title: `Task number ${i} with some words`,
-    done: i % 3 === 0,
-    prio: i % 5,
-    tags: ['tag' + (i % 7), 'tag' + (i % 11)],
-    createdAt: 1_700_000_000_000 + i * 1000,
-    owner: `user-${i % 97}`,
-  }
+  return { id: `rec-${String(i).padStart(7, '0')}`, ...fieldsAt(i) }
 }
 
 export function makeRecords(n, from = 0) {
