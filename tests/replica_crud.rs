@@ -544,3 +544,38 @@ fn numbers_from_json_text_are_stored_exactly_as_javascript_wrote_them() {
         );
     }
 }
+
+#[test]
+fn get_many_answers_in_the_order_asked_with_null_for_missing_ids() {
+    let mut r = todos();
+    let ids = ["c".to_string(), "missing".to_string(), "a".to_string()];
+    let got: serde_json::Value = serde_json::from_str(&r.get_many("todos", &ids).unwrap()).unwrap();
+    assert_eq!(
+        got,
+        json!([
+            {"id": "c", "title": "gamma", "prio": 2, "done": true},
+            null,
+            {"id": "a", "title": "alpha", "prio": 1, "done": false},
+        ])
+    );
+    assert_eq!(r.get_many("todos", &[]).unwrap(), "[]");
+}
+
+#[test]
+fn an_update_stored_elsewhere_is_applied_but_not_queued_for_storage() {
+    let mut source = todos();
+    let update = source.encode_state();
+    let mut r = Replica::with_client_id(2);
+    r.capture_for_storage();
+    r.apply_update_stored_elsewhere(&update).unwrap();
+    assert_eq!(get(&mut r, "todos", "b").unwrap()["title"], "beta");
+    assert_eq!(r.take_storage_update(), None);
+    // The storage queue is still on: an ordinary update is queued.
+    source
+        .insert("todos", "d", fields(json!({"title": "delta"})))
+        .unwrap();
+    r.apply_update(&source.encode_diff(&r.state_vector()).unwrap())
+        .unwrap();
+    assert!(r.take_storage_update().is_some());
+    assert_eq!(get(&mut r, "todos", "d").unwrap()["title"], "delta");
+}

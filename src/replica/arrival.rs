@@ -43,13 +43,13 @@ pub struct Held {
 /// An update cut in two: what continues the document, and what has to wait.
 #[derive(Debug)]
 pub struct Split<'a> {
-    pub shape: Shape,
+    pub(crate) shape: Shape,
     pub ready: Cow<'a, [u8]>,
     pub held: Option<Held>,
 }
 
 /// yrs' client id for a raw one (it keeps the low 53 bits, as Yjs clients use).
-pub fn client_id(client: u64) -> ClientID {
+pub(crate) fn client_id(client: u64) -> ClientID {
     ClientID::new(client & ((1 << 53) - 1))
 }
 
@@ -211,7 +211,7 @@ fn held_update(data: &[u8], sections: &[Section]) -> Option<Held> {
 
 /// Takes yrs' pending update (blocks whose dependencies are missing) out of the document, so
 /// it is retried through [`split`] instead of by yrs.
-pub fn take_yrs_pending(txn: &mut TransactionMut) -> Option<Held> {
+pub(crate) fn take_yrs_pending(txn: &mut TransactionMut) -> Option<Held> {
     let pending = txn.store_mut().pending_update_mut()?;
     if pending.update.is_empty() {
         return None;
@@ -267,7 +267,7 @@ impl HeldUpdates {
         Some(held.update)
     }
 
-    pub fn updates(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn updates(&self) -> impl Iterator<Item = &[u8]> {
         self.entries.iter().map(|held| held.update.as_slice())
     }
 
@@ -285,7 +285,7 @@ impl HeldUpdates {
     }
 
     /// How many updates were ever held (to tell whether an update left something waiting).
-    pub fn holds(&self) -> u64 {
+    pub(crate) fn holds(&self) -> u64 {
         self.holds
     }
 

@@ -13,15 +13,6 @@ pub enum Origin {
     Remote,
 }
 
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Local => "local",
-            Origin::Remote => "remote",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ChangeKind {
     Insert,
@@ -47,7 +38,7 @@ impl ChangeKind {
 /// (`{ "id": ..., ...fields }`), absent for deletes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
-    pub collection: String,
+    pub(crate) collection: String,
     pub id: String,
     pub kind: ChangeKind,
     pub value: Option<String>,
@@ -69,7 +60,7 @@ pub struct ChangeSet {
 }
 
 impl ChangeSet {
-    pub fn empty(origin: Origin) -> Self {
+    pub(crate) fn empty(origin: Origin) -> Self {
         ChangeSet {
             origin,
             changes: Vec::new(),
@@ -112,17 +103,17 @@ fn push_json_str(out: &mut String, s: &str) {
 
 /// A record touched by one or more transactions, and whether it existed before the first.
 #[derive(Debug)]
-pub struct Touched {
-    pub collection: Arc<str>,
-    pub id: Arc<str>,
-    pub existed_before: bool,
+pub(crate) struct Touched {
+    pub(crate) collection: Arc<str>,
+    pub(crate) id: Arc<str>,
+    pub(crate) existed_before: bool,
 }
 
 /// Collects touched records from Yjs events until the replica turns them into a change set.
 /// Only the first sighting of a record matters: it tells whether the record existed before;
 /// what exists now is read from the document when the change set is built.
 #[derive(Debug, Default)]
-pub struct ChangeLog {
+pub(crate) struct ChangeLog {
     touched: Vec<Touched>,
     seen: HashSet<(Arc<str>, Arc<str>)>,
     /// For each collection with indexes, the records touched since its indexes last looked.
@@ -132,7 +123,7 @@ pub struct ChangeLog {
 }
 
 impl ChangeLog {
-    pub fn touch(&mut self, collection: &Arc<str>, id: &Arc<str>, existed_before: bool) {
+    pub(crate) fn touch(&mut self, collection: &Arc<str>, id: &Arc<str>, existed_before: bool) {
         if let Some(ids) = self.unindexed.get_mut(collection) {
             ids.insert(id.clone());
         }
@@ -146,7 +137,12 @@ impl ChangeLog {
     }
 
     /// Records what the deep events of one collection say about its records.
-    pub fn record_events(&mut self, collection: &Arc<str>, txn: &TransactionMut, events: &Events) {
+    pub(crate) fn record_events(
+        &mut self,
+        collection: &Arc<str>,
+        txn: &TransactionMut,
+        events: &Events,
+    ) {
         for event in events.iter() {
             let path = event.path();
             match path.front() {
@@ -166,24 +162,24 @@ impl ChangeLog {
         }
     }
 
-    pub fn take(&mut self) -> Vec<Touched> {
+    pub(crate) fn take(&mut self) -> Vec<Touched> {
         // A fresh set, not `clear()`: clearing walks the whole capacity, so after one large
         // change set every later single write would cost as much as that set.
         self.seen = HashSet::new();
         std::mem::take(&mut self.touched)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.touched.is_empty()
     }
 
     /// Starts keeping the records of `collection` touched from now on for its indexes.
-    pub fn track_for_indexes(&mut self, collection: &Arc<str>) {
+    pub(crate) fn track_for_indexes(&mut self, collection: &Arc<str>) {
         self.unindexed.entry(collection.clone()).or_default();
     }
 
     /// The records of `collection` touched since the last call (see `track_for_indexes`).
-    pub fn take_unindexed(&mut self, collection: &str) -> HashSet<Arc<str>> {
+    pub(crate) fn take_unindexed(&mut self, collection: &str) -> HashSet<Arc<str>> {
         self.unindexed
             .get_mut(collection)
             .map(std::mem::take)

@@ -15,13 +15,13 @@ use std::ops::Range;
 pub const MAX_NESTING: usize = 1000;
 
 /// Why the data was refused.
-pub type Refusal = String;
+pub(crate) type Refusal = String;
 
 /// What an accepted update holds that needs care when it is applied.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Shape {
     /// Formatting marks (text content), which yrs mishandles where a map entry would be.
-    pub has_format: bool,
+    pub(crate) has_format: bool,
 }
 
 /// Checks a Yjs v1 update.
@@ -31,7 +31,7 @@ pub fn check_update(data: &[u8]) -> Result<Shape, Refusal> {
 
 /// The layout of an update as the walk meets it, for callers that cut updates apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seen {
+pub(crate) enum Seen {
     /// A client's blocks follow from byte `at`; the first starts at `clock`.
     Client {
         client: u64,
@@ -53,7 +53,7 @@ pub enum Seen {
 
 /// Checks a Yjs v1 update, showing `visit` its layout; the flag says whether the walk got to
 /// the end (data malformed in a way left to yrs stops it early).
-pub fn check_update_visiting(
+pub(crate) fn check_update_visiting(
     data: &[u8],
     visit: &mut dyn FnMut(Seen),
 ) -> Result<(Shape, bool), Refusal> {
@@ -64,7 +64,7 @@ pub fn check_update_visiting(
 }
 
 /// Checks a Yjs v1 state vector.
-pub fn check_state_vector(data: &[u8]) -> Result<(), Refusal> {
+pub(crate) fn check_state_vector(data: &[u8]) -> Result<(), Refusal> {
     let mut walk = Walk::new(data);
     settle(
         walk.var_u32()
@@ -73,7 +73,7 @@ pub fn check_state_vector(data: &[u8]) -> Result<(), Refusal> {
 }
 
 /// Checks an awareness update (y-protocols).
-pub fn check_awareness(data: &[u8]) -> Result<(), Refusal> {
+pub(crate) fn check_awareness(data: &[u8]) -> Result<(), Refusal> {
     let mut walk = Walk::new(data);
     settle((|| {
         let len = walk.var_u64()? as usize;

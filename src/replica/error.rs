@@ -32,11 +32,6 @@ impl ReplicaError {
             ReplicaError::InvalidOption(_) => "INVALID_OPTION",
         }
     }
-
-    /// True for errors that JS should throw as `TypeError` rather than `Error`.
-    pub fn is_type_error(&self) -> bool {
-        matches!(self, ReplicaError::InvalidValue(_))
-    }
 }
 
-pub type Result<T> = std::result::Result<T, ReplicaError>;
+pub(crate) type Result<T> = std::result::Result<T, ReplicaError>;

@@ -19,7 +19,7 @@ use super::query::compare;
 /// A field's value as an index orders it; `None` when the record lacks the field.
 /// Values equal in the query order (`1` and `1.0`) are equal keys.
 #[derive(Debug, Clone)]
-pub struct IndexKey(pub Option<Any>);
+pub(crate) struct IndexKey(pub(crate) Option<Any>);
 
 impl Ord for IndexKey {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -57,20 +57,20 @@ struct Entry {
 
 /// A set of keys: from `lower` to `upper`, each bound included, excluded or open.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Interval {
-    pub lower: Bound<IndexKey>,
-    pub upper: Bound<IndexKey>,
+pub(crate) struct Interval {
+    pub(crate) lower: Bound<IndexKey>,
+    pub(crate) upper: Bound<IndexKey>,
 }
 
 impl Interval {
-    pub fn all() -> Self {
+    pub(crate) fn all() -> Self {
         Interval {
             lower: Bound::Unbounded,
             upper: Bound::Unbounded,
         }
     }
 
-    pub fn point(key: IndexKey) -> Self {
+    pub(crate) fn point(key: IndexKey) -> Self {
         Interval {
             lower: Bound::Included(key.clone()),
             upper: Bound::Included(key),
@@ -82,7 +82,7 @@ type KeysById = HashMap<Arc<str>, IndexKey>;
 
 /// One field's index over one collection.
 #[derive(Debug)]
-pub struct FieldIndex {
+pub(crate) struct FieldIndex {
     entries: BTreeSet<Entry>,
     keys: KeysById,
     /// The empty id, kept to bound ranges from below without allocating.
@@ -121,17 +121,17 @@ impl FieldIndex {
     }
 
     /// The key a record has in this index, if it is a record.
-    pub fn key_of(&self, id: &str) -> Option<&IndexKey> {
+    pub(crate) fn key_of(&self, id: &str) -> Option<&IndexKey> {
         self.keys.get(id)
     }
 
     /// The `Arc` this index holds for an id, so other indexes can share it.
-    pub fn shared_id(&self, id: &str) -> Option<&Arc<str>> {
+    pub(crate) fn shared_id(&self, id: &str) -> Option<&Arc<str>> {
         self.keys.get_key_value(id).map(|(id, _)| id)
     }
 
     /// The entries whose keys lie in `intervals` (sorted, disjoint), in `order`.
-    pub fn walk(&self, intervals: &[Interval], order: WalkOrder) -> Walk<'_> {
+    pub(crate) fn walk(&self, intervals: &[Interval], order: WalkOrder) -> Walk<'_> {
         let mut bounds: Vec<_> = intervals.iter().map(|i| self.entry_bounds(i)).collect();
         if order == WalkOrder::Descending {
             bounds.reverse();
@@ -180,7 +180,7 @@ impl FieldIndex {
 
 /// The order of a walk over an index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WalkOrder {
+pub(crate) enum WalkOrder {
     /// By key, and among equal keys by id: the order of results sorted by this field.
     Ascending,
     /// By key descending, and among equal keys by ascending id (as results sorted by
@@ -192,7 +192,7 @@ pub enum WalkOrder {
 }
 
 /// A walk over an index (see [`FieldIndex::walk`]), yielding `(key, id)`.
-pub struct Walk<'a> {
+pub(crate) struct Walk<'a> {
     index: &'a FieldIndex,
     /// Entry bounds of the intervals not started yet, in walk order.
     pending: std::vec::IntoIter<(Bound<Entry>, Bound<Entry>)>,
@@ -349,31 +349,31 @@ fn is_valid_range(lower: &Bound<Entry>, upper: &Bound<Entry>) -> bool {
 
 /// The indexes of one collection, in the order they were declared.
 #[derive(Debug, Default)]
-pub struct CollectionIndexes {
+pub(crate) struct CollectionIndexes {
     fields: Vec<String>,
     indexes: Vec<FieldIndex>,
 }
 
 impl CollectionIndexes {
     /// The indexed fields, in declaration order.
-    pub fn fields(&self) -> &[String] {
+    pub(crate) fn fields(&self) -> &[String] {
         &self.fields
     }
 
-    pub fn get(&self, field: &str) -> Option<&FieldIndex> {
+    pub(crate) fn get(&self, field: &str) -> Option<&FieldIndex> {
         self.fields
             .iter()
             .position(|f| f == field)
             .map(|i| &self.indexes[i])
     }
 
-    pub fn has(&self, field: &str) -> bool {
+    pub(crate) fn has(&self, field: &str) -> bool {
         self.fields.iter().any(|f| f == field)
     }
 
     /// Adds indexes on `fields` (not yet indexed), built from every record of the collection:
     /// `records` yields each record's id and its values of `fields`, in that order.
-    pub fn add<'a>(
+    pub(crate) fn add<'a>(
         &mut self,
         fields: Vec<String>,
         records: impl Iterator<Item = (&'a str, Vec<Option<Any>>)>,
@@ -403,7 +403,7 @@ impl CollectionIndexes {
     /// Brings every index up to date for records touched since the last call: `read` gives a
     /// record's values of the indexed fields (in [`CollectionIndexes::fields`] order), or
     /// `None` if there is no such record any more.
-    pub fn refresh(
+    pub(crate) fn refresh(
         &mut self,
         touched: impl IntoIterator<Item = Arc<str>>,
         mut read: impl FnMut(&str, &[String]) -> Option<Vec<Option<Any>>>,

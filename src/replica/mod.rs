@@ -12,14 +12,14 @@
 //! mutations into one change set and one local update.
 
 pub mod arrival;
-pub mod changes;
+pub(crate) mod changes;
 pub mod claims;
-pub mod error;
-pub mod index;
+pub(crate) mod error;
+pub(crate) mod index;
 pub mod pieces;
-pub mod plan;
+pub(crate) mod plan;
 pub mod query;
-pub mod search;
+pub(crate) mod search;
 pub mod summary;
 pub mod value;
 
@@ -36,11 +36,15 @@ use yrs::{
     Update,
 };
 
-pub use changes::{Change, ChangeKind, ChangeLog, ChangeSet, Origin};
-pub use error::{ReplicaError, Result};
+pub use changes::{Change, ChangeKind, ChangeSet, Origin};
+pub use error::ReplicaError;
 pub use query::{Filter, Query};
 pub use search::{Explained, Found};
-pub use value::{Fields, StoredRecord};
+pub use value::Fields;
+
+pub(crate) use changes::ChangeLog;
+pub(crate) use error::Result;
+pub(crate) use value::StoredRecord;
 
 use value::{check_id, out_to_any, record_json, ID_FIELD};
 

@@ -23,7 +23,7 @@ use super::query::{compare, json_eq, rank, Condition, Filter, Query};
 use super::value::ID_FIELD;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Source {
+pub(crate) enum Source {
     /// Every record of the collection.
     Scan,
     /// The records with these ids (distinct).
@@ -38,7 +38,7 @@ pub enum Source {
 
 /// When a plan has seen enough candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// Only after every candidate.
     Never,
     /// After this many matches: candidates arrive in result order.
@@ -49,12 +49,12 @@ pub enum Stop {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub source: Source,
-    pub stop: Stop,
+pub(crate) struct Plan {
+    pub(crate) source: Source,
+    pub(crate) stop: Stop,
     /// The conditions candidates must still be tested against: the filter without those
     /// the source guarantees (an equality served by an index holds for each of its records).
-    pub residual: Filter,
+    pub(crate) residual: Filter,
 }
 
 /// A condition by position: its field's place in the filter, its place among the field's.
@@ -69,7 +69,7 @@ struct Access {
 
 impl Plan {
     /// The plan for `query` over a collection with indexes on `indexed` (declaration order).
-    pub fn for_query(query: &Query, indexed: &[String]) -> Plan {
+    pub(crate) fn for_query(query: &Query, indexed: &[String]) -> Plan {
         let filter = &query.filter;
         if let Some((ids, served)) = ids_wanted(filter) {
             return Plan {
@@ -97,7 +97,7 @@ impl Plan {
     /// finishes first gives the result, so a query costs at most twice the better plan
     /// whatever the data (an owner with half the records, sorted by date, stops after the
     /// first page; an owner with three records is done after three).
-    pub fn rival(query: &Query, indexed: &[String], chosen: &Plan) -> Option<Plan> {
+    pub(crate) fn rival(query: &Query, indexed: &[String], chosen: &Plan) -> Option<Plan> {
         let Source::Index { field: used, .. } = &chosen.source else {
             return None;
         };
@@ -127,7 +127,7 @@ impl Plan {
     }
 
     /// The plan for counting the records that match `filter`.
-    pub fn for_filter(filter: &Filter, indexed: &[String]) -> Plan {
+    pub(crate) fn for_filter(filter: &Filter, indexed: &[String]) -> Plan {
         let query = Query {
             filter: filter.clone(),
             ..Query::default()
@@ -136,7 +136,7 @@ impl Plan {
     }
 
     /// The index the plan uses: a field name, `"id"` for lookups by key, or None for a scan.
-    pub fn index(&self) -> Option<&str> {
+    pub(crate) fn index(&self) -> Option<&str> {
         match &self.source {
             Source::Scan => None,
             Source::Ids(_) => Some(ID_FIELD),

@@ -17,7 +17,7 @@ use yrs::{Any, Number};
 use super::error::{ReplicaError, Result};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Condition {
+pub(crate) enum Condition {
     Eq(Any),
     Ne(Any),
     Gt(Any),
@@ -32,21 +32,21 @@ pub enum Condition {
 /// All conditions on one field must hold; all fields must match.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
-    pub fields: Vec<(String, Vec<Condition>)>,
+    pub(crate) fields: Vec<(String, Vec<Condition>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct SortKey {
-    pub field: String,
-    pub descending: bool,
+pub(crate) struct SortKey {
+    pub(crate) field: String,
+    pub(crate) descending: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
-    pub filter: Filter,
-    pub order_by: Vec<SortKey>,
-    pub limit: Option<usize>,
-    pub offset: usize,
+    pub(crate) filter: Filter,
+    pub(crate) order_by: Vec<SortKey>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) offset: usize,
 }
 
 impl Query {
@@ -55,7 +55,7 @@ impl Query {
         Query::from_any(&parse(json)?)
     }
 
-    pub fn from_any(value: &Any) -> Result<Query> {
+    pub(crate) fn from_any(value: &Any) -> Result<Query> {
         let options = match value {
             Any::Null | Any::Undefined => return Ok(Query::default()),
             Any::Map(options) => options,
@@ -89,7 +89,7 @@ impl Filter {
         Filter::from_any(&parse(json)?)
     }
 
-    pub fn from_any(value: &Any) -> Result<Filter> {
+    pub(crate) fn from_any(value: &Any) -> Result<Filter> {
         let entries = match value {
             Any::Null | Any::Undefined => return Ok(Filter::default()),
             Any::Map(entries) => entries,
@@ -102,12 +102,8 @@ impl Filter {
         Ok(Filter { fields })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-
     /// Tests one record; `lookup` returns a field's value (or None when absent).
-    pub fn matches(&self, mut lookup: impl FnMut(&str) -> Option<Any>) -> bool {
+    pub(crate) fn matches(&self, mut lookup: impl FnMut(&str) -> Option<Any>) -> bool {
         self.fields.iter().all(|(field, conditions)| {
             let value = lookup(field);
             conditions.iter().all(|c| c.matches(value.as_ref()))
@@ -116,7 +112,7 @@ impl Filter {
 }
 
 impl Condition {
-    pub fn matches(&self, value: Option<&Any>) -> bool {
+    pub(crate) fn matches(&self, value: Option<&Any>) -> bool {
         match self {
             Condition::Eq(expected) => value.is_some_and(|v| json_eq(v, expected)),
             Condition::Ne(expected) => !value.is_some_and(|v| json_eq(v, expected)),
@@ -235,7 +231,7 @@ fn as_f64(n: &Number) -> f64 {
 }
 
 /// Position of a value's type in the total sort order.
-pub fn rank(value: Option<&Any>) -> u8 {
+pub(crate) fn rank(value: Option<&Any>) -> u8 {
     match value {
         None => 0,
         Some(Any::Null | Any::Undefined) => 1,
@@ -248,7 +244,7 @@ pub fn rank(value: Option<&Any>) -> u8 {
 }
 
 /// JSON equality: numbers by value (1 == 1.0), arrays and objects deeply.
-pub fn json_eq(a: &Any, b: &Any) -> bool {
+pub(crate) fn json_eq(a: &Any, b: &Any) -> bool {
     compare(Some(a), Some(b)) == Ordering::Equal
 }
 
@@ -319,13 +315,8 @@ fn compare_seq<A: Borrow<Any>, B: Borrow<Any>>(
     }
 }
 
-/// Orders rows `(id, sort values)` by the keys, then by id.
-pub fn sort_rows<Id: Ord>(rows: &mut [(Id, Vec<Option<Any>>)], keys: &[SortKey]) {
-    rows.sort_by(|a, b| compare_rows(a, b, keys));
-}
-
-/// The order of [`sort_rows`] between two rows.
-pub fn compare_rows<Id: Ord>(
+/// The order of two rows `(id, sort values)`: by the keys, then by id.
+pub(crate) fn compare_rows<Id: Ord>(
     (id_a, a): &(Id, Vec<Option<Any>>),
     (id_b, b): &(Id, Vec<Option<Any>>),
     keys: &[SortKey],

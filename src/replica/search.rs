@@ -123,7 +123,7 @@ impl Replica {
     }
 
     /// How many records match `filter`.
-    pub fn count_matching(&mut self, collection: &str, filter: &Filter) -> Result<usize> {
+    pub(crate) fn count_matching(&mut self, collection: &str, filter: &Filter) -> Result<usize> {
         let map = self.collection_map(collection)?;
         self.refresh_indexes(collection);
         let indexes = self.indexes.get(collection);

@@ -16,10 +16,10 @@ pub type Fields = Vec<(Arc<str>, Any)>;
 /// Field names shared by the records of one write: yrs keeps a field's name with each of its
 /// items, so a name shared by 100,000 records is one allocation instead of 100,000.
 #[derive(Debug, Default)]
-pub struct Names(HashSet<Arc<str>>);
+pub(crate) struct Names(HashSet<Arc<str>>);
 
 impl Names {
-    pub fn get(&mut self, name: &str) -> Arc<str> {
+    pub(crate) fn get(&mut self, name: &str) -> Arc<str> {
         if let Some(known) = self.0.get(name) {
             return known.clone();
         }
@@ -30,7 +30,7 @@ impl Names {
 }
 
 /// Name of the pseudo-field that carries a record's key.
-pub const ID_FIELD: &str = "id";
+pub(crate) const ID_FIELD: &str = "id";
 
 /// Parses a JSON object of fields. `what` names the operation, for the error (built only then).
 pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fields> {
@@ -214,7 +214,7 @@ fn not_json(what: impl FnOnce() -> String, e: impl std::fmt::Display) -> Replica
 }
 
 /// Checks that a record id is usable as a key.
-pub fn check_id(id: &str, what: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str, what: &str) -> Result<()> {
     if id.is_empty() {
         return Err(ReplicaError::InvalidValue(format!(
             "{what}: the id must be a non-empty string"
@@ -231,7 +231,7 @@ pub const MAX_SHARED_NESTING: usize = 500;
 /// A field value as plain data: nested maps, arrays and texts written by other apps become
 /// their JSON; other Yjs types (XML, sub-documents) are not record data and read as null.
 /// (Naming the types we read keeps the XML code out of the Wasm module.)
-pub fn out_to_any<T: ReadTxn>(out: Out, txn: &T) -> Any {
+pub(crate) fn out_to_any<T: ReadTxn>(out: Out, txn: &T) -> Any {
     out_to_any_within(out, txn, MAX_SHARED_NESTING)
 }
 
@@ -256,14 +256,14 @@ fn out_to_any_within<T: ReadTxn>(out: Out, txn: &T, levels: usize) -> Any {
 }
 
 /// A record as stored under its id: a `Y.Map` of fields (ours) or a plain object (other apps).
-pub enum StoredRecord {
+pub(crate) enum StoredRecord {
     Shared(MapRef),
     Plain(Arc<HashMap<String, Any>>),
 }
 
 impl StoredRecord {
     /// Interprets a collection entry; entries that are neither maps nor objects are not records.
-    pub fn from_out(out: Out) -> Option<Self> {
+    pub(crate) fn from_out(out: Out) -> Option<Self> {
         match out {
             Out::YMap(map) => Some(StoredRecord::Shared(map)),
             Out::Any(Any::Map(map)) => Some(StoredRecord::Plain(map)),
@@ -272,34 +272,20 @@ impl StoredRecord {
     }
 
     /// One field's value, if present. `id` is not a field: see [`ID_FIELD`].
-    pub fn field<T: ReadTxn>(&self, txn: &T, name: &str) -> Option<Any> {
+    pub(crate) fn field<T: ReadTxn>(&self, txn: &T, name: &str) -> Option<Any> {
         match self {
             StoredRecord::Shared(map) => map.get(txn, name).map(|out| out_to_any(out, txn)),
             StoredRecord::Plain(map) => map.get(name).cloned(),
-        }
-    }
-
-    /// All fields, as plain data.
-    pub fn fields<T: ReadTxn>(&self, txn: &T) -> Fields {
-        match self {
-            StoredRecord::Shared(map) => map
-                .iter(txn)
-                .map(|(key, out)| (Arc::from(key), out_to_any(out, txn)))
-                .collect(),
-            StoredRecord::Plain(map) => map
-                .iter()
-                .map(|(key, value)| (Arc::from(key.as_str()), value.clone()))
-                .collect(),
         }
     }
 }
 
 /// Serializes `{ id, ...fields }` straight from the stored record, with the key winning over
 /// a stored `id` field. Streaming the entries avoids building a map per record.
-pub struct RecordJson<'a, T: ReadTxn> {
-    pub id: &'a str,
-    pub record: &'a StoredRecord,
-    pub txn: &'a T,
+pub(crate) struct RecordJson<'a, T: ReadTxn> {
+    pub(crate) id: &'a str,
+    pub(crate) record: &'a StoredRecord,
+    pub(crate) txn: &'a T,
 }
 
 impl<T: ReadTxn> Serialize for RecordJson<'_, T> {
@@ -333,7 +319,7 @@ impl<T: ReadTxn> Serialize for RecordJson<'_, T> {
 
 /// Serializes an `Any` as JSON: non-finite numbers and `undefined` become null, binary data
 /// becomes an array of byte values (other Yjs apps may store such values).
-pub struct JsonAny<'a>(pub &'a Any);
+pub(crate) struct JsonAny<'a>(pub(crate) &'a Any);
 
 impl Serialize for JsonAny<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
@@ -360,7 +346,7 @@ impl Serialize for JsonAny<'_> {
 }
 
 /// Writes a record's JSON text.
-pub fn record_json<T: ReadTxn>(id: &str, record: &StoredRecord, txn: &T) -> String {
+pub(crate) fn record_json<T: ReadTxn>(id: &str, record: &StoredRecord, txn: &T) -> String {
     // Serializing strings, numbers and nested JSON into a String cannot fail.
     serde_json::to_string(&RecordJson { id, record, txn }).unwrap_or_else(|_| String::from("null"))
 }

@@ -55,7 +55,3 @@ mod types;
 pub use engine::{SyncEngine, ANSWER_PIECE_BYTES};
 pub use status::{Connection, EndpointState, EndpointView, Status};
 pub use types::{ConnId, Output, Reason};
-
-/// State summaries moved to [`crate::replica::summary`] (they describe a document, not sync);
-/// kept here so older paths (`src/web`) still compile.
-pub use crate::replica::summary;

@@ -25,7 +25,8 @@ fn set_code(error: &js_sys::Object, code: &str) {
 }
 
 pub fn replica_error(e: ReplicaError) -> JsValue {
-    if e.is_type_error() {
+    // Values that are not JSON are thrown as `TypeError`, as JS itself does.
+    if matches!(e, ReplicaError::InvalidValue(_)) {
         type_error(&e.to_string())
     } else {
         error_with_code(&e.to_string(), e.code())

@@ -348,10 +348,10 @@ impl WasmReplica {
         self.core_mut().state_vector()
     }
 
-    /// The state vector and delete set as JSON (see `sync::summary`).
+    /// The state vector and delete set as JSON (see `replica::summary`).
     #[wasm_bindgen(js_name = stateSummary)]
     pub fn state_summary(&self) -> String {
-        crate::sync::summary::state_summary_json(self.core_mut().doc())
+        crate::replica::summary::state_summary_json(self.core_mut().doc())
     }
 
     #[wasm_bindgen(js_name = encodeDiff)]
