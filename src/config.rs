@@ -6,8 +6,8 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq)]
 #[error("invalid option {option}: {reason}")]
 pub struct ConfigError {
-    pub(crate) option: String,
-    pub(crate) reason: String,
+    option: String,
+    reason: String,
 }
 
 fn bad(option: &str, reason: impl Into<String>) -> ConfigError {
@@ -72,19 +72,19 @@ pub struct SyncConfig {
 /// ~2.3 GB of the 4 GiB Wasm memory; the answer of a larger record document could not be held
 /// anyway. Garbage up to this size costs no more memory than a genuine answer of that size,
 /// which a server that can write could send instead.
-pub(crate) const DEFAULT_MAX_FRAME_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
+const DEFAULT_MAX_FRAME_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
 
 /// 4 MiB: every message that is not a document update (presence of a few thousand clients,
 /// the state vector of a document edited by ~250,000 Yjs clients).
-pub(crate) const DEFAULT_MAX_MESSAGE_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
+const DEFAULT_MAX_MESSAGE_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
 
 /// 64 MiB: incoming messages waiting for a later turn of the event loop (an honest burst of
 /// thousands of small updates is a few MB), plus the one message that arrives over it.
-pub(crate) const DEFAULT_MAX_BACKLOG_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
+const DEFAULT_MAX_BACKLOG_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 
 /// 120 s: a new client's first answer for 1,000,000 records took 44 s (@y/websocket-server)
 /// and 67 s (Hocuspocus) to arrive on a busy 2-core machine, most of it the server encoding.
-pub(crate) const DEFAULT_SYNC_TIMEOUT_MS: f64 = 120_000.0;
+const DEFAULT_SYNC_TIMEOUT_MS: f64 = 120_000.0;
 
 impl Default for SyncConfig {
     fn default() -> Self {
@@ -205,7 +205,7 @@ fn byte_count(option: &str, value: f64) -> Result<(), ConfigError> {
 
 /// One day: the longest any timing option may be. Deadlines stay far from overflowing, and a
 /// value a day long is already a mistake (a `setTimeout` delay over ~24.8 days fires at once).
-pub(crate) const MAX_DURATION_MS: f64 = 86_400_000.0;
+const MAX_DURATION_MS: f64 = 86_400_000.0;
 
 /// Heartbeats a server may miss before it counts as down, at most.
 const MAX_MISSED_HEARTBEATS: f64 = 1000.0;
@@ -236,7 +236,7 @@ fn positive(option: &str, value: f64) -> Result<(), ConfigError> {
 /// An endpoint is a ws:// or wss:// URL with a host and no query or fragment
 /// (the room and `params` are added to it). A refused one is shown without what may hold a
 /// secret (see [`shown`]).
-pub(crate) fn check_endpoint(url: &str) -> Result<(), ConfigError> {
+fn check_endpoint(url: &str) -> Result<(), ConfigError> {
     let rest = url
         .strip_prefix("ws://")
         .or_else(|| url.strip_prefix("wss://"))
@@ -271,7 +271,7 @@ pub(crate) fn check_endpoint(url: &str) -> Result<(), ConfigError> {
 
 /// A URL as error messages show it: its query and fragment (which may hold a token) cut off,
 /// and credentials before a host (`user:password@`) too, whatever the scheme.
-pub(crate) fn shown(url: &str) -> String {
+fn shown(url: &str) -> String {
     let (base, cut) = match url.find(['?', '#']) {
         Some(at) => (&url[..at], Some(&url[at..at + 1])),
         None => (url, None),

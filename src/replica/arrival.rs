@@ -49,7 +49,7 @@ pub struct Split<'a> {
 }
 
 /// yrs' client id for a raw one (it keeps the low 53 bits, as Yjs clients use).
-pub(crate) fn client_id(client: u64) -> ClientID {
+fn client_id(client: u64) -> ClientID {
     ClientID::new(client & ((1 << 53) - 1))
 }
 

@@ -126,7 +126,7 @@ impl FieldIndex {
     }
 
     /// The `Arc` this index holds for an id, so other indexes can share it.
-    pub(crate) fn shared_id(&self, id: &str) -> Option<&Arc<str>> {
+    fn shared_id(&self, id: &str) -> Option<&Arc<str>> {
         self.keys.get_key_value(id).map(|(id, _)| id)
     }
 

@@ -55,7 +55,7 @@ impl Query {
         Query::from_any(&parse(json)?)
     }
 
-    pub(crate) fn from_any(value: &Any) -> Result<Query> {
+    fn from_any(value: &Any) -> Result<Query> {
         let options = match value {
             Any::Null | Any::Undefined => return Ok(Query::default()),
             Any::Map(options) => options,
@@ -89,7 +89,7 @@ impl Filter {
         Filter::from_any(&parse(json)?)
     }
 
-    pub(crate) fn from_any(value: &Any) -> Result<Filter> {
+    fn from_any(value: &Any) -> Result<Filter> {
         let entries = match value {
             Any::Null | Any::Undefined => return Ok(Filter::default()),
             Any::Map(entries) => entries,
@@ -112,7 +112,7 @@ impl Filter {
 }
 
 impl Condition {
-    pub(crate) fn matches(&self, value: Option<&Any>) -> bool {
+    fn matches(&self, value: Option<&Any>) -> bool {
         match self {
             Condition::Eq(expected) => value.is_some_and(|v| json_eq(v, expected)),
             Condition::Ne(expected) => !value.is_some_and(|v| json_eq(v, expected)),

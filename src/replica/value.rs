@@ -16,10 +16,10 @@ pub type Fields = Vec<(Arc<str>, Any)>;
 /// Field names shared by the records of one write: yrs keeps a field's name with each of its
 /// items, so a name shared by 100,000 records is one allocation instead of 100,000.
 #[derive(Debug, Default)]
-pub(crate) struct Names(HashSet<Arc<str>>);
+struct Names(HashSet<Arc<str>>);
 
 impl Names {
-    pub(crate) fn get(&mut self, name: &str) -> Arc<str> {
+    fn get(&mut self, name: &str) -> Arc<str> {
         if let Some(known) = self.0.get(name) {
             return known.clone();
         }
@@ -282,10 +282,10 @@ impl StoredRecord {
 
 /// Serializes `{ id, ...fields }` straight from the stored record, with the key winning over
 /// a stored `id` field. Streaming the entries avoids building a map per record.
-pub(crate) struct RecordJson<'a, T: ReadTxn> {
-    pub(crate) id: &'a str,
-    pub(crate) record: &'a StoredRecord,
-    pub(crate) txn: &'a T,
+struct RecordJson<'a, T: ReadTxn> {
+    id: &'a str,
+    record: &'a StoredRecord,
+    txn: &'a T,
 }
 
 impl<T: ReadTxn> Serialize for RecordJson<'_, T> {
@@ -319,7 +319,7 @@ impl<T: ReadTxn> Serialize for RecordJson<'_, T> {
 
 /// Serializes an `Any` as JSON: non-finite numbers and `undefined` become null, binary data
 /// becomes an array of byte values (other Yjs apps may store such values).
-pub(crate) struct JsonAny<'a>(pub(crate) &'a Any);
+struct JsonAny<'a>(&'a Any);
 
 impl Serialize for JsonAny<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
