@@ -1,22 +1,41 @@
 // A Hocuspocus cluster on loopback: one Redis and `n` Hocuspocus servers sharing documents
-// through it, started and stopped together.
+// through it, started and stopped together; `durable` adds a PostgreSQL that keeps every
+// document (the servers store each change in it and load documents from it).
+import { PostgresServer } from './postgres.mjs'
 import { RedisServer } from './redis.mjs'
 import { HocuspocusServer } from './servers.mjs'
 
-/** Redis plus `n` Hocuspocus servers with the Redis extension; `env` goes to every server. */
-export async function startCluster(n, env = {}) {
-  const redis = await RedisServer.start()
+/**
+ * Redis plus `n` Hocuspocus servers with the Redis extension; `env` goes to every server.
+ * `restart()` SIGKILLs every server and Redis and starts them again on the same ports (the
+ * database, if any, stays).
+ */
+export async function startCluster(n, env = {}, { durable = false } = {}) {
+  const postgres = durable ? await PostgresServer.start() : null
+  let redis = null
   const servers = []
+  const serverEnv = () => ({ ...env, REDIS_PORT: String(redis.port), ...(postgres ? { DATABASE_URL: postgres.url } : {}) })
   const cluster = {
-    redis,
+    get redis() {
+      return redis
+    },
+    postgres,
     servers,
     async stop() {
       await Promise.all(servers.map((s) => s.kill()))
+      await redis?.stop()
+      await postgres?.stop()
+    },
+    async restart() {
+      await Promise.all(servers.map((s) => s.kill()))
       await redis.stop()
+      redis = await RedisServer.start()
+      for (const server of servers) await server.restart(serverEnv())
     },
   }
   try {
-    for (let i = 0; i < n; i++) servers.push(await HocuspocusServer.start({ ...env, REDIS_PORT: String(redis.port) }))
+    redis = await RedisServer.start()
+    for (let i = 0; i < n; i++) servers.push(await HocuspocusServer.start(serverEnv()))
   } catch (error) {
     await cluster.stop()
     throw error

@@ -117,9 +117,13 @@ export class ServerProcess {
     await gone
   }
 
-  /** A fresh process on the same port (its in-memory documents are gone; clients refill it). */
-  async restart() {
+  /**
+   * A fresh process on the same port (its in-memory documents are gone; clients refill it),
+   * with `env` instead of the environment it had if given (a new Redis port, say).
+   */
+  async restart(env) {
     await this.kill()
+    if (env !== undefined) this.env = env
     await this.start()
   }
 }

@@ -25,17 +25,18 @@ export async function waitFor(predicate, options = {}, legacyWhat) {
 }
 
 /**
- * Resolves once child process `proc` has printed `text` on stdout (pieces split across
+ * Resolves once child process `proc` has printed `text` on `stream` (stdout unless given; pieces split across
  * chunks count). Rejects when the process ends first (the error has `exitCode` and `signal`;
  * it fires on 'close', so all of stderr has been read by then) or after `timeoutMs` (the
  * error has `timedOut: true`).
  */
-export function waitForOutput(proc, text, { timeoutMs = 15_000, what = 'the process' } = {}) {
+export function waitForOutput(proc, text, { timeoutMs = 15_000, what = 'the process', stream = 'stdout' } = {}) {
+  const output = proc[stream]
   return new Promise((resolve, reject) => {
     let seen = ''
     const done = () => {
       clearTimeout(timer)
-      proc.stdout.off('data', onData)
+      output.off('data', onData)
       proc.off('close', onClose)
     }
     const onData = (chunk) => {
@@ -52,7 +53,7 @@ export function waitForOutput(proc, text, { timeoutMs = 15_000, what = 'the proc
       done()
       reject(Object.assign(new Error(`${what} did not print '${text}' within ${timeoutMs} ms`), { timedOut: true }))
     }, timeoutMs)
-    proc.stdout.on('data', onData)
+    output.on('data', onData)
     proc.once('close', onClose)
   })
 }
