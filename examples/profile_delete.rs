@@ -15,33 +15,13 @@
 //! `Vec::drain` that shifts every later block of the client (`ClientBlockList::
 //! squash_left_range_compaction`, from `DeleteSet::try_squash_with` in `commit`). With
 //! `maps-first`, the fields of all the records form one run, merged by one drain.
-use std::time::Instant;
-use yrs::any::Number;
-use yrs::{Any, Doc, In, Map, MapPrelim, MapRef, Transact};
+#[path = "common/record.rs"]
+mod common_record;
 
-fn record(i: usize) -> (String, Vec<(String, Any)>) {
-    let fields = vec![
-        (
-            "title".to_string(),
-            Any::from(format!("Task number {i} with some words")),
-        ),
-        ("done".to_string(), Any::Bool(i % 3 == 0)),
-        ("prio".to_string(), Any::Number(Number::Int((i % 5) as i64))),
-        (
-            "tags".to_string(),
-            Any::from(vec![
-                Any::from(format!("tag{}", i % 7)),
-                Any::from(format!("tag{}", i % 11)),
-            ]),
-        ),
-        (
-            "createdAt".to_string(),
-            Any::Number(Number::Float(1_700_000_000_000.0 + i as f64 * 1000.0)),
-        ),
-        ("owner".to_string(), Any::from(format!("user-{}", i % 97))),
-    ];
-    (format!("rec-{i:07}"), fields)
-}
+use common_record::record;
+use std::time::Instant;
+
+use yrs::{Doc, In, Map, MapPrelim, MapRef, Transact};
 
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3

@@ -6,6 +6,9 @@
 //! cargo run --release --example yrs_floor -- 100000
 //! Prints one JSON line: milliseconds per operation, state bytes, and the bytes the
 //! document holds on the heap per record (counted by the global allocator).
+#[path = "common/record.rs"]
+mod common_record;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -50,29 +53,10 @@ fn allocated() -> usize {
     ALLOCATED.load(Ordering::Relaxed)
 }
 
-/// The same records as benches/scale/records.mjs.
+/// The same records as benches/scale/records.mjs, fields in a map as `MapPrelim` takes them.
 fn record(i: usize) -> (String, HashMap<String, Any>) {
-    let fields = HashMap::from([
-        (
-            "title".to_string(),
-            Any::from(format!("Task number {i} with some words")),
-        ),
-        ("done".to_string(), Any::Bool(i % 3 == 0)),
-        ("prio".to_string(), Any::Number(Number::Int((i % 5) as i64))),
-        (
-            "tags".to_string(),
-            Any::from(vec![
-                Any::from(format!("tag{}", i % 7)),
-                Any::from(format!("tag{}", i % 11)),
-            ]),
-        ),
-        (
-            "createdAt".to_string(),
-            Any::Number(Number::Float(1_700_000_000_000.0 + i as f64 * 1000.0)),
-        ),
-        ("owner".to_string(), Any::from(format!("user-{}", i % 97))),
-    ]);
-    (format!("rec-{i:07}"), fields)
+    let (id, fields) = common_record::record(i);
+    (id, fields.into_iter().collect())
 }
 
 fn ms(start: Instant) -> f64 {
