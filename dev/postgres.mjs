@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.mjs'
-import { waitForOutput } from './wait.mjs'
+import { signalAndWait, waitForOutput } from './wait.mjs'
 
 /** The directory of `initdb` and `postgres`: Debian keeps them out of PATH, per version. */
 function binDir() {
@@ -61,11 +61,7 @@ export class PostgresServer {
   async stop() {
     const proc = this.proc
     this.proc = null
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const gone = new Promise((resolve) => proc.once('exit', resolve))
-      proc.kill('SIGINT')
-      await gone
-    }
+    await signalAndWait(proc, 'SIGINT')
     rmSync(this.dir, { recursive: true, force: true })
   }
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.mjs'
-import { waitForOutput } from './wait.mjs'
+import { signalAndWait, waitForOutput } from './wait.mjs'
 
 export class RedisServer {
   static async start() {
@@ -27,11 +27,7 @@ export class RedisServer {
   async stop() {
     const proc = this.proc
     this.proc = null
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const gone = new Promise((resolve) => proc.once('exit', resolve))
-      proc.kill('SIGKILL')
-      await gone
-    }
+    await signalAndWait(proc, 'SIGKILL')
     rmSync(this.dir, { recursive: true, force: true })
   }
 }

@@ -4,7 +4,7 @@
 // port.
 import { spawn } from 'node:child_process'
 import { PortInUseError } from './ports.mjs'
-import { waitForOutput } from './wait.mjs'
+import { signalAndWait, waitForOutput } from './wait.mjs'
 
 const READY = 'running at' // what @y/websocket-server and dev/hocuspocus-server.mjs print
 const TAIL = 4000
@@ -110,11 +110,7 @@ export class ServerProcess {
     if (proc === null) return
     this.proc = null
     this.frozen = false
-    if (proc.exitCode !== null || proc.signalCode !== null) return
-    const gone = new Promise((resolve) => proc.once('exit', resolve))
-    proc.kill('SIGCONT')
-    proc.kill('SIGKILL')
-    await gone
+    await signalAndWait(proc, 'SIGCONT', 'SIGKILL')
   }
 
   /**

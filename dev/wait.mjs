@@ -4,6 +4,14 @@
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Sends child process `proc` each of `signals` in turn (unless it has ended) and waits until it is gone. */
+export async function signalAndWait(proc, ...signals) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
+  const gone = new Promise((resolve) => proc.once('exit', resolve))
+  for (const signal of signals) proc.kill(signal)
+  await gone
+}
+
 /**
  * Polls `predicate` (may be async) until it returns something truthy, and resolves with it.
  * Rejects after `timeoutMs` with "timed out after N ms waiting for <what>".
