@@ -68,6 +68,12 @@ export interface OpenOptions {
    * A server that says nothing at all is left after the heartbeat window.
    */
   syncTimeoutMs?: number
+  /** How many endpoints are kept connected and in sync at once: one primary and `servers - 1`
+   * standbys, chosen in priority order among the healthy ones (default 1). */
+  servers?: number
+  /** How many of those servers must have applied a change before it counts as acknowledged,
+   * for `status.pending` and `flush()` (default 1; at most `servers`, or 'all'). */
+  writeConcern?: number | 'all'
   /**
    * The largest write, as JSON text (default 4 MiB, at most maxFrameBytes); summed over a
    * transact(). A larger write rejects with code TOO_LARGE and writes nothing (insertMany
@@ -210,8 +216,10 @@ export declare class Collection<T extends object = Record<string, JsonValue>> {
 export interface SyncStatus {
   connection: 'offline' | 'connecting' | 'syncing' | 'online'
   endpoint: string | null
-  /** Local changes not yet acknowledged by a server. */
+  /** Local changes not yet acknowledged by `writeConcern` servers. */
   pending: number
+  /** How many servers (the primary and its standbys) are in sync now. */
+  servers: number
 }
 
 export interface EndpointHealth {
@@ -220,7 +228,10 @@ export interface EndpointHealth {
   rttMs: number | null
   lastSeenAt: number | null
   failures: number
+  /** Whether this is the primary (the endpoint `status.endpoint` names). */
   active: boolean
+  /** Its part in the replication set: the primary, a standby kept in sync beside it, or none. */
+  role: 'primary' | 'standby' | null
 }
 
 export interface FailoverEvent {
@@ -228,6 +239,8 @@ export interface FailoverEvent {
   to: string
   reason: 'heartbeat' | 'connect-timeout' | 'closed' | 'error' | 'manual' | 'failback'
   at: number
+  /** The new primary was an in-sync standby: no handshake was needed. */
+  warm: boolean
 }
 
 export declare class Replica {
@@ -238,7 +251,9 @@ export declare class Replica {
    * rejects with code 'TIMEOUT' after timeoutMs (default 5000), 'NO_ENDPOINTS' without endpoints,
    * 'REJECTED' when a Hocuspocus server refused a change, 'CLOSED' when the replica is or gets
    * closed first. */
-  flush(options?: { timeoutMs?: number }): Promise<void>
+  /** Resolves when every change made so far is on `writeConcern` servers (the option, or this
+   * call's); rejects with code 'TIMEOUT' when too few acknowledge within `timeoutMs` (5000). */
+  flush(options?: { timeoutMs?: number; writeConcern?: number | 'all' }): Promise<void>
   /** Leaves the current endpoint for the next one now (reason 'manual'). */
   failover(): Promise<void>
   /** Goes to `url` and stays there until unpin(); rejects with code 'UNKNOWN_ENDPOINT' for a URL

@@ -641,7 +641,7 @@ export function createReplicaClass(loadCore, env = {}) {
       this._drainSync()
     }
 
-    /** Connection state: { connection, endpoint, pending }. */
+    /** Connection state: { connection, endpoint, pending, servers }. */
     get status() {
       return { ...this._status }
     }
@@ -651,23 +651,32 @@ export function createReplicaClass(loadCore, env = {}) {
       return this._core === null ? [] : this._core.endpoints()
     }
 
-    /** Resolves when every change made before the call is acknowledged by the connected server. */
+    /**
+     * Resolves when every change made before the call is acknowledged by `writeConcern` servers
+     * (the option of that name unless given here).
+     */
     flush(options) {
       try {
         this._use('flush')
-        const { timeoutMs = 5000 } = options ?? {}
+        const { timeoutMs = 5000, writeConcern } = options ?? {}
         if (!this._syncing) {
           return Promise.reject(codedError('NO_ENDPOINTS', 'flush: this replica has no endpoints to acknowledge its changes'))
         }
         if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
           return Promise.reject(invalidValue('flush: timeoutMs must be a positive number of milliseconds (at most 2147483647)'))
         }
+        const servers = this._options.sync.servers
+        // 0: the writeConcern option
+        const concern = writeConcern === undefined ? 0 : writeConcern === 'all' ? servers : writeConcern
+        if (!(Number.isInteger(concern) && concern >= 0 && concern <= servers) || writeConcern === 0) {
+          return Promise.reject(invalidValue(`flush: writeConcern must be a whole number from 1 to servers (${servers}) or 'all', got ${String(writeConcern)}`))
+        }
         const id = this._nextFlush++
         const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
         const ask = () => {
           if (this._core === null) return
           try {
-            this._core.flush(id, timeoutMs)
+            this._core.flush(id, timeoutMs, concern)
             this._drainSync()
           } catch {
             // only a broken replica fails here, and breaking rejected this flush

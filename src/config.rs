@@ -65,6 +65,49 @@ pub struct SyncConfig {
     /// client the server encodes and sends the whole document, which takes a while for a large
     /// one. Before it, a server that says nothing at all is left after the heartbeat window.
     pub sync_timeout_ms: f64,
+    /// How many endpoints are kept connected and in sync at once: one primary and
+    /// `servers - 1` standbys, chosen in priority order among the healthy ones.
+    pub servers: f64,
+    /// How many of those servers must have applied a local change before it counts as
+    /// acknowledged (`status.pending`, `flush()`): a number up to `servers`, or `'all'`.
+    pub write_concern: WriteConcern,
+}
+
+/// `writeConcern`: a count of servers, or every server of the replication set (`'all'`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum WriteConcern {
+    Count(f64),
+    Named(String),
+}
+
+impl Default for WriteConcern {
+    fn default() -> Self {
+        WriteConcern::Count(1.0)
+    }
+}
+
+impl WriteConcern {
+    /// How many servers this asks for, with `servers` in the replication set; an error names
+    /// `option` (`writeConcern`, or `flush`'s).
+    pub fn servers(&self, servers: u32, option: &str) -> Result<u32, ConfigError> {
+        match self {
+            WriteConcern::Named(name) if name == "all" => Ok(servers),
+            WriteConcern::Named(name) => Err(bad(
+                option,
+                format!("'{name}' is not a number of servers or 'all'"),
+            )),
+            WriteConcern::Count(n) => {
+                if !(n.fract() == 0.0 && *n >= 1.0 && *n <= f64::from(servers)) {
+                    return Err(bad(
+                        option,
+                        format!("must be a whole number from 1 to servers ({servers}) or 'all', got {n}"),
+                    ));
+                }
+                Ok(*n as u32)
+            }
+        }
+    }
 }
 
 /// 512 MiB: a document message is bounded by what a replica can hold, not by a fixed share of
@@ -103,6 +146,8 @@ impl Default for SyncConfig {
             max_message_bytes: None,
             max_backlog_bytes: DEFAULT_MAX_BACKLOG_BYTES,
             sync_timeout_ms: DEFAULT_SYNC_TIMEOUT_MS,
+            servers: 1.0,
+            write_concern: WriteConcern::default(),
         }
     }
 }
@@ -169,7 +214,31 @@ impl SyncConfig {
         if self.backoff.max_ms < self.backoff.initial_ms {
             return Err(bad("backoff.maxMs", "must not be below backoff.initialMs"));
         }
+        let most = self.endpoints.len().max(1) as f64;
+        if !(self.servers.fract() == 0.0 && self.servers >= 1.0 && self.servers <= most) {
+            return Err(bad(
+                "servers",
+                format!(
+                    "must be a whole number from 1 to the number of endpoints ({most}), got {}",
+                    self.servers
+                ),
+            ));
+        }
+        self.write_concern
+            .servers(self.servers_count(), "writeConcern")?;
         Ok(())
+    }
+
+    /// `servers`, checked: how many links the replication set keeps.
+    pub fn servers_count(&self) -> u32 {
+        self.servers as u32
+    }
+
+    /// `writeConcern` as a count of servers (`'all'` is `servers`).
+    pub fn write_concern_count(&self) -> u32 {
+        self.write_concern
+            .servers(self.servers_count(), "writeConcern")
+            .unwrap_or(1)
     }
 
     /// The option names, as `Replica.open` takes them (each field's camelCase name): the one

@@ -413,8 +413,14 @@ impl Choices<'_> {
 /// no secret in an error, sends only on open sockets, never stuck without a timer.
 pub fn sync_engine(data: &[u8]) {
     let mut choices = Choices(data);
-    let hocuspocus = choices.byte() % 2 == 1;
+    let first = choices.byte();
+    let hocuspocus = first % 2 == 1;
+    // one to three servers in the replication set, the write concern up to as many
+    let servers = 1 + (first / 2) % 3;
+    let write_concern = 1 + (first / 6) % servers;
     let config = SyncConfig {
+        servers: f64::from(servers),
+        write_concern: yreplica::config::WriteConcern::Count(f64::from(write_concern)),
         endpoints: (1..=3).map(|i| format!("ws://127.0.0.1:{i}/yjs")).collect(),
         protocol: if hocuspocus {
             "hocuspocus"
@@ -504,7 +510,10 @@ pub fn sync_engine(data: &[u8]) {
                 }
             }
             10 => match choices.byte() % 4 {
-                0 => engine.flush(u64::from(choices.byte()), 5_000, now, &replica),
+                0 => {
+                    let concern = (choices.byte() % 4 != 0).then(|| u32::from(1 + first % servers));
+                    engine.flush(u64::from(choices.byte()), 5_000, concern, now, &replica)
+                }
                 1 => engine.failover(now),
                 2 => {
                     let url = format!("ws://127.0.0.1:{}/yjs", choices.byte() % 4);

@@ -1,6 +1,7 @@
 //! [`SyncEngine`]: the failover state machine, composed of parts that each keep one kind of
-//! state: [`Selection`] (which endpoint, backoff, pin, failback candidate), [`Links`] (the
-//! active and monitor links), [`Acks`] (local updates, probes, flushes), [`Board`] (status
+//! state: [`Selection`] (which endpoint, backoff, pin, failback candidate, standby pauses),
+//! [`Links`] (the primary, its standbys and the monitor), [`Acks`] (local updates,
+//! acknowledgements per server, probes, flushes), [`Board`] (status
 //! and endpoint health), [`Presence`], [`Limits`] and the [`Timer`] table. The engine reads
 //! the frames, decides, and queues the [`Output`]s; see the module doc of `sync` for the
 //! protocol its driver follows.
@@ -16,7 +17,7 @@ use super::links::Links;
 use super::presence::{OverBudget, Presence};
 use super::protocol::{self, Dialect, Incoming, Received};
 use super::selection::Selection;
-use super::status::{Board, Connection, EndpointView, Status};
+use super::status::{Board, Connection, EndpointView, ServerRole, Status};
 use super::timer::{Timer, Timing};
 use super::types::{ConnId, Output, Reason, Role};
 use crate::config::SyncConfig;
@@ -34,6 +35,8 @@ pub struct SyncEngine {
     params: Vec<(String, String)>,
     timing: Timing,
     limits: Limits,
+    /// `servers`: how many links the replication set keeps (the primary and standbys).
+    servers: usize,
 
     selection: Selection,
     links: Links,
@@ -70,9 +73,10 @@ impl SyncEngine {
                 sync_timeout: config.sync_timeout_ms as u64,
             },
             limits: Limits::new(config),
+            servers: config.servers_count() as usize,
             selection: Selection::new(config, seed),
             links: Links::new(),
-            acks: Acks::default(),
+            acks: Acks::new(config.endpoints.len(), config.write_concern_count()),
             board: Board::new(&config.endpoints),
             presence: Presence::with_budget(config.max_message_bytes() as usize),
             out: VecDeque::new(),
@@ -94,19 +98,16 @@ impl SyncEngine {
         {
             self.connect_active(0, now);
         }
+        self.fill_standbys(now);
         self.refresh_status();
     }
 
     /// Stops everything: closes every link; later inputs are ignored.
     pub fn stop(&mut self) {
-        for link in [
-            self.links.take(Role::Active),
-            self.links.take(Role::Monitor),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            self.out.push_back(Output::Close { conn: link.conn });
+        let conns: Vec<ConnId> = self.links.all().map(|l| l.conn).collect();
+        for conn in conns {
+            self.links.take_conn(conn);
+            self.out.push_back(Output::Close { conn });
         }
         self.stopped = true;
         self.selection.stop();
@@ -114,11 +115,11 @@ impl SyncEngine {
     }
 
     pub fn handle_open(&mut self, conn: ConnId, now: u64, replica: &Replica) {
-        let delivered = self.acks.acked_seq();
         let sync_by = now.saturating_add(self.timing.sync_timeout);
         let Some(link) = self.links.by_conn(conn) else {
             return;
         };
+        let delivered = self.acks.acked_by(link.endpoint);
         if link.is_open() {
             return;
         }
@@ -138,11 +139,7 @@ impl SyncEngine {
     }
 
     pub fn handle_closed(&mut self, conn: ConnId, now: u64) {
-        if self.links.is(Role::Active, conn) {
-            self.fail_active(Reason::Closed, now);
-        } else if self.links.is(Role::Monitor, conn) {
-            self.fail_monitor(now);
-        }
+        self.fail_link(conn, Reason::Closed, now);
     }
 
     /// The largest frame [`SyncEngine::handle_frame`] takes (`maxFrameBytes`, for frames that
@@ -315,7 +312,7 @@ impl SyncEngine {
                 Received::Other(message) => message,
             };
             match message {
-                Incoming::Sync(SyncMessage::SyncStep1(sv)) if role == Role::Active => {
+                Incoming::Sync(SyncMessage::SyncStep1(sv)) if role != Role::Monitor => {
                     let diff = replica.diff_since(&sv);
                     if !self.may_answer(conn, diff.len(), now) {
                         return;
@@ -350,7 +347,7 @@ impl SyncEngine {
                     );
                     return self.link_error(conn, "PERMISSION_DENIED", message, now);
                 }
-                Incoming::SyncStatus(applied) if role == Role::Active => {
+                Incoming::SyncStatus(applied) if role != Role::Monitor => {
                     self.sync_status(conn, applied);
                 }
                 Incoming::Ping => {
@@ -367,11 +364,7 @@ impl SyncEngine {
                         code: "CLOSED_BY_SERVER",
                         message,
                     });
-                    if role == Role::Active {
-                        self.fail_active(Reason::Closed, now);
-                    } else {
-                        self.fail_monitor(now);
-                    }
+                    self.fail_link(conn, Reason::Closed, now);
                     return;
                 }
                 // Monitors only probe; Authenticated and stateless messages need no answer.
@@ -380,12 +373,14 @@ impl SyncEngine {
         }
         // Updates sent after the last answered probe still need one to be acknowledged; and a
         // probe held back while the first answer was on its way goes out now.
-        let acked = self.acks.acked_seq();
+        let acks = &self.acks;
         let wants_probe = self.links.by_conn(conn).is_some_and(|l| {
             l.synced()
                 && l.probes.is_empty()
                 && (l.probe_deferred
-                    || (l.role == Role::Active && l.handshake_sent() && l.delivered > acked))
+                    || (l.role != Role::Monitor
+                        && l.handshake_sent()
+                        && l.delivered > acks.acked_by(l.endpoint)))
         });
         if wants_probe {
             let step1 = protocol::sync_step1(&replica.state_vector_now());
@@ -434,36 +429,54 @@ impl SyncEngine {
         self.presence.peers_json()
     }
 
-    /// A local update (Yjs v1) the replica just made. Online, it is sent at once, followed by
-    /// a probe unless one is already in flight (whose successor will cover it): so `pending`
-    /// drains within a round trip without a probe per update.
+    /// A local update (Yjs v1) the replica just made. Online, it is sent at once on the
+    /// primary and every standby, each followed by a probe unless one is already in flight
+    /// there (whose successor will cover it): so `pending` drains within a round trip without
+    /// a probe per update.
     pub fn local_update(&mut self, update: Vec<u8>, now: u64, replica: &Replica) {
         let seq = self.acks.local_update();
-        if let Some(link) = self
-            .links
-            .get_mut(Role::Active)
-            .filter(|l| l.handshake_sent())
-        {
+        let message = protocol::update(update);
+        let mut step1 = None;
+        for conn in self.links.ready_set() {
+            let Some(link) = self.links.by_conn(conn) else {
+                continue;
+            };
             link.delivered = seq;
-            let conn = link.conn;
             let probe_in_flight = !link.probes.is_empty() || self.dialect.acks_with_sync_status();
-            self.send_update_message(conn, protocol::update(update), seq);
+            self.send_update_message(conn, message.clone(), seq);
             if !probe_in_flight {
-                let step1 = protocol::sync_step1(&replica.state_vector_now());
-                self.send_probe(conn, step1, now);
+                let step1 =
+                    step1.get_or_insert_with(|| protocol::sync_step1(&replica.state_vector_now()));
+                self.send_probe(conn, step1.clone(), now);
             }
         }
         self.refresh_status();
     }
 
-    /// Resolves (FlushResolved) once every change made so far is acknowledged by a server's
-    /// answer to a probe sent now or later; times out (FlushTimedOut) after `timeout_ms`.
-    pub fn flush(&mut self, id: u64, timeout_ms: u64, now: u64, replica: &Replica) {
-        self.acks.wait(id, timeout_ms, now);
-        if let Some(conn) = self.links.ready() {
+    /// Resolves (FlushResolved) once every change made so far is acknowledged by
+    /// `write_concern` servers (None: the `writeConcern` option), each by its answer to a
+    /// probe sent now or later; times out (FlushTimedOut) after `timeout_ms`.
+    pub fn flush(
+        &mut self,
+        id: u64,
+        timeout_ms: u64,
+        write_concern: Option<u32>,
+        now: u64,
+        replica: &Replica,
+    ) {
+        self.acks.wait(id, timeout_ms, write_concern, now);
+        let conns = self.links.ready_set();
+        if !conns.is_empty() {
             let step1 = protocol::sync_step1(&replica.state_vector_now());
-            self.send_probe(conn, step1, now);
+            for conn in conns {
+                self.send_probe(conn, step1.clone(), now);
+            }
         }
+    }
+
+    /// How many servers the replication set keeps (`servers`): a flush may ask for as many.
+    pub fn servers(&self) -> u32 {
+        self.servers as u32
     }
 
     /// Manual: leave the current endpoint for the next one now (clears a pin).
@@ -528,7 +541,14 @@ impl SyncEngine {
     }
 
     pub fn endpoints(&self) -> Vec<EndpointView> {
-        self.board.views(self.links.active().map(|l| l.endpoint))
+        let primary = self.links.active().map(|l| l.endpoint);
+        self.board.views(|i| {
+            if primary == Some(i) {
+                Some(ServerRole::Primary)
+            } else {
+                self.links.standby_to(i).map(|_| ServerRole::Standby)
+            }
+        })
     }
 
     pub fn pinned(&self) -> Option<&str> {
@@ -539,15 +559,16 @@ impl SyncEngine {
 
     /// The timer table: every armed deadline, rank by rank.
     fn timers(&self) -> impl Iterator<Item = (Timer, u64)> + '_ {
-        let links = [self.links.active(), self.links.monitor()]
-            .into_iter()
-            .flatten()
-            .flat_map(|link| link.timers(&self.timing));
+        let links = self.links.all().flat_map(|link| link.timers(&self.timing));
         let retry = self.selection.retry_at().map(|at| (Timer::Retry, at));
         let monitor_retry = self
             .selection
             .monitor_retry_at()
             .map(|at| (Timer::MonitorRetry, at));
+        let standby_retry = (self.links.standbys().len() + 1 < self.servers)
+            .then(|| self.selection.standby_retry_at(|e| self.links.in_set(e)))
+            .flatten()
+            .map(|at| (Timer::StandbyRetry, at));
         let flushes = self.acks.deadlines().map(|(id, at)| (Timer::Flush(id), at));
         let failback = self.failback_at().map(|at| (Timer::Failback, at));
         let expire = self
@@ -562,6 +583,7 @@ impl SyncEngine {
         links
             .chain(retry)
             .chain(monitor_retry)
+            .chain(standby_retry)
             .chain(flushes)
             .chain(failback)
             .chain(expire)
@@ -571,18 +593,17 @@ impl SyncEngine {
     /// Does what a due timer is for.
     fn fire(&mut self, timer: Timer, now: u64, replica: &Replica) {
         match timer {
-            Timer::Connect(Role::Active) => self.fail_active(Reason::ConnectTimeout, now),
-            Timer::FirstAnswer(Role::Active) => {
-                if let Some(endpoint) = self.links.active().map(|l| l.endpoint) {
-                    self.no_sync_answer(endpoint);
+            Timer::Connect(_, conn) => self.fail_link(conn, Reason::ConnectTimeout, now),
+            Timer::FirstAnswer(role, conn) => {
+                if role != Role::Monitor {
+                    if let Some(endpoint) = self.links.by_conn(conn).map(|l| l.endpoint) {
+                        self.no_sync_answer(endpoint);
+                    }
                 }
-                self.fail_active(Reason::Heartbeat, now);
+                self.fail_link(conn, Reason::Heartbeat, now);
             }
-            Timer::Silence(Role::Active) => self.fail_active(Reason::Heartbeat, now),
-            Timer::Connect(Role::Monitor)
-            | Timer::FirstAnswer(Role::Monitor)
-            | Timer::Silence(Role::Monitor) => self.fail_monitor(now),
-            Timer::Heartbeat(role) => self.heartbeat(role, now, replica),
+            Timer::Silence(_, conn) => self.fail_link(conn, Reason::Heartbeat, now),
+            Timer::Heartbeat(_, conn) => self.heartbeat(conn, now, replica),
             Timer::Retry => {
                 let first = self.selection.retry();
                 self.connect_active(first, now);
@@ -591,6 +612,7 @@ impl SyncEngine {
                 self.selection.monitor_retry();
                 self.ensure_monitor(now);
             }
+            Timer::StandbyRetry => self.fill_standbys(now),
             Timer::Flush(id) => {
                 if self.acks.expire(id, now) {
                     self.out.push_back(Output::FlushTimedOut { id });
@@ -611,32 +633,48 @@ impl SyncEngine {
         }
     }
 
-    /// When the monitored endpoint will have been healthy for the hold-down.
+    /// When a higher-priority endpoint will have been healthy for the hold-down.
     fn failback_at(&self) -> Option<u64> {
-        let healthy_since = self.links.monitor()?.healthy_since?;
-        Some(self.selection.failback_at(healthy_since))
+        self.failback_target().map(|(_, at)| at)
+    }
+
+    /// The higher-priority endpoint to fail back to, and when: the monitored one, or a
+    /// standby of higher priority than the primary (failback is on and nothing is pinned),
+    /// whichever has been healthy longest.
+    fn failback_target(&self) -> Option<(usize, u64)> {
+        let monitor = self.links.monitor().and_then(|m| {
+            let at = self.selection.failback_at(m.healthy_since?);
+            Some((m.endpoint, at))
+        });
+        let primary = self.links.active().map(|l| l.endpoint);
+        let fails_back = self.selection.fails_back();
+        let standbys = self.links.standbys().iter().filter_map(move |s| {
+            let higher = primary.is_some_and(|p| s.endpoint < p);
+            let at = self.selection.failback_at(s.healthy_since?);
+            (fails_back && higher && s.synced()).then_some((s.endpoint, at))
+        });
+        monitor
+            .into_iter()
+            .chain(standbys)
+            .min_by_key(|&(e, at)| (at, e))
     }
 
     /// A synced link was quiet for a heartbeat interval: a probe goes out; if the last one is
     /// still unanswered, that is a miss, and `missedHeartbeats` misses fail the link.
-    fn heartbeat(&mut self, role: Role, now: u64, replica: &Replica) {
+    fn heartbeat(&mut self, conn: ConnId, now: u64, replica: &Replica) {
         let missed = self.timing.missed;
-        let Some(link) = self.links.get_mut(role) else {
+        let Some(link) = self.links.by_conn(conn) else {
             return;
         };
         if link.heartbeat_sent_at.is_some() {
             link.misses += 1;
             link.healthy_since = None;
             if link.misses >= missed {
-                match role {
-                    Role::Active => self.fail_active(Reason::Heartbeat, now),
-                    Role::Monitor => self.fail_monitor(now),
-                }
+                self.fail_link(conn, Reason::Heartbeat, now);
                 return;
             }
         }
         link.heartbeat_sent_at = Some(now);
-        let conn = link.conn;
         let step1 = protocol::sync_step1(&replica.state_vector_now());
         self.send_probe(conn, step1, now);
     }
@@ -678,7 +716,8 @@ impl SyncEngine {
     fn send_answer(&mut self, conn: ConnId, diff: &[u8]) {
         let pieces = pieces::split_update(diff, ANSWER_PIECE_BYTES);
         let last = pieces.len().saturating_sub(1);
-        let (local, acked) = (self.acks.local_seq(), self.acks.acked_seq());
+        let endpoint = self.links.by_conn(conn).map_or(0, |l| l.endpoint);
+        let (local, acked) = (self.acks.local_seq(), self.acks.acked_by(endpoint));
         for (i, piece) in pieces.into_iter().enumerate() {
             let (message, covers) = match i {
                 0 if last == 0 => (protocol::sync_step2(piece), local),
@@ -746,8 +785,16 @@ impl SyncEngine {
             *handshake_sent = true;
         }
         link.delivered = local_seq;
+        let primary = link.role == Role::Active;
         let step1 = protocol::sync_step1(&replica.state_vector_now());
         self.send_probe(conn, step1, now);
+        if primary {
+            self.send_presence(conn, now);
+        }
+    }
+
+    /// Sends this replica's presence state, if it has one, on the primary's link `conn`.
+    fn send_presence(&mut self, conn: ConnId, now: u64) {
         if let Some(message) = self.presence.local_message() {
             self.send(conn, message);
             self.presence.mark_sent(now);
@@ -785,17 +832,17 @@ impl SyncEngine {
         if let Phase::Open { synced, .. } = &mut link.phase {
             *synced = true;
         }
-        if role == Role::Monitor && link.healthy_since.is_none() {
+        if role != Role::Active && link.healthy_since.is_none() {
             link.healthy_since = Some(now);
         }
         link.answer_bytes_read = link.answer_bytes_read.max(probe.covers_answers);
         self.board
             .answered(endpoint, now.saturating_sub(probe.sent_at));
-        self.acks.probe_answered(probe.serial);
+        self.acks.probe_answered(endpoint, probe.serial);
+        if role != Role::Monitor && !self.dialect.acks_with_sync_status() {
+            self.acks.acknowledge(endpoint, probe.covers);
+        }
         if role == Role::Active {
-            if !self.dialect.acks_with_sync_status() {
-                self.acks.acknowledge(probe.covers);
-            }
             if first_sync {
                 self.selection.synced();
                 self.ensure_monitor(now);
@@ -807,22 +854,18 @@ impl SyncEngine {
 
     /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered.
     fn sync_status(&mut self, conn: ConnId, applied: bool) {
-        let Some(covers) = self
+        let Some((endpoint, covers)) = self
             .links
             .by_conn(conn)
-            .and_then(|l| l.status_acks.pop_front())
+            .and_then(|l| Some((l.endpoint, l.status_acks.pop_front()?)))
         else {
             return;
         };
         if applied {
-            self.acks.acknowledge(covers);
+            self.acks.acknowledge(endpoint, covers);
             return;
         }
-        let url = self
-            .links
-            .active()
-            .map(|l| self.board.url(l.endpoint).to_string())
-            .unwrap_or_default();
+        let url = self.board.url(endpoint).to_string();
         self.out.push_back(Output::Error {
             code: "REJECTED",
             message: format!("{url} did not apply an update (a read-only connection?)"),
@@ -845,14 +888,22 @@ impl SyncEngine {
         if code == "PERMISSION_DENIED" {
             self.selection.denied();
         }
+        self.fail_link(conn, Reason::Error, now);
+    }
+
+    /// The link of `conn` failed for `reason`, whatever its role.
+    fn fail_link(&mut self, conn: ConnId, reason: Reason, now: u64) {
         if self.links.is(Role::Active, conn) {
-            self.fail_active(Reason::Error, now);
-        } else {
+            self.fail_active(reason, now);
+        } else if self.links.is(Role::Standby, conn) {
+            self.fail_standby(conn, now);
+        } else if self.links.is(Role::Monitor, conn) {
             self.fail_monitor(now);
         }
     }
 
-    /// The active link failed: mark its endpoint down and go to the next one, or wait.
+    /// The active link failed: mark its endpoint down and go on at once on an in-sync
+    /// standby, else to the next endpoint, or wait; recruit standbys in the background.
     fn fail_active(&mut self, reason: Reason, now: u64) {
         let Some(link) = self.links.take(Role::Active) else {
             return;
@@ -860,24 +911,123 @@ impl SyncEngine {
         self.out.push_back(Output::Close { conn: link.conn });
         self.board.active_failed(link.endpoint);
         self.selection.failed(link.endpoint, reason);
+        self.selection.standby_failed(link.endpoint, now);
         self.drop_monitor();
         self.forget_peers();
-        match self.selection.next_untried() {
-            Some(next) => self.connect_active(next, now),
-            None => self.selection.round_failed(now),
+        if let Some(standby) = self.warm_standby() {
+            self.promote(standby, now);
+        } else {
+            match self.selection.next_untried() {
+                Some(next) => self.connect_active(next, now),
+                None => self.selection.round_failed(now),
+            }
         }
+        self.fill_standbys(now);
         self.refresh_status();
     }
 
-    /// Leaves the current endpoint for `index` at once (manual moves and failback).
+    /// The in-sync standby to promote when the primary fails (the first in priority order),
+    /// unless a pin keeps the replica on its endpoint.
+    fn warm_standby(&self) -> Option<ConnId> {
+        if self.selection.pinned().is_some() {
+            return None;
+        }
+        self.links
+            .standbys()
+            .iter()
+            .filter(|l| l.synced())
+            .min_by_key(|l| l.endpoint)
+            .map(|l| l.conn)
+    }
+
+    /// Makes the standby of `conn` the primary: in sync already, it needs no handshake.
+    fn promote(&mut self, conn: ConnId, now: u64) {
+        let Some(link) = self.links.promote(conn) else {
+            return;
+        };
+        let (endpoint, warm, handshaken) = (link.endpoint, link.synced(), link.handshake_sent());
+        if let Some((from, reason)) = self.selection.arrive(endpoint) {
+            self.out.push_back(Output::Failover {
+                from: self.board.url(from).to_string(),
+                to: self.board.url(endpoint).to_string(),
+                reason,
+                at: now,
+                warm,
+            });
+        }
+        if handshaken {
+            self.send_presence(conn, now);
+        }
+        if warm {
+            self.selection.synced();
+            self.ensure_monitor(now);
+        }
+    }
+
+    /// A standby link failed: its endpoint is marked down and not recruited again for a
+    /// pause; another one is recruited.
+    fn fail_standby(&mut self, conn: ConnId, now: u64) {
+        let Some(link) = self.links.take_conn(conn) else {
+            return;
+        };
+        self.out.push_back(Output::Close { conn });
+        self.board.link_failed(link.endpoint);
+        self.selection.standby_failed(link.endpoint, now);
+        self.fill_standbys(now);
+        self.refresh_status();
+    }
+
+    /// Opens standby links until the set has `servers` links, to the first endpoints in
+    /// priority order that are not in it and not pausing after a failure (a monitor watching
+    /// one of them is replaced: the standby's probes watch it as well).
+    fn fill_standbys(&mut self, now: u64) {
+        if self.stopped {
+            return;
+        }
+        while self.links.standbys().len() + 1 < self.servers {
+            let links = &self.links;
+            let Some(endpoint) = self.selection.standby_candidate(|e| links.in_set(e), now) else {
+                return;
+            };
+            if self.links.monitor().is_some_and(|m| m.endpoint == endpoint) {
+                self.drop_monitor();
+            }
+            self.open_link(endpoint, Role::Standby, now);
+        }
+    }
+
+    /// Closes the lowest-priority standbys over `servers - 1` (after the primary moved by
+    /// choice and the one it left stayed as a standby).
+    fn trim_standbys(&mut self) {
+        while self.links.standbys().len() + 1 > self.servers.max(1) {
+            let Some(conn) = self
+                .links
+                .standbys()
+                .iter()
+                .max_by_key(|l| l.endpoint)
+                .map(|l| l.conn)
+            else {
+                return;
+            };
+            self.links.take_conn(conn);
+            self.out.push_back(Output::Close { conn });
+        }
+    }
+
+    /// Leaves the current endpoint for `index` at once (manual moves and failback). With
+    /// standbys, the endpoint left stays in the set as one.
     fn move_to(&mut self, index: usize, reason: Reason, now: u64) {
-        if let Some(link) = self.links.take(Role::Active) {
+        if self.servers > 1 {
+            self.links.demote_active();
+        } else if let Some(link) = self.links.take(Role::Active) {
             self.out.push_back(Output::Close { conn: link.conn });
         }
         self.forget_peers();
         self.drop_monitor();
         self.selection.moving(reason);
         self.connect_active(index, now);
+        self.trim_standbys();
+        self.fill_standbys(now);
         self.refresh_status();
     }
 
@@ -888,13 +1038,18 @@ impl SyncEngine {
         }
     }
 
+    /// Makes `index` the primary: its standby if it has one, else a new link.
     fn connect_active(&mut self, index: usize, now: u64) {
+        if let Some(standby) = self.links.standby_to(index).map(|l| l.conn) {
+            return self.promote(standby, now);
+        }
         if let Some((from, reason)) = self.selection.arrive(index) {
             self.out.push_back(Output::Failover {
                 from: self.board.url(from).to_string(),
                 to: self.board.url(index).to_string(),
                 reason,
                 at: now,
+                warm: false,
             });
         }
         self.open_link(index, Role::Active, now);
@@ -923,7 +1078,12 @@ impl SyncEngine {
         if self.links.monitor().is_some() || self.stopped {
             return;
         }
-        if let Some(target) = self.selection.monitor_target(active) {
+        // a standby to the target is watched already: its probes decide on failback
+        if let Some(target) = self
+            .selection
+            .monitor_target(active)
+            .filter(|&t| !self.links.in_set(t))
+        {
             self.open_link(target, Role::Monitor, now);
         }
     }
@@ -933,7 +1093,7 @@ impl SyncEngine {
             return;
         };
         self.out.push_back(Output::Close { conn: link.conn });
-        self.board.monitor_failed(link.endpoint);
+        self.board.link_failed(link.endpoint);
         self.selection.monitor_failed(link.endpoint, now);
     }
 
@@ -946,8 +1106,8 @@ impl SyncEngine {
 
     /// Fails back once the monitored endpoint has answered every probe for the hold-down.
     fn check_failback(&mut self, now: u64) {
-        if self.failback_at().is_some_and(|at| now >= at) {
-            if let Some(target) = self.links.monitor().map(|m| m.endpoint) {
+        if let Some((target, at)) = self.failback_target() {
+            if now >= at {
                 self.move_to(target, Reason::Failback, now);
             }
         }
@@ -957,9 +1117,10 @@ impl SyncEngine {
         let active = self.links.active();
         let connection = active.map_or(Connection::Offline, Link::connection);
         let endpoint = active.map(|l| l.endpoint);
+        let servers = self.links.in_sync();
         if let Some(status) = self
             .board
-            .refresh(connection, endpoint, self.acks.pending())
+            .refresh(connection, endpoint, self.acks.pending(), servers)
         {
             self.out.push_back(Output::Status(status));
         }

@@ -48,7 +48,8 @@ pub(crate) struct Link {
     pub probes: VecDeque<Probe>,
     /// Highest local update sequence number this link has sent.
     pub delivered: u64,
-    /// Monitor links: since when every probe has been answered in time.
+    /// Monitor and standby links: since when every probe has been answered in time (a
+    /// higher-priority one healthy for the hold-down is failed back to).
     pub healthy_since: Option<u64>,
     /// Hocuspocus: for each SyncStep2 / Update sent, the local sequence number it carries;
     /// each SyncStatus answers the oldest.
@@ -128,20 +129,20 @@ impl Link {
     /// This link's deadlines, in the order they are checked: at most one of them fires (each
     /// one fails the link, but for a heartbeat that is not yet the last one missed).
     pub fn timers(&self, timing: &Timing) -> impl Iterator<Item = (Timer, u64)> {
-        let role = self.role;
+        let (role, conn) = (self.role, self.conn);
         let (first, then) = match self.phase {
-            Phase::Connecting { deadline } => ((Timer::Connect(role), deadline), None),
+            Phase::Connecting { deadline } => ((Timer::Connect(role, conn), deadline), None),
             Phase::Open { synced: true, .. } => {
                 let since = self.heartbeat_sent_at.unwrap_or(self.last_rx);
                 let due = since.saturating_add(timing.heartbeat);
-                ((Timer::Heartbeat(role), due), None)
+                ((Timer::Heartbeat(role, conn), due), None)
             }
             // waiting for the first answer: no probes (see `probe_deferred`); a server that
             // has said nothing at all is left sooner
             Phase::Open { sync_by, .. } => {
                 let silent = self.last_rx.saturating_add(timing.silence());
-                let silence = (!self.heard).then_some((Timer::Silence(role), silent));
-                ((Timer::FirstAnswer(role), sync_by), silence)
+                let silence = (!self.heard).then_some((Timer::Silence(role, conn), silent));
+                ((Timer::FirstAnswer(role, conn), sync_by), silence)
             }
         };
         std::iter::once(first).chain(then)
@@ -172,7 +173,7 @@ mod tests {
     fn a_connecting_link_waits_for_its_connect_timeout() {
         let link = Link::new(1, 0, Role::Active, 100, TIMING.connect_timeout);
         let timers: Vec<_> = link.timers(&TIMING).collect();
-        assert_eq!(timers, [(Timer::Connect(Role::Active), 3_100)]);
+        assert_eq!(timers, [(Timer::Connect(Role::Active, 1), 3_100)]);
         assert_eq!(link.connection(), Connection::Connecting);
     }
 
@@ -184,13 +185,13 @@ mod tests {
         assert_eq!(
             timers,
             [
-                (Timer::FirstAnswer(Role::Monitor), 60_010),
-                (Timer::Silence(Role::Monitor), 3_010),
+                (Timer::FirstAnswer(Role::Monitor, 1), 60_010),
+                (Timer::Silence(Role::Monitor, 1), 3_010),
             ]
         );
         link.heard_from(20);
         let timers: Vec<_> = link.timers(&TIMING).collect();
-        assert_eq!(timers, [(Timer::FirstAnswer(Role::Monitor), 60_010)]);
+        assert_eq!(timers, [(Timer::FirstAnswer(Role::Monitor, 1), 60_010)]);
         assert_eq!(link.connection(), Connection::Syncing);
     }
 
@@ -200,17 +201,17 @@ mod tests {
         open(&mut link, 10, true);
         assert_eq!(
             link.timers(&TIMING).collect::<Vec<_>>(),
-            [(Timer::Heartbeat(Role::Active), 1_010)]
+            [(Timer::Heartbeat(Role::Active, 1), 1_010)]
         );
         link.heartbeat_sent_at = Some(1_010);
         assert_eq!(
             link.timers(&TIMING).collect::<Vec<_>>(),
-            [(Timer::Heartbeat(Role::Active), 2_010)]
+            [(Timer::Heartbeat(Role::Active, 1), 2_010)]
         );
         link.heard_from(1_600);
         assert_eq!(
             link.timers(&TIMING).collect::<Vec<_>>(),
-            [(Timer::Heartbeat(Role::Active), 2_600)]
+            [(Timer::Heartbeat(Role::Active, 1), 2_600)]
         );
         assert_eq!(link.connection(), Connection::Online);
     }
@@ -220,7 +221,7 @@ mod tests {
         let link = Link::new(1, 0, Role::Active, u64::MAX - 1, TIMING.connect_timeout);
         assert_eq!(
             link.timers(&TIMING).collect::<Vec<_>>(),
-            [(Timer::Connect(Role::Active), u64::MAX)]
+            [(Timer::Connect(Role::Active, 1), u64::MAX)]
         );
     }
 }

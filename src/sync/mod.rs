@@ -53,5 +53,5 @@ mod timer;
 mod types;
 
 pub use engine::{SyncEngine, ANSWER_PIECE_BYTES};
-pub use status::{Connection, EndpointState, EndpointView, Status};
+pub use status::{Connection, EndpointState, EndpointView, ServerRole, Status};
 pub use types::{ConnId, Output, Reason};

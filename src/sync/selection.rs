@@ -1,7 +1,8 @@
 //! Which endpoint to use: the first in priority order that works, each tried once per round,
 //! a jittered backoff between failed rounds, a pin (`switchTo`), and which higher-priority
-//! endpoint to watch, with its hold-down, for failback. It decides; the engine opens and
-//! closes the links.
+//! endpoint to watch, with its hold-down, for failback; and which endpoints may be recruited as
+//! standbys (`servers` > 1), with a pause after each failure. It decides; the engine opens
+//! and closes the links.
 
 use super::types::Reason;
 use crate::config::SyncConfig;
@@ -29,6 +30,8 @@ pub(crate) struct Selection {
     /// Which higher-priority endpoint to watch next (modulo the active one's index).
     monitor_candidate: usize,
     monitor_retry_at: Option<u64>,
+    /// Per endpoint: until when it is not recruited as a standby, after its link failed.
+    standby_retry_at: Vec<Option<u64>>,
     /// The backoff jitter's state.
     rng: u64,
 }
@@ -52,12 +55,18 @@ impl Selection {
             leave_reason: None,
             monitor_candidate: 0,
             monitor_retry_at: None,
+            standby_retry_at: vec![None; config.endpoints.len()],
             rng: seed | 1,
         }
     }
 
     pub fn pinned(&self) -> Option<usize> {
         self.pinned
+    }
+
+    /// Whether the replica returns to higher-priority endpoints (failback on, nothing pinned).
+    pub fn fails_back(&self) -> bool {
+        self.failback && self.pinned.is_none()
     }
 
     pub fn pin(&mut self, index: usize) {
@@ -179,6 +188,30 @@ impl Selection {
         self.monitor_retry_at = None;
     }
 
+    /// A link to `endpoint` failed: it is not recruited as a standby for a pause (as long as
+    /// a failed monitor link waits).
+    pub fn standby_failed(&mut self, endpoint: usize, now: u64) {
+        self.standby_retry_at[endpoint] = Some(now.saturating_add(self.monitor_retry_delay));
+    }
+
+    /// The standby to recruit: the first endpoint in priority order that `taken` does not
+    /// exclude and whose pause is over.
+    pub fn standby_candidate(&self, taken: impl Fn(usize) -> bool, now: u64) -> Option<usize> {
+        (0..self.standby_retry_at.len())
+            .find(|&e| !taken(e) && self.standby_retry_at[e].is_none_or(|at| now >= at))
+    }
+
+    /// When the next endpoint that `taken` does not exclude may be recruited, if all of them
+    /// wait.
+    pub fn standby_retry_at(&self, taken: impl Fn(usize) -> bool) -> Option<u64> {
+        (0..self.standby_retry_at.len())
+            .filter(|&e| !taken(e))
+            .map(|e| self.standby_retry_at[e])
+            .collect::<Option<Vec<u64>>>()?
+            .into_iter()
+            .min()
+    }
+
     /// When a monitored endpoint healthy since `healthy_since` is failed back to.
     pub fn failback_at(&self, healthy_since: u64) -> u64 {
         healthy_since.saturating_add(self.failback_after)
@@ -295,5 +328,23 @@ mod tests {
         s.round_failed(0);
         let delay = s.retry_at().expect("a retry");
         assert!((500..=1_000).contains(&delay), "{delay}"); // third round: base 1000
+    }
+
+    #[test]
+    fn standbys_are_recruited_in_priority_order_with_a_pause_after_a_failure() {
+        let mut s = selection(3);
+        let primary = |e: usize| e == 0;
+        assert_eq!(s.standby_candidate(primary, 0), Some(1));
+        s.standby_failed(1, 0);
+        assert_eq!(s.standby_candidate(primary, 10), Some(2));
+        assert_eq!(
+            s.standby_retry_at(primary),
+            None,
+            "endpoint 2 needs no wait"
+        );
+        s.standby_failed(2, 500);
+        assert_eq!(s.standby_candidate(primary, 999), None);
+        assert_eq!(s.standby_retry_at(primary), Some(1_000));
+        assert_eq!(s.standby_candidate(primary, 1_000), Some(1));
     }
 }

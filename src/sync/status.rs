@@ -25,6 +25,24 @@ pub struct Status {
     pub connection: Connection,
     pub endpoint: Option<String>,
     pub pending: u64,
+    /// How many servers (the primary and standbys) are in sync now.
+    pub servers: u32,
+}
+
+/// An endpoint's part in the replication set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerRole {
+    Primary,
+    Standby,
+}
+
+impl ServerRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerRole::Primary => "primary",
+            ServerRole::Standby => "standby",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +71,7 @@ pub struct EndpointView {
     pub last_seen_at: Option<u64>,
     pub failures: u32,
     pub active: bool,
+    pub role: Option<ServerRole>,
 }
 
 /// The endpoints' health and the last status published: what `replica.endpoints` and
@@ -75,12 +94,14 @@ impl Board {
                     last_seen_at: None,
                     failures: 0,
                     active: false,
+                    role: None,
                 })
                 .collect(),
             status: Status {
                 connection: Connection::Offline,
                 endpoint: None,
                 pending: 0,
+                servers: 0,
             },
         }
     }
@@ -120,8 +141,9 @@ impl Board {
         e.failures += 1;
     }
 
-    /// A monitor link to endpoint `index` failed (a failure counts once while it stays down).
-    pub fn monitor_failed(&mut self, index: usize) {
+    /// A monitor or standby link to endpoint `index` failed (a failure counts once while it
+    /// stays down).
+    pub fn link_failed(&mut self, index: usize) {
         let e = &mut self.endpoints[index];
         if e.state != EndpointState::Down {
             e.failures += 1;
@@ -129,13 +151,14 @@ impl Board {
         e.state = EndpointState::Down;
     }
 
-    /// Every endpoint's health, `active` marking the one in use.
-    pub fn views(&self, active: Option<usize>) -> Vec<EndpointView> {
+    /// Every endpoint's health and role; `active` marks the primary.
+    pub fn views(&self, role: impl Fn(usize) -> Option<ServerRole>) -> Vec<EndpointView> {
         self.endpoints
             .iter()
             .enumerate()
             .map(|(i, e)| EndpointView {
-                active: Some(i) == active,
+                active: role(i) == Some(ServerRole::Primary),
+                role: role(i),
                 ..e.clone()
             })
             .collect()
@@ -151,11 +174,13 @@ impl Board {
         connection: Connection,
         endpoint: Option<usize>,
         pending: u64,
+        servers: u32,
     ) -> Option<Status> {
         let status = Status {
             connection,
             endpoint: endpoint.map(|i| self.endpoints[i].url.clone()),
             pending,
+            servers,
         };
         if status == self.status {
             return None;
@@ -172,30 +197,32 @@ mod tests {
     #[test]
     fn a_status_is_published_only_when_it_changes() {
         let mut board = Board::new(&["ws://a".into(), "ws://b".into()]);
-        assert_eq!(board.refresh(Connection::Offline, None, 0), None);
-        let online = board.refresh(Connection::Online, Some(1), 2);
+        assert_eq!(board.refresh(Connection::Offline, None, 0, 0), None);
+        let online = board.refresh(Connection::Online, Some(1), 2, 1);
         assert_eq!(
             online.as_ref().map(|s| s.endpoint.as_deref()),
             Some(Some("ws://b"))
         );
-        assert_eq!(board.refresh(Connection::Online, Some(1), 2), None);
+        assert_eq!(board.refresh(Connection::Online, Some(1), 2, 1), None);
         assert_eq!(board.status().pending, 2);
     }
 
     #[test]
     fn a_monitor_failure_counts_once_while_the_endpoint_stays_down() {
         let mut board = Board::new(&["ws://a".into()]);
-        board.monitor_failed(0);
-        board.monitor_failed(0);
-        assert_eq!(board.views(None)[0].failures, 1);
+        board.link_failed(0);
+        board.link_failed(0);
+        assert_eq!(board.views(|_| None)[0].failures, 1);
         board.active_failed(0);
-        assert_eq!(board.views(None)[0].failures, 2);
+        assert_eq!(board.views(|_| None)[0].failures, 2);
         board.answered(0, 12);
         board.seen(0, 99);
-        let view = &board.views(Some(0))[0];
+        let view = &board.views(|_| Some(ServerRole::Primary))[0];
         assert_eq!(
             (view.state, view.rtt_ms, view.last_seen_at, view.active),
             (EndpointState::Up, Some(12), Some(99), true)
         );
+        let view = &board.views(|_| Some(ServerRole::Standby))[0];
+        assert_eq!((view.active, view.role), (false, Some(ServerRole::Standby)));
     }
 }

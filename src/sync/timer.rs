@@ -2,25 +2,27 @@
 //! `handle_timeout` fires them in ([`Timer::rank`]), and the durations the link timers are
 //! computed from ([`Timing`]). `poll_timeout` is the earliest armed one.
 
-use super::types::Role;
+use super::types::{ConnId, Role};
 
 /// One deadline the engine may be waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Timer {
     /// The link's WebSocket has not opened within `connectTimeoutMs`.
-    Connect(Role),
+    Connect(Role, ConnId),
     /// The link's first sync answer is due (`syncTimeoutMs` after it opened).
-    FirstAnswer(Role),
+    FirstAnswer(Role, ConnId),
     /// The link has said nothing at all since it opened, for as long as missed heartbeats
     /// allow ([`Timing::silence`]).
-    Silence(Role),
+    Silence(Role, ConnId),
     /// A synced link has been quiet for `heartbeatIntervalMs`: a probe goes out, or, if the
     /// last one is still unanswered, a heartbeat is missed.
-    Heartbeat(Role),
+    Heartbeat(Role, ConnId),
     /// The backoff after a failed round is over: the next round starts.
     Retry,
     /// After a failed monitor link, the next higher-priority endpoint may be watched.
     MonitorRetry,
+    /// After a failed standby link, a standby may be recruited again.
+    StandbyRetry,
     /// A `flush(id)` timed out.
     Flush(u64),
     /// The monitored endpoint has been healthy for `failbackAfterMs`.
@@ -33,27 +35,28 @@ pub(crate) enum Timer {
 
 impl Timer {
     /// The highest [`Timer::rank`].
-    pub(crate) const LAST_RANK: u8 = 7;
+    pub(crate) const LAST_RANK: u8 = 8;
 
     /// Where the timer fires among those due at once: the active link's first, then the
-    /// monitor's, the retries, the flushes, failback, and presence last (expiry before
+    /// standbys' and the monitor's, the retries, the flushes, failback, and presence last (expiry before
     /// renewal). Firing one can arm, move or disarm those after it (a failed active link drops
     /// the monitor and may arm a retry), so each rank is read again when its turn comes.
     pub(crate) fn rank(self) -> u8 {
         match self {
-            Timer::Connect(role)
-            | Timer::FirstAnswer(role)
-            | Timer::Silence(role)
-            | Timer::Heartbeat(role) => match role {
+            Timer::Connect(role, _)
+            | Timer::FirstAnswer(role, _)
+            | Timer::Silence(role, _)
+            | Timer::Heartbeat(role, _) => match role {
                 Role::Active => 0,
-                Role::Monitor => 1,
+                Role::Standby | Role::Monitor => 1,
             },
             Timer::Retry => 2,
             Timer::MonitorRetry => 3,
-            Timer::Flush(_) => 4,
-            Timer::Failback => 5,
-            Timer::PresenceExpire => 6,
-            Timer::PresenceRenew => 7,
+            Timer::StandbyRetry => 4,
+            Timer::Flush(_) => 5,
+            Timer::Failback => 6,
+            Timer::PresenceExpire => 7,
+            Timer::PresenceRenew => 8,
         }
     }
 }
@@ -85,10 +88,11 @@ mod tests {
     #[test]
     fn ranks_put_links_first_and_presence_last() {
         let order = [
-            Timer::Heartbeat(Role::Active),
-            Timer::Connect(Role::Monitor),
+            Timer::Heartbeat(Role::Active, 1),
+            Timer::Connect(Role::Monitor, 2),
             Timer::Retry,
             Timer::MonitorRetry,
+            Timer::StandbyRetry,
             Timer::Flush(9),
             Timer::Failback,
             Timer::PresenceExpire,

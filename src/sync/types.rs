@@ -10,8 +10,11 @@ pub type ConnId = u64;
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
-    /// The link the replica syncs through.
+    /// The primary: the link the replica syncs through and sends presence on.
     Active,
+    /// A link kept in sync beside the primary (`servers` > 1): local updates go out on it too,
+    /// remote ones are taken from it, and it becomes the primary at once when that one fails.
+    Standby,
     /// A link to a preferred endpoint that is only probed, to decide on failback.
     Monitor,
 }
@@ -60,6 +63,8 @@ pub enum Output {
         to: String,
         reason: Reason,
         at: u64,
+        /// The new primary was an in-sync standby: no handshake was needed.
+        warm: bool,
     },
     Error {
         code: &'static str,

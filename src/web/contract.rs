@@ -35,6 +35,8 @@ pub struct StatusRecord {
     pub connection: &'static str,
     pub endpoint: Option<String>,
     pub pending: u64,
+    /// How many servers are in sync now.
+    pub servers: u32,
 }
 
 impl From<&Status> for StatusRecord {
@@ -43,6 +45,7 @@ impl From<&Status> for StatusRecord {
             connection: status.connection.as_str(),
             endpoint: status.endpoint.clone(),
             pending: status.pending,
+            servers: status.servers,
         }
     }
 }
@@ -53,6 +56,7 @@ impl StatusRecord {
         connection: "offline",
         endpoint: None,
         pending: 0,
+        servers: 0,
     };
 }
 
@@ -67,6 +71,8 @@ pub struct EndpointRecord<'a> {
     pub last_seen_at: Option<u64>,
     pub failures: u32,
     pub active: bool,
+    /// 'primary' | 'standby' | null
+    pub role: Option<&'static str>,
 }
 
 impl<'a> From<&'a EndpointView> for EndpointRecord<'a> {
@@ -78,6 +84,7 @@ impl<'a> From<&'a EndpointView> for EndpointRecord<'a> {
             last_seen_at: e.last_seen_at,
             failures: e.failures,
             active: e.active,
+            role: e.role.map(|r| r.as_str()),
         }
     }
 }
@@ -109,6 +116,8 @@ pub enum SyncEvent {
         /// 'heartbeat' | 'connect-timeout' | 'closed' | 'error' | 'manual' | 'failback'
         reason: &'static str,
         at: u64,
+        /// The new primary was an in-sync standby.
+        warm: bool,
     },
     Error {
         code: &'static str,
@@ -135,11 +144,13 @@ impl SyncEvent {
                 to,
                 reason,
                 at,
+                warm,
             } => SyncEvent::Failover {
                 from,
                 to,
                 reason: reason.as_str(),
                 at,
+                warm,
             },
             Output::Error { code, message } => SyncEvent::Error { code, message },
             Output::FlushResolved { id } => SyncEvent::flush(id, FlushOutcome::Acknowledged),

@@ -549,10 +549,14 @@ impl WasmReplica {
         contract::to_js(&records)
     }
 
-    /// Asks for an acknowledgement of everything written so far; the answer arrives as a
-    /// `flush` event with this id.
-    pub fn flush(&self, id: f64, timeout_ms: f64) {
-        self.with_engine(|engine, core, now| engine.flush(id as u64, timeout_ms as u64, now, core));
+    /// Asks for an acknowledgement of everything written so far by `write_concern` servers
+    /// (0: the `writeConcern` option; the facade checked it is at most `servers`); the answer
+    /// arrives as a `flush` event with this id.
+    pub fn flush(&self, id: f64, timeout_ms: f64, write_concern: u32) {
+        let concern = (write_concern > 0).then_some(write_concern);
+        self.with_engine(|engine, core, now| {
+            engine.flush(id as u64, timeout_ms as u64, concern, now, core)
+        });
     }
 
     pub fn failover(&self) {

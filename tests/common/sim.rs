@@ -294,8 +294,52 @@ impl Sim {
     }
 
     pub fn flush(&mut self, id: u64, timeout_ms: u64) {
-        self.engine.flush(id, timeout_ms, self.now, &self.replica);
+        self.engine
+            .flush(id, timeout_ms, None, self.now, &self.replica);
         self.drain();
+    }
+
+    /// A flush that needs `servers` servers' acknowledgements.
+    pub fn flush_on(&mut self, id: u64, timeout_ms: u64, servers: u32) {
+        self.engine
+            .flush(id, timeout_ms, Some(servers), self.now, &self.replica);
+        self.drain();
+    }
+
+    /// How each flush ended so far: (id, "resolved" | "timed out" | "rejected").
+    pub fn flush_outcomes(&self) -> Vec<(u64, &'static str)> {
+        self.outputs
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Output::FlushResolved { id } => Some((*id, "resolved")),
+                Output::FlushTimedOut { id } => Some((*id, "timed out")),
+                Output::FlushRejected { id } => Some((*id, "rejected")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether each failover so far landed on an in-sync standby.
+    pub fn warm_failovers(&self) -> Vec<bool> {
+        self.outputs
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Output::Failover { warm, .. } => Some(*warm),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The connections the engine keeps open now, by server.
+    pub fn open_servers(&self) -> Vec<usize> {
+        let mut servers: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(c, _)| self.open.get(c).copied().unwrap_or(false))
+            .map(|(_, &s)| s)
+            .collect();
+        servers.sort_unstable();
+        servers
     }
 
     /// Delivers a frame as if the server of `conn` had sent it.
