@@ -415,7 +415,7 @@ export function createReplicaClass(loadCore, env = {}) {
       this._broadcastScheduled = false
       /** Events emitted while opening, held until `open` has returned. */
       this._earlyEvents = []
-      this._status = { connection: 'offline', endpoint: null, pending: 0 }
+      this._status = { connection: 'offline', endpoint: null, pending: 0, servers: 0 }
       /** @type {Map<number, { resolve: Function, reject: Function }>} */
       this._flushes = new Map()
       this._nextFlush = 1
@@ -646,7 +646,7 @@ export function createReplicaClass(loadCore, env = {}) {
       return { ...this._status }
     }
 
-    /** Per-endpoint health: [{ url, state, rttMs, lastSeenAt, failures, active }]. */
+    /** Per-endpoint health: [{ url, state, rttMs, lastSeenAt, failures, active, role }]. */
     get endpoints() {
       return this._core === null ? [] : this._core.endpoints()
     }
@@ -758,14 +758,14 @@ export function createReplicaClass(loadCore, env = {}) {
             break
           }
           case 'status': {
-            const { connection, endpoint, pending } = event
-            this._status = { connection, endpoint, pending }
+            const { connection, endpoint, pending, servers } = event
+            this._status = { connection, endpoint, pending, servers }
             this._emit('status', { ...this._status })
             break
           }
           case 'failover': {
-            const { from, to, reason, at } = event
-            this._emit('failover', { from, to, reason, at })
+            const { from, to, reason, at, warm } = event
+            this._emit('failover', { from, to, reason, at, warm })
             break
           }
           case 'presence':

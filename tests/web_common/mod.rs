@@ -191,7 +191,7 @@ fn status_and_endpoints_of_a_replica_that_does_not_sync() {
     let r = WasmReplica::new(None);
     assert_eq!(
         object(&r.sync_status()),
-        serde_json::json!({"connection": "offline", "endpoint": null, "pending": 0})
+        serde_json::json!({"connection": "offline", "endpoint": null, "pending": 0, "servers": 0})
     );
     assert_eq!(object(&r.endpoints()), serde_json::json!([]));
     assert!(r.drain().is_undefined(), "no events");
