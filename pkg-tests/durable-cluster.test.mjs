@@ -52,3 +52,24 @@ test('Hocuspocus with the Redis cluster and PostgreSQL: full-cluster restart los
     await cluster.stop()
   }
 })
+
+test('with PostgreSQL down, a write is not acknowledged: flush() times out, the write stays pending', async () => {
+  const cluster = await startCluster(2, {}, { durable: true })
+  try {
+    const replica = await open('pg-down', cluster.servers.map((s) => s.url))
+    await online(replica)
+    await replica.collection('todos').insert({ id: 'before' })
+    await replica.flush({ timeoutMs: 10_000 })
+    // a fast shutdown; cluster.stop() later finds it gone and removes its directory
+    const gone = new Promise((resolve) => cluster.postgres.proc.once('exit', resolve))
+    cluster.postgres.proc.kill('SIGINT')
+    await gone
+    await replica.collection('todos').insert({ id: 'while-down' })
+    await assert.rejects(replica.flush({ timeoutMs: 3000 }), (e) => e.code === 'TIMEOUT')
+    assert.ok(replica.status.pending > 0, 'the write waits to be sent again')
+    // refused by servers that are up, not missed because they crashed on the lost database
+    assert.deepEqual(cluster.servers.map((s) => s.state), cluster.servers.map(() => 'running'))
+  } finally {
+    await cluster.stop()
+  }
+})

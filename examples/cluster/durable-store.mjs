@@ -26,7 +26,8 @@ const EMPTY_UPDATE = [0, 0] // no structs, no deletions: what a client with noth
 
 /**
  * The Hocuspocus extensions for documents kept in PostgreSQL through `pool` (a `pg.Pool`);
- * creates the two tables if they are missing. Put them in `extensions` after the Redis one.
+ * creates the two tables if they are missing. Put them in `extensions` after the Redis one,
+ * and give the pool an 'error' listener: without one, PostgreSQL going away kills the server.
  */
 export async function durableStore(pool) {
   await pool.query('CREATE TABLE IF NOT EXISTS yreplica_documents (name text PRIMARY KEY, state bytea NOT NULL)')
