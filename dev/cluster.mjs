@@ -1,6 +1,7 @@
 // A Hocuspocus cluster on loopback: one Redis and `n` Hocuspocus servers sharing documents
 // through it, started and stopped together; `durable` adds a PostgreSQL that keeps every
-// document (the servers store each change in it and load documents from it).
+// document (each write is in it before a server acknowledges it, see
+// examples/cluster/durable-store.mjs, and servers load documents from it).
 import { PostgresServer } from './postgres.mjs'
 import { RedisServer } from './redis.mjs'
 import { HocuspocusServer } from './servers.mjs'

@@ -5,45 +5,26 @@
 // it listens.
 import { Server } from '@hocuspocus/server'
 import { Redis } from '@hocuspocus/extension-redis'
-import { Database } from '@hocuspocus/extension-database'
 import pg from 'pg'
+import { durableStore } from '../examples/cluster/durable-store.mjs'
 
 const port = Number(process.env.PORT)
 const redisPort = process.env.REDIS_PORT ? Number(process.env.REDIS_PORT) : null
 const extensions = []
 if (redisPort) extensions.push(new Redis({ host: '127.0.0.1', port: redisPort }))
-if (process.env.DATABASE_URL) extensions.push(await database(process.env.DATABASE_URL))
+if (process.env.DATABASE_URL) extensions.push(...(await database(process.env.DATABASE_URL)))
 
-/**
- * Documents kept in PostgreSQL: a document's whole Yjs state, one row per document, written
- * when Hocuspocus stores the document and read when it loads one no server holds in memory.
- */
+/** Documents kept in PostgreSQL, each write in it before it is acknowledged (examples/cluster/durable-store.mjs). */
 async function database(url) {
   const pool = new pg.Pool({ connectionString: url, max: 4 })
-  await pool.query('CREATE TABLE IF NOT EXISTS yreplica_documents (name text PRIMARY KEY, state bytea NOT NULL)')
-  return new Database({
-    async fetch({ documentName }) {
-      const { rows } = await pool.query('SELECT state FROM yreplica_documents WHERE name = $1', [documentName])
-      return rows.length === 0 ? null : new Uint8Array(rows[0].state)
-    },
-    async store({ documentName, state }) {
-      await pool.query(
-        'INSERT INTO yreplica_documents (name, state) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state',
-        [documentName, Buffer.from(state)],
-      )
-    },
-  })
+  pool.on('error', (error) => console.error(`postgres: ${error.message}`)) // an idle client lost; the pool makes another
+  return durableStore(pool)
 }
 
 const server = new Server({
   port,
   address: '127.0.0.1',
   quiet: true,
-  // With a database, Hocuspocus is asked to store without waiting (it waits 2 s by default).
-  // Stores still lag acknowledgements: a client's flush() resolves when a server has applied
-  // its writes, not when they are in the database, so a cluster killed whole right after a
-  // flush() can lose them.
-  ...(process.env.DATABASE_URL ? { debounce: 0 } : {}),
   extensions,
   async onAuthenticate({ token, connectionConfig }) {
     if (token === 'readonly') {

@@ -1,7 +1,7 @@
 // npm run setup (also the first step of npm start / npm test): installs what this machine lacks
 // to build and test yreplica. Each check is cheap when the tool is already there.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { root, CHROMEDRIVER } from './env.mjs'
 
@@ -42,6 +42,8 @@ const aptMissing = [
   ['chromium', existsSync('/usr/bin/chromium')],
   ['chromium-driver', existsSync(CHROMEDRIVER)],
   ['redis-server', has('redis-server', ['--version'])],
+  // Debian keeps PostgreSQL's binaries out of PATH, under a directory per version
+  ['postgresql', existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'postgres')))],
 ].filter(([, present]) => !present).map(([name]) => name)
 if (aptMissing.length > 0) {
   if (process.getuid?.() === 0 && has('apt-get', ['--version'])) {
