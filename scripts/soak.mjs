@@ -39,12 +39,12 @@ const { runDialect } = await import('./soak/run.mjs').catch((error) => {
   process.exit(2)
 })
 
-log(`soak: seed ${options.seed}, ${options.minutes} min, ${options.replicas} replicas, ${options.ops} writes/s each, dialects ${dialects.join(' + ')}`)
+log(`soak: seed ${options.seed}, ${options.minutes} min, ${options.replicas} replicas, ${options.ops} writes/s each, ${options.servers} server(s) per replica, dialects ${dialects.join(' + ')}`)
 const results = []
 let failure = null
 try {
   for (const dialect of dialects) {
-    results.push(await runDialect({ dialect, seed: options.seed, durationMs, replicas: options.replicas, opsPerSecond: options.ops, repair: options.repair, log, verbose: options.verbose }))
+    results.push(await runDialect({ dialect, seed: options.seed, durationMs, replicas: options.replicas, opsPerSecond: options.ops, servers: options.servers, repair: options.repair, log, verbose: options.verbose }))
   }
 } catch (error) {
   failure = error

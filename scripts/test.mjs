@@ -35,6 +35,8 @@ const steps = flags.quick
       ['soak planner and checker', process.execPath, ['--test', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', 'scripts/soak/']],
       // A short seeded fault-injection soak (both dialects); `npm run soak -- --minutes 30` is the long one.
       ['fault-injection soak (short)', process.execPath, ['scripts/soak.mjs', '--minutes', '2', '--seed', '1']],
+      // Replication keeps standalone servers copies of each other, with no repair.
+      ['fault-injection soak (servers: 2, no repair)', process.execPath, ['scripts/soak.mjs', '--minutes', '1', '--seed', '2', '--dialect', 'y-websocket', '--servers', '2', '--repair', 'none']],
     ]
 
 function runStep(cmd, args, env = {}) {

@@ -14,6 +14,9 @@ Options:
   --replicas K       replica processes (default 4; even ones use the file store, odd 'memory')
   --dialect D        y-websocket | hocuspocus | both (default both)
   --ops N            writes per second per replica (default 3)
+  --servers N        servers each replica keeps in sync at once, and its writeConcern
+                     (default 1; 2 or 3 replicate every write; with --repair none the
+                     check is then that every confirmed write is on N live servers)
   --repair M         how y-websocket servers are made to agree: auto | cli | api | none
                      (default auto: 'yreplica sync' when bin/yreplica.mjs has it; none skips
                      it, so the state check shows how far standalone servers diverged)
@@ -30,6 +33,7 @@ const OPTIONS = {
   replicas: { type: 'string' },
   dialect: { type: 'string', default: 'both' },
   ops: { type: 'string' },
+  servers: { type: 'string' },
   repair: { type: 'string', default: 'auto' },
   report: { type: 'string' },
   plan: { type: 'boolean', default: false },
@@ -57,6 +61,7 @@ export function parseArgs(argv) {
     replicas: number(values, 'replicas', 'an integer >= 2', 2, 4),
     dialect: values.dialect,
     ops: number(values, 'ops', 'writes per second > 0', Number.MIN_VALUE, 3),
+    servers: number(values, 'servers', 'an integer from 1 to 3', 1, 1),
     repair: values.repair,
     report: values.report ?? null,
     plan: values.plan,
@@ -64,6 +69,7 @@ export function parseArgs(argv) {
   }
   if (values.help) options.help = true
   if (!Number.isInteger(options.replicas)) throw new UsageError(`--replicas: expected an integer, got ${options.replicas}`)
+  if (!(Number.isInteger(options.servers) && options.servers <= 3)) throw new UsageError(`--servers: expected an integer from 1 to 3, got ${options.servers}`)
   if (!['y-websocket', 'hocuspocus', 'both'].includes(options.dialect)) throw new UsageError(`--dialect: expected y-websocket, hocuspocus or both, got '${options.dialect}'`)
   if (!['auto', 'cli', 'api', 'none'].includes(options.repair)) throw new UsageError(`--repair: expected auto, cli, api or none, got '${options.repair}'`)
   // A numeric seed stays a number, so `--seed 1` and the report agree on its type.

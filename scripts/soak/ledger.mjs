@@ -62,6 +62,39 @@ export class Ledger {
    *   writes missing from at least one observer
    */
   check(observers) {
+    const lacking = this.missing(observers)
+    const lost = new Set(lacking.flatMap((o) => [...o.lacks]))
+    const examples = lacking.flatMap((o) => o.examples).slice(0, 10)
+    return { checked: this.counts().confirmed, lost: lost.size, examples }
+  }
+
+  /**
+   * How many confirmed writes fewer than `minimum` of the `observers` (servers) hold.
+   * @returns {{ checked: number, onFewer: number, examples: string[] }}
+   */
+  coverage(observers, minimum) {
+    const lacking = this.missing(observers)
+    let checked = 0
+    let onFewer = 0
+    const examples = []
+    for (const [r, writes] of this.writes) {
+      for (const w of writes.values()) {
+        if (!this.isConfirmed(r, w)) continue
+        checked++
+        const without = lacking.filter((o) => o.lacks.has(`${r}:${w.seq}`)).map((o) => o.name)
+        if (observers.length - without.length >= minimum) continue
+        onFewer++
+        if (examples.length < 10) examples.push(`replica ${r} write #${w.seq} is on ${observers.length - without.length} of ${observers.length} (not on ${without.join(', ')})`)
+      }
+    }
+    return { checked, onFewer, examples }
+  }
+
+  /**
+   * For each observer, the confirmed writes (`replica:seq`) it lacks, and a few examples.
+   * @returns {{ name: string, lacks: Set<string>, examples: string[] }[]}
+   */
+  missing(observers) {
     // every cell's writes in order: [{ r, seq, value }]
     const cells = new Map()
     for (const [r, writes] of this.writes) {
@@ -75,9 +108,9 @@ export class Ledger {
         }
       }
     }
-    const lostWrites = new Set()
-    const examples = []
-    for (const observer of observers) {
+    return observers.map((observer) => {
+      const lacks = new Set()
+      const examples = []
       const byId = {}
       for (const [name, records] of Object.entries(observer.collections)) byId[name] = new Map(records.map((rec) => [rec.id, rec]))
       for (const [cell, history] of cells) {
@@ -96,16 +129,15 @@ export class Ledger {
           const owner = history[i].r
           const w = this.writes.get(owner).get(history[i].seq)
           if (!this.isConfirmed(owner, w)) continue
-          lostWrites.add(`${owner}:${w.seq}`)
+          lacks.add(`${owner}:${w.seq}`)
           lastLost = history[i]
         }
         if (lastLost && examples.length < 10) {
           examples.push(`${observer.name}: ${collection}/${id}/${field || '(exists)'} is ${show(observed)}, but replica ${lastLost.r} wrote ${show(lastLost.value)} (write #${lastLost.seq}, confirmed)`)
         }
       }
-    }
-    const { confirmed } = this.counts()
-    return { checked: confirmed, lost: lostWrites.size, examples }
+      return { name: observer.name, lacks, examples }
+    })
   }
 }
 

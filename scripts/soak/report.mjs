@@ -5,7 +5,7 @@ const sum = (xs) => xs.reduce((a, b) => a + b, 0)
 export function formatReport(results, { seed, minutes }) {
   const lines = ['', `soak report — seed ${seed}, ${minutes} min of faults in total`]
   for (const r of results) {
-    lines.push('', `== ${r.dialect} (${(r.durationMs / 60_000).toFixed(2)} min, ${r.replicas} replicas, schedule digest ${r.plan.digest}) ==`)
+    lines.push('', `== ${r.dialect} (${(r.durationMs / 60_000).toFixed(2)} min, ${r.replicas} replicas, ${r.servers ?? 1} server(s) each, schedule digest ${r.plan.digest}) ==`)
     const injected = r.injected ?? {}
     lines.push(`faults injected: ${sum(Object.values(injected))} (${Object.entries(injected).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`)
     if (r.writes) {
@@ -13,6 +13,7 @@ export function formatReport(results, { seed, minutes }) {
     }
     if (r.records) lines.push(`final state: ${Object.entries(r.records).map(([n, c]) => `${n} ${c}`).join(', ')} records, ${r.stateBytes} bytes`)
     if (r.repair) lines.push(`server repair: ${r.repair.method}, ${r.repair.ms} ms`)
+    if (r.serverCopies) lines.push(`server copies (no repair): ${r.serverCopies.checked} confirmed writes checked, ${r.serverCopies.onFewer} on fewer than ${r.servers} servers`)
     lines.push(`converged after heal: ${r.convergeMs === null || r.convergeMs === undefined ? 'NO' : `${(r.convergeMs / 1000).toFixed(1)} s`}`)
     if (r.failovers) lines.push(`failovers seen: ${sum(Object.values(r.failovers))} (${Object.entries(r.failovers).map(([k, n]) => `${k} ${n}`).join(', ')})`)
     for (const rep of r.replicaStats ?? []) {

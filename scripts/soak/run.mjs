@@ -64,14 +64,19 @@ function memoryOf(samples, from, to) {
 
 /**
  * @param {{ dialect: 'y-websocket'|'hocuspocus', seed: number|string, durationMs: number,
- *   replicas: number, opsPerSecond: number, repair: 'auto'|'cli'|'api', log: Function, verbose: boolean }} options
+ *   replicas: number, opsPerSecond: number, servers: number, repair: 'auto'|'cli'|'api'|'none',
+ *   log: Function, verbose: boolean }} options
  */
-export async function runDialect({ dialect, seed, durationMs, replicas, opsPerSecond, repair, log, verbose }) {
+export async function runDialect({ dialect, seed, durationMs, replicas, opsPerSecond, servers: replicaServers = 1, repair, log, verbose }) {
   const faults = planFaults({ seed, dialect, durationMs })
   const plan = { faults: faults.length, digest: digest(faults), byKind: countByKind(faults) }
   log(`[${dialect}] schedule for seed ${seed}: ${plan.faults} faults over ${(durationMs / 1000).toFixed(0)} s, digest ${plan.digest} (${Object.entries(plan.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})`)
 
-  const result = { dialect, seed, durationMs, replicas, plan, checks: [] }
+  const result = { dialect, seed, durationMs, replicas, servers: replicaServers, plan, checks: [] }
+  // Standalone servers left unrepaired agree only as far as the replicas' own writes to
+  // several of them made them: then each confirmed write must be on `replicaServers` servers,
+  // and the replicas (whose sets of servers overlap) must agree among themselves.
+  const replicated = dialect === 'y-websocket' && repair === 'none' && replicaServers > 1
   const check = (name, ok, detail = '') => {
     result.checks.push({ name, ok, detail })
     if (!ok) log(`[${dialect}] CHECK FAILED: ${name}${detail ? ` — ${detail}` : ''}`)
@@ -95,6 +100,8 @@ export async function runDialect({ dialect, seed, durationMs, replicas, opsPerSe
           // Priority orders rotate, so replicas spread over the servers and edit through
           // different ones at once (y-websocket servers then diverge until the repair).
           endpoints: cluster.nodes.map((_, k) => cluster.nodes[(k + i) % cluster.nodes.length].url), protocol: dialect, ...REPLICA_TIMING,
+          servers: replicaServers,
+          writeConcern: replicaServers,
         },
         workload: { index: i, replicas, seed: seedOf('workload', seed, dialect, i) },
       })
@@ -149,6 +156,8 @@ export async function runDialect({ dialect, seed, durationMs, replicas, opsPerSe
 
     // Converged: every replica and every server hold the same state.
     let observers = []
+    let serverStates = []
+    let replicaStates = []
     let diffs = ['not compared yet']
     const converged = await waitUntil(async () => {
       const dumps = await Promise.all(fleet.map((r) => r.call('dump').then((d) => ({ name: `replica ${r.index}`, collections: d.collections, stateBytes: d.stateBytes }))))
@@ -161,11 +170,21 @@ export async function runDialect({ dialect, seed, durationMs, replicas, opsPerSe
         }
       }
       observers = [...dumps, ...servers]
-      diffs = differences(observers)
+      diffs = differences(replicated ? dumps : observers)
+      serverStates = servers
+      replicaStates = dumps
       return diffs.length === 0
     }, LIMITS.convergeAfterHealMs)
     result.convergeMs = converged ? Date.now() - healAt : null
-    check('every replica and every server hold the same state', Boolean(converged), diffs.slice(0, 4).join(' | '))
+    if (replicated) {
+      check('every replica holds the same state', Boolean(converged), diffs.slice(0, 4).join(' | '))
+      const thin = ledger.coverage(serverStates, replicaServers)
+      result.serverCopies = { checked: thin.checked, onFewer: thin.onFewer }
+      check(`every confirmed write is on at least ${replicaServers} servers (unrepaired)`, thin.onFewer === 0, thin.examples.slice(0, 5).join(' | '))
+      observers = replicaStates // "no confirmed write lost" below: in every replica
+    } else {
+      check('every replica and every server hold the same state', Boolean(converged), diffs.slice(0, 4).join(' | '))
+    }
     result.stateBytes = Math.max(0, ...observers.map((o) => o.stateBytes ?? 0))
     result.records = Object.fromEntries(Object.entries(observers[0]?.collections ?? {}).map(([name, recs]) => [name, recs.length]))
 

@@ -57,3 +57,14 @@ test('a confirmed delete is lost if the record is still there; unconfirmed write
   assert.equal(result.lost, 1)
   assert.match(result.examples[0], /\(exists\) is yes, but replica 0 wrote no/)
 })
+
+test('coverage counts the confirmed writes held by fewer servers than asked for', () => {
+  const ledger = new Ledger()
+  ledger.onWrite(0, 1, whole('r0-0', { f0: 1 }), 0)
+  ledger.onDurable(0, 1)
+  ledger.onFlushed(0, 1)
+  const server = (name, record) => ({ name, collections: { items: record ? [record] : [] } })
+  const two = [server('s0', { id: 'r0-0', f0: 1 }), server('s1', { id: 'r0-0', f0: 1 }), server('s2', null)]
+  assert.deepEqual([ledger.coverage(two, 2).onFewer, ledger.coverage(two, 3).onFewer], [0, 1])
+  assert.match(ledger.coverage(two, 3).examples[0], /write #1 is on 2 of 3 \(not on s2\)/)
+})
