@@ -19,7 +19,7 @@ use super::protocol::{self, Dialect, Incoming, Received};
 use super::selection::Selection;
 use super::status::{Board, Connection, EndpointView, ServerRole, Status};
 use super::timer::{Timer, Timing};
-use super::types::{ConnId, Output, Reason, Role};
+use super::types::{ConnId, Directive, Output, Reason, Role};
 use crate::config::SyncConfig;
 use crate::replica::{pieces, Replica};
 
@@ -43,6 +43,10 @@ pub struct SyncEngine {
     acks: Acks,
     board: Board,
     presence: Presence,
+
+    /// The operator directive last given, and when the one in force expires.
+    directive: Option<Directive>,
+    directive_expires_at: Option<u64>,
 
     out: VecDeque<Output>,
     stopped: bool,
@@ -79,6 +83,8 @@ impl SyncEngine {
             acks: Acks::new(config.endpoints.len(), config.write_concern_count()),
             board: Board::new(&config.endpoints),
             presence: Presence::with_budget(config.max_message_bytes() as usize),
+            directive: None,
+            directive_expires_at: None,
             out: VecDeque::new(),
             stopped: false,
         }
@@ -491,7 +497,11 @@ impl SyncEngine {
             .map(|l| l.endpoint)
             .or(self.selection.last_endpoint())
             .unwrap_or(0);
-        let next = (current + 1) % self.board.len();
+        let n = self.board.len();
+        let next = (1..=n)
+            .map(|step| (current + step) % n)
+            .find(|&e| self.selection.usable(e))
+            .unwrap_or(current);
         self.move_to(next, Reason::Manual, now);
     }
 
@@ -511,6 +521,107 @@ impl SyncEngine {
         }
         self.move_to(index, Reason::Manual, now);
         Ok(())
+    }
+
+    /// The room's operator directive changed (`None`: cleared). URLs that are not among the
+    /// endpoints are reported once (DIRECTIVE_IGNORED) and ignored, as is a drain that would
+    /// leave no endpoint: a directive never makes the replica connect anywhere it would not. The
+    /// replica leaves a drained endpoint at once, and moves to a promoted one at once, with
+    /// reason 'operator'; a cleared or expired directive lets failback bring it back to its
+    /// own order after the usual hold-down.
+    pub fn set_directive(&mut self, directive: Option<Directive>, now: u64) {
+        if self.directive == directive {
+            return;
+        }
+        self.directive = directive.clone();
+        self.directive_expires_at = None;
+        let n = self.board.len();
+        let (promoted, drained) = match directive {
+            Some(d) if d.expires_at.is_none_or(|at| now < at) => {
+                self.directive_expires_at = d.expires_at;
+                self.resolve_directive(&d)
+            }
+            _ => (None, vec![false; n]),
+        };
+        self.direct(promoted, drained, now);
+    }
+
+    /// The endpoints a directive promotes and drains, as indices, reporting what is ignored.
+    fn resolve_directive(&mut self, d: &Directive) -> (Option<usize>, Vec<bool>) {
+        let n = self.board.len();
+        let unknown: Vec<&str> = d
+            .primary
+            .iter()
+            .chain(d.drain.iter())
+            .filter(|url| self.board.position(url).is_none())
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            let message = format!(
+                "the operator directive names {}, not among this replica's endpoints; that part of it is ignored",
+                unknown.iter().map(|u| shortened(u)).collect::<Vec<_>>().join(", ")
+            );
+            self.out.push_back(Output::Error {
+                code: "DIRECTIVE_IGNORED",
+                message,
+            });
+        }
+        let mut drained = vec![false; n];
+        for i in d.drain.iter().filter_map(|url| self.board.position(url)) {
+            drained[i] = true;
+        }
+        if n > 0 && drained.iter().all(|&d| d) {
+            self.out.push_back(Output::Error {
+                code: "DIRECTIVE_IGNORED",
+                message: "the operator directive drains every endpoint of this replica; the drain is ignored and the replica stays where it is".into(),
+            });
+            drained = vec![false; n];
+        }
+        let promoted = d
+            .primary
+            .as_deref()
+            .and_then(|url| self.board.position(url))
+            .filter(|&i| !drained[i]);
+        (promoted, drained)
+    }
+
+    /// Applies a resolved directive: links to drained endpoints go, the replica moves off a
+    /// drained endpoint or to a promoted one, and every higher-priority link starts its
+    /// failback hold-down again (a fleet does not stampede back when a directive ends).
+    fn direct(&mut self, promoted: Option<usize>, drained: Vec<bool>, now: u64) {
+        self.selection.direct(promoted, drained);
+        if self.stopped {
+            return;
+        }
+        let leaving: Vec<ConnId> = self
+            .links
+            .standbys()
+            .iter()
+            .filter(|l| !self.selection.usable(l.endpoint))
+            .map(|l| l.conn)
+            .collect();
+        for conn in leaving {
+            self.links.take_conn(conn);
+            self.out.push_back(Output::Close { conn });
+        }
+        self.drop_monitor();
+        for standby in self.links.standbys_mut() {
+            if standby.healthy_since.is_some() {
+                standby.healthy_since = Some(now);
+            }
+        }
+        let target = self.selection.first();
+        let active = self.links.active().map(|l| l.endpoint);
+        let moves = active.is_some_and(|a| {
+            a != target && (!self.selection.usable(a) || promoted == Some(target))
+        });
+        if moves {
+            self.move_to(target, Reason::Operator, now);
+        } else {
+            self.fill_standbys(now);
+            self.ensure_monitor(now);
+            self.refresh_status();
+        }
     }
 
     /// Lets failback work again after [`SyncEngine::switch_to`].
@@ -571,6 +682,9 @@ impl SyncEngine {
             .map(|at| (Timer::StandbyRetry, at));
         let flushes = self.acks.deadlines().map(|(id, at)| (Timer::Flush(id), at));
         let failback = self.failback_at().map(|at| (Timer::Failback, at));
+        let directive = self
+            .directive_expires_at
+            .map(|at| (Timer::DirectiveExpires, at));
         let expire = self
             .presence
             .expire_at()
@@ -586,6 +700,7 @@ impl SyncEngine {
             .chain(standby_retry)
             .chain(flushes)
             .chain(failback)
+            .chain(directive)
             .chain(expire)
             .chain(renew)
     }
@@ -619,6 +734,11 @@ impl SyncEngine {
                 }
             }
             Timer::Failback => self.check_failback(now),
+            Timer::DirectiveExpires => {
+                self.directive_expires_at = None;
+                let n = self.board.len();
+                self.direct(None, vec![false; n], now);
+            }
             Timer::PresenceExpire => {
                 if self.presence.expire(now) {
                     self.out.push_back(Output::Presence);
@@ -646,10 +766,10 @@ impl SyncEngine {
             let at = self.selection.failback_at(m.healthy_since?);
             Some((m.endpoint, at))
         });
-        let primary = self.links.active().map(|l| l.endpoint);
+        let primary = self.links.active().map(|l| self.selection.rank(l.endpoint));
         let fails_back = self.selection.fails_back();
         let standbys = self.links.standbys().iter().filter_map(move |s| {
-            let higher = primary.is_some_and(|p| s.endpoint < p);
+            let higher = primary.is_some_and(|p| self.selection.rank(s.endpoint) < p);
             let at = self.selection.failback_at(s.healthy_since?);
             (fails_back && higher && s.synced()).then_some((s.endpoint, at))
         });
@@ -935,8 +1055,8 @@ impl SyncEngine {
         self.links
             .standbys()
             .iter()
-            .filter(|l| l.synced())
-            .min_by_key(|l| l.endpoint)
+            .filter(|l| l.synced() && self.selection.usable(l.endpoint))
+            .min_by_key(|l| self.selection.rank(l.endpoint))
             .map(|l| l.conn)
     }
 
@@ -1004,7 +1124,7 @@ impl SyncEngine {
                 .links
                 .standbys()
                 .iter()
-                .max_by_key(|l| l.endpoint)
+                .max_by_key(|l| self.selection.rank(l.endpoint))
                 .map(|l| l.conn)
             else {
                 return;
@@ -1017,7 +1137,8 @@ impl SyncEngine {
     /// Leaves the current endpoint for `index` at once (manual moves and failback). With
     /// standbys, the endpoint left stays in the set as one.
     fn move_to(&mut self, index: usize, reason: Reason, now: u64) {
-        if self.servers > 1 {
+        let left = self.links.active().map(|l| l.endpoint);
+        if self.servers > 1 && left.is_some_and(|e| self.selection.usable(e)) {
             self.links.demote_active();
         } else if let Some(link) = self.links.take(Role::Active) {
             self.out.push_back(Output::Close { conn: link.conn });

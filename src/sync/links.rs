@@ -54,6 +54,10 @@ impl Links {
         &self.standbys
     }
 
+    pub fn standbys_mut(&mut self) -> &mut [Link] {
+        &mut self.standbys
+    }
+
     /// Every link: the primary, the standbys, the monitor.
     pub fn all(&self) -> impl Iterator<Item = &Link> {
         self.active

@@ -54,4 +54,4 @@ mod types;
 
 pub use engine::{SyncEngine, ANSWER_PIECE_BYTES};
 pub use status::{Connection, EndpointState, EndpointView, ServerRole, Status};
-pub use types::{ConnId, Output, Reason};
+pub use types::{ConnId, Directive, Output, Reason};

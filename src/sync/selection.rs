@@ -1,8 +1,9 @@
 //! Which endpoint to use: the first in priority order that works, each tried once per round,
 //! a jittered backoff between failed rounds, a pin (`switchTo`), and which higher-priority
 //! endpoint to watch, with its hold-down, for failback; and which endpoints may be recruited as
-//! standbys (`servers` > 1), with a pause after each failure. It decides; the engine opens
-//! and closes the links.
+//! standbys (`servers` > 1), with a pause after each failure. An operator directive reorders
+//! the endpoints (a promoted one first) and takes drained ones out; "priority order" below is
+//! that order. It decides; the engine opens and closes the links.
 
 use super::types::Reason;
 use crate::config::SyncConfig;
@@ -32,6 +33,10 @@ pub(crate) struct Selection {
     monitor_retry_at: Option<u64>,
     /// Per endpoint: until when it is not recruited as a standby, after its link failed.
     standby_retry_at: Vec<Option<u64>>,
+    /// The endpoints in priority order: their own, or a promoted one first.
+    order: Vec<usize>,
+    /// Per endpoint: drained by the operator directive, not to be used while it stands.
+    drained: Vec<bool>,
     /// The backoff jitter's state.
     rng: u64,
 }
@@ -56,12 +61,51 @@ impl Selection {
             monitor_candidate: 0,
             monitor_retry_at: None,
             standby_retry_at: vec![None; config.endpoints.len()],
+            order: (0..config.endpoints.len()).collect(),
+            drained: vec![false; config.endpoints.len()],
             rng: seed | 1,
         }
     }
 
     pub fn pinned(&self) -> Option<usize> {
         self.pinned
+    }
+
+    /// Applies an operator directive: `promoted` first in the priority order, `drained`
+    /// never used while it stands (a pin to a drained endpoint is dropped). `None` and no
+    /// drain restore the endpoints' own order.
+    pub fn direct(&mut self, promoted: Option<usize>, drained: Vec<bool>) {
+        let n = self.drained.len();
+        self.order = promoted
+            .into_iter()
+            .chain((0..n).filter(|&e| Some(e) != promoted))
+            .collect();
+        self.drained = drained;
+        self.drained.resize(n, false);
+        if self.pinned.is_some_and(|p| self.drained[p]) {
+            self.pinned = None;
+        }
+        self.monitor_candidate = 0;
+    }
+
+    /// Whether `endpoint` may be used (not drained).
+    pub fn usable(&self, endpoint: usize) -> bool {
+        !self.drained[endpoint]
+    }
+
+    /// Where `endpoint` stands in the priority order (0 first).
+    pub fn rank(&self, endpoint: usize) -> usize {
+        self.order
+            .iter()
+            .position(|&e| e == endpoint)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The endpoint to use first: the pinned one, else the first usable in priority order.
+    pub fn first(&self) -> usize {
+        self.pinned
+            .or_else(|| self.order.iter().copied().find(|&e| self.usable(e)))
+            .unwrap_or(0)
     }
 
     /// Whether the replica returns to higher-priority endpoints (failback on, nothing pinned).
@@ -103,7 +147,11 @@ impl Selection {
     pub fn next_untried(&self) -> Option<usize> {
         match self.pinned {
             Some(pinned) => (!self.tried[pinned]).then_some(pinned),
-            None => self.tried.iter().position(|t| !t),
+            None => self
+                .order
+                .iter()
+                .copied()
+                .find(|&e| self.usable(e) && !self.tried[e]),
         }
     }
 
@@ -123,7 +171,7 @@ impl Selection {
     pub fn retry(&mut self) -> usize {
         self.retry_at = None;
         self.new_round();
-        self.pinned.unwrap_or(0)
+        self.first()
     }
 
     /// Leaving for `reason` by choice (manual moves, failback): no backoff, a new round.
@@ -158,17 +206,23 @@ impl Selection {
     /// The higher-priority endpoint to watch while `active` is in use, if failback wants one
     /// now (not when pinned, nor while waiting after a failed monitor link).
     pub fn monitor_target(&self, active: usize) -> Option<usize> {
-        if !self.failback || self.pinned.is_some() || active == 0 || self.monitor_retry_at.is_some()
-        {
+        if !self.failback || self.pinned.is_some() || self.monitor_retry_at.is_some() {
             return None;
         }
-        Some(self.monitor_candidate % active)
+        let higher: Vec<usize> = self
+            .order
+            .iter()
+            .copied()
+            .take_while(|&e| e != active)
+            .filter(|&e| self.usable(e))
+            .collect();
+        (!higher.is_empty()).then(|| higher[self.monitor_candidate % higher.len()])
     }
 
     /// The monitor link to `endpoint` failed: the next one watches the endpoint after it,
     /// after a pause.
     pub fn monitor_failed(&mut self, endpoint: usize, now: u64) {
-        self.monitor_candidate = endpoint + 1;
+        self.monitor_candidate = self.rank(endpoint).saturating_add(1);
         self.monitor_retry_at = Some(now.saturating_add(self.monitor_retry_delay));
     }
 
@@ -197,15 +251,16 @@ impl Selection {
     /// The standby to recruit: the first endpoint in priority order that `taken` does not
     /// exclude and whose pause is over.
     pub fn standby_candidate(&self, taken: impl Fn(usize) -> bool, now: u64) -> Option<usize> {
-        (0..self.standby_retry_at.len())
-            .find(|&e| !taken(e) && self.standby_retry_at[e].is_none_or(|at| now >= at))
+        self.order.iter().copied().find(|&e| {
+            self.usable(e) && !taken(e) && self.standby_retry_at[e].is_none_or(|at| now >= at)
+        })
     }
 
     /// When the next endpoint that `taken` does not exclude may be recruited, if all of them
     /// wait.
     pub fn standby_retry_at(&self, taken: impl Fn(usize) -> bool) -> Option<u64> {
         (0..self.standby_retry_at.len())
-            .filter(|&e| !taken(e))
+            .filter(|&e| self.usable(e) && !taken(e))
             .map(|e| self.standby_retry_at[e])
             .collect::<Option<Vec<u64>>>()?
             .into_iter()
@@ -318,6 +373,23 @@ mod tests {
         s.monitor_dropped();
         assert_eq!(s.monitor_target(2), Some(0));
         assert_eq!(s.failback_at(u64::MAX - 5), u64::MAX);
+    }
+
+    #[test]
+    fn a_directive_reorders_and_drains() {
+        let mut s = selection(3);
+        s.direct(Some(2), vec![true, false, false]);
+        assert_eq!((s.first(), s.rank(2), s.rank(0), s.rank(1)), (2, 0, 1, 2));
+        assert_eq!(s.next_untried(), Some(2));
+        s.failed(2, Reason::Closed);
+        assert_eq!(s.next_untried(), Some(1), "0 is drained");
+        assert_eq!(s.monitor_target(1), Some(2), "the promoted one is watched");
+        assert_eq!(s.standby_candidate(|e| e == 2, 0), Some(1));
+        s.pin(0);
+        s.direct(None, vec![true, false, false]);
+        assert_eq!(s.pinned(), None, "a pin to a drained endpoint is dropped");
+        s.direct(None, vec![false; 3]);
+        assert_eq!((s.first(), s.monitor_target(2)), (0, Some(0)));
     }
 
     #[test]

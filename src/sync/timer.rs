@@ -27,6 +27,8 @@ pub(crate) enum Timer {
     Flush(u64),
     /// The monitored endpoint has been healthy for `failbackAfterMs`.
     Failback,
+    /// The operator directive in force expires.
+    DirectiveExpires,
     /// Another client's presence state was not renewed in time.
     PresenceExpire,
     /// This replica's presence state must be sent again.
@@ -35,7 +37,7 @@ pub(crate) enum Timer {
 
 impl Timer {
     /// The highest [`Timer::rank`].
-    pub(crate) const LAST_RANK: u8 = 8;
+    pub(crate) const LAST_RANK: u8 = 9;
 
     /// Where the timer fires among those due at once: the active link's first, then the
     /// standbys' and the monitor's, the retries, the flushes, failback, and presence last (expiry before
@@ -55,8 +57,9 @@ impl Timer {
             Timer::StandbyRetry => 4,
             Timer::Flush(_) => 5,
             Timer::Failback => 6,
-            Timer::PresenceExpire => 7,
-            Timer::PresenceRenew => 8,
+            Timer::DirectiveExpires => 7,
+            Timer::PresenceExpire => 8,
+            Timer::PresenceRenew => 9,
         }
     }
 }
@@ -95,6 +98,7 @@ mod tests {
             Timer::StandbyRetry,
             Timer::Flush(9),
             Timer::Failback,
+            Timer::DirectiveExpires,
             Timer::PresenceExpire,
             Timer::PresenceRenew,
         ];

@@ -28,6 +28,8 @@ pub enum Reason {
     Error,
     Manual,
     Failback,
+    /// The room's operator directive drained the endpoint or promoted another.
+    Operator,
 }
 
 impl Reason {
@@ -39,8 +41,18 @@ impl Reason {
             Reason::Error => "error",
             Reason::Manual => "manual",
             Reason::Failback => "failback",
+            Reason::Operator => "operator",
         }
     }
+}
+
+/// The room's operator directive, as the engine takes it (see `replica::directive` for where
+/// it is kept): a promoted endpoint, drained ones, and when it expires on the engine's clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directive {
+    pub primary: Option<String>,
+    pub drain: Vec<String>,
+    pub expires_at: Option<u64>,
 }
 
 /// What the driver must do, in order.
