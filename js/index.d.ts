@@ -144,6 +144,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'NO_ENDPOINTS'
   | 'UNKNOWN_ENDPOINT'
+  | 'DIRECTIVE_IGNORED'
   | 'REJECTED'
   | 'CONNECT_FAILED'
   | 'PROTOCOL_ERROR'
@@ -237,10 +238,25 @@ export interface EndpointHealth {
 export interface FailoverEvent {
   from: string
   to: string
-  reason: 'heartbeat' | 'connect-timeout' | 'closed' | 'error' | 'manual' | 'failback'
+  reason: 'heartbeat' | 'connect-timeout' | 'closed' | 'error' | 'manual' | 'failback' | 'operator'
   at: number
   /** The new primary was an in-sync standby: no handshake was needed. */
   warm: boolean
+}
+
+/** The room's operator directive (kept in the room: every replica of it follows it). */
+export interface Directive {
+  /** The endpoint every replica that lists it moves to. */
+  primary: string | null
+  /** Endpoints every replica leaves and does not use while the directive stands. */
+  drain: string[]
+  note: string | null
+  /** Who set it (setDirective's `by`, by default the replica's name). */
+  by: string
+  /** When it was set, Date.now() milliseconds. */
+  at: number
+  /** When it stops applying, Date.now() milliseconds, or null. */
+  expiresAt: number | null
 }
 
 export declare class Replica {
@@ -254,6 +270,13 @@ export declare class Replica {
   /** Resolves when every change made so far is on `writeConcern` servers (the option, or this
    * call's); rejects with code 'TIMEOUT' when too few acknowledge within `timeoutMs` (5000). */
   flush(options?: { timeoutMs?: number; writeConcern?: number | 'all' }): Promise<void>
+  /** The operator directive in force, or null (none, or expired). */
+  readonly directive: Directive | null
+  /** Writes the operator directive into the room (a local write: flush() sends it to the
+   * servers). Throws a TypeError (INVALID_VALUE) for a malformed one. */
+  setDirective(directive: { primary?: string | null; drain?: string[]; note?: string | null; by?: string; expiresAt?: number | null }): Promise<void>
+  /** Removes the operator directive from the room. */
+  clearDirective(): Promise<void>
   /** Leaves the current endpoint for the next one now (reason 'manual'). */
   failover(): Promise<void>
   /** Goes to `url` and stays there until unpin(); rejects with code 'UNKNOWN_ENDPOINT' for a URL
@@ -292,5 +315,6 @@ export declare class Replica {
   on(event: 'status', listener: (status: SyncStatus) => void): () => void
   on(event: 'failover', listener: (event: FailoverEvent) => void): () => void
   on(event: 'presence', listener: (presence: { clientId: number; state: JsonValue }[]) => void): () => void
+  on(event: 'directive', listener: (directive: Directive | null) => void): () => void
   close(): Promise<void>
 }

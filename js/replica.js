@@ -12,6 +12,7 @@ import { indexedFields } from './collection-options.js'
 import { Persistence } from './persistence.js'
 import { RecordCache } from './record-cache.js'
 import { closedError, codedError, invalidValue } from './errors.js'
+import { directiveInForce, directiveToStore } from './directive.js'
 
 /**
  * What deleting one record adds to a Yjs update, at most in practice: a deleted range for its
@@ -403,7 +404,7 @@ export function createReplicaClass(loadCore, env = {}) {
       this._options = options
       /** @type {Map<string, { handle: Collection, cache: RecordCache, subscribers: Set<Function> }>} */
       this._collections = new Map()
-      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set() }
+      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set(), directive: new Set() }
       /** Whether the core sends values with remote changes (it starts with them on). */
       this._changeValues = true
       this._batchDepth = 0
@@ -716,6 +717,34 @@ export function createReplicaClass(loadCore, env = {}) {
       this._drainSync()
     }
 
+    /**
+     * The room's operator directive in force, `{ primary, drain, note, by, at, expiresAt }`,
+     * or null (none, or expired).
+     */
+    get directive() {
+      return this._core === null ? null : directiveInForce(this._core.directive())
+    }
+
+    /**
+     * Writes the operator directive into the room: every replica of the room follows it.
+     * Resolves when it is durable locally; `flush()` waits for the servers.
+     */
+    setDirective(directive) {
+      return this._settle(() => {
+        const core = this._use('setDirective')
+        core.setDirective(JSON.stringify(directiveToStore(directive, this.name)))
+        this._drainSync()
+      })
+    }
+
+    /** Removes the operator directive from the room. */
+    clearDirective() {
+      return this._settle(() => {
+        this._use('clearDirective').clearDirective()
+        this._drainSync()
+      })
+    }
+
     /** The other clients' presence: [{ clientId, state }]. */
     get presence() {
       return this._core === null ? [] : JSON.parse(this._core.presence())
@@ -770,6 +799,9 @@ export function createReplicaClass(loadCore, env = {}) {
           }
           case 'presence':
             this._emit('presence', JSON.parse(event.json))
+            break
+          case 'directive':
+            this._emit('directive', directiveInForce(event.json ?? undefined))
             break
           case 'error':
             this._emit('error', codedError(event.code, event.message))
@@ -947,10 +979,10 @@ export function createReplicaClass(loadCore, env = {}) {
       this._scheduleBroadcast()
     }
 
-    /** Listens to 'change' (every change set), 'status', 'failover' or 'error'. Returns an unsubscribe function. */
+    /** Listens to 'change' (every change set), 'status', 'failover', 'presence', 'directive' or 'error'. Returns an unsubscribe function. */
     on(event, listener) {
       const set = Object.hasOwn(this._listeners, event) ? this._listeners[event] : undefined
-      if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence or error)`)
+      if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence, directive or error)`)
       if (typeof listener !== 'function') throw invalidValue('on: expected a function')
       set.add(listener)
       if (event === 'change') this._listenersChanged()

@@ -14,6 +14,7 @@
 pub mod arrival;
 pub(crate) mod changes;
 pub mod claims;
+pub mod directive;
 pub(crate) mod error;
 pub(crate) mod index;
 pub mod pieces;
@@ -37,6 +38,7 @@ use yrs::{
 };
 
 pub use changes::{Change, ChangeKind, ChangeSet, Origin};
+pub use directive::{Directive, DIRECTIVE_ROOT};
 pub use error::ReplicaError;
 pub use query::{Filter, Query};
 pub use search::{Explained, Found};
@@ -93,6 +95,8 @@ pub struct Replica {
     held: arrival::HeldUpdates,
     /// Secondary indexes by collection (see [`index`] and [`search`]).
     indexes: HashMap<Arc<str>, index::CollectionIndexes>,
+    /// The operator directive last reported by [`Replica::directive_changed`].
+    last_directive: Option<Directive>,
 }
 
 impl Default for Replica {
@@ -127,6 +131,7 @@ impl Replica {
             batch_log: ChangeLog::default(),
             held: arrival::HeldUpdates::default(),
             indexes: HashMap::new(),
+            last_directive: None,
         }
     }
 
@@ -145,6 +150,11 @@ impl Replica {
             return Err(ReplicaError::InvalidValue(
                 "a collection name must be a non-empty string".into(),
             ));
+        }
+        if name == DIRECTIVE_ROOT {
+            return Err(ReplicaError::InvalidValue(format!(
+                "'{DIRECTIVE_ROOT}' is reserved for the operator directive; it is not a collection"
+            )));
         }
         let map = self.doc.get_or_insert_map(name);
         let collection: Arc<str> = name.into();
@@ -167,7 +177,7 @@ impl Replica {
         let mut names: Vec<String> = txn
             .root_refs()
             .filter_map(|(name, root)| match root {
-                Out::YMap(map) if !name.is_empty() => map
+                Out::YMap(map) if !name.is_empty() && name != DIRECTIVE_ROOT => map
                     .iter(&txn)
                     .any(|(_, entry)| StoredRecord::from_out(entry).is_some())
                     .then(|| name.to_string()),
@@ -540,6 +550,35 @@ impl Replica {
         ChangeSet { origin, changes }
     }
 
+    // ---- the operator directive -----------------------------------------------------------
+
+    /// The operator directive the room holds (see [`directive`]), if any.
+    pub fn directive(&self) -> Option<Directive> {
+        directive::read(&self.doc)
+    }
+
+    /// Writes the operator directive (None removes it), as a local write like any other: it
+    /// is stored and sent. Returns whether the document changed.
+    pub fn set_directive(&mut self, directive: Option<&Directive>) -> Result<bool> {
+        let map = self.doc.get_or_insert_map(DIRECTIVE_ROOT);
+        let ((), changed) = self.write(DIRECTIVE_ROOT, |txn| {
+            directive::write(&map, txn, directive);
+            Ok(((), Vec::new()))
+        })?;
+        Ok(changed)
+    }
+
+    /// The directive, when it is not the one the last call returned (`Some(None)`: it was
+    /// removed); `None` when it did not change.
+    pub fn directive_changed(&mut self) -> Option<Option<Directive>> {
+        let current = self.directive();
+        if current == self.last_directive {
+            return None;
+        }
+        self.last_directive = current.clone();
+        Some(current)
+    }
+
     // ---- Yjs interop -------------------------------------------------------------------
 
     /// Starts keeping every local update (for storage and sync) until taken.
@@ -708,7 +747,9 @@ impl Replica {
                 .map(|(name, _)| name.to_string())
                 // another app may name a root "": it cannot be a collection, and refusing the
                 // update for it would refuse every later one too
-                .filter(|name| !name.is_empty() && !known.contains(name.as_str()))
+                .filter(|name| {
+                    !name.is_empty() && name != DIRECTIVE_ROOT && !known.contains(name.as_str())
+                })
                 .collect()
         };
         for name in new_names {

@@ -113,7 +113,7 @@ pub enum SyncEvent {
     Failover {
         from: String,
         to: String,
-        /// 'heartbeat' | 'connect-timeout' | 'closed' | 'error' | 'manual' | 'failback'
+        /// 'heartbeat' | 'connect-timeout' | 'closed' | 'error' | 'manual' | 'failback' | 'operator'
         reason: &'static str,
         at: u64,
         /// The new primary was an in-sync standby.
@@ -130,6 +130,10 @@ pub enum SyncEvent {
     /// The other clients' presence states changed: their JSON text, `[{ clientId, state }]`.
     Presence {
         json: String,
+    },
+    /// The room's operator directive changed: its JSON text, or null when it was removed.
+    Directive {
+        json: Option<String>,
     },
 }
 
@@ -161,6 +165,12 @@ impl SyncEvent {
             | Output::Close { .. }
             | Output::Presence => return None,
         })
+    }
+
+    pub fn directive(directive: Option<&crate::replica::Directive>) -> SyncEvent {
+        SyncEvent::Directive {
+            json: directive.map(|d| d.to_json()),
+        }
     }
 
     fn flush(id: u64, outcome: FlushOutcome) -> SyncEvent {

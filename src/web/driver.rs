@@ -195,6 +195,16 @@ pub fn pump(shared: &SharedRef, caller: Caller, input: impl FnOnce(&mut Shared, 
     }
 }
 
+/// The room's directive as the engine takes it: its times are `Date.now()` milliseconds,
+/// which the engine's clock (the wall-clock time read once plus `performance.now()`) follows.
+pub fn engine_directive(d: &crate::replica::Directive) -> crate::sync::Directive {
+    crate::sync::Directive {
+        primary: d.primary.clone(),
+        drain: d.drain.clone(),
+        expires_at: d.expires_at.map(|at| at.max(0.0) as u64),
+    }
+}
+
 /// Executes the engine's outputs and re-arms the one timer at its next deadline.
 pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
     let Shared {
@@ -209,6 +219,13 @@ pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
         driver.events.push(SyncEvent::Changes {
             json: remote.to_json(),
         });
+    }
+    // a directive arrives like any change: from a server, another tab, an import or the app
+    if let Some(directive) = core.directive_changed() {
+        driver
+            .engine
+            .set_directive(directive.as_ref().map(engine_directive), now);
+        driver.events.push(SyncEvent::directive(directive.as_ref()));
     }
     while let Some(output) = driver.engine.poll_output() {
         match output {

@@ -513,7 +513,44 @@ impl WasmReplica {
             let engine = SyncEngine::new(&config, room, seed as u64);
             shared.sync = Some(driver::Driver::new(engine, websocket, wake));
         }
-        self.with_engine(|engine, _, now| engine.start(now));
+        // the directive the replica loaded decides where it connects first
+        driver::pump(&self.shared, Caller::Facade, |s, now| {
+            let directive = s.core.directive_changed();
+            if let Some(d) = s.sync.as_mut() {
+                if let Some(directive) = directive {
+                    d.engine
+                        .set_directive(directive.as_ref().map(driver::engine_directive), now);
+                    d.events
+                        .push(contract::SyncEvent::directive(directive.as_ref()));
+                }
+                d.engine.start(now);
+            }
+        });
+        Ok(())
+    }
+
+    /// The room's operator directive as JSON text, or undefined (see `replica::directive`).
+    pub fn directive(&self) -> Option<String> {
+        self.shared.borrow().core.directive().map(|d| d.to_json())
+    }
+
+    /// Writes the room's operator directive, given as JSON text, as a local write.
+    #[wasm_bindgen(js_name = setDirective)]
+    pub fn set_directive(&self, json: &str) -> JsResult<()> {
+        let directive = crate::replica::Directive::from_json(json)
+            .map_err(|e| errors::type_error(&format!("setDirective: {e}")))?;
+        self.core_mut()
+            .set_directive(Some(&directive))
+            .map_err(replica_error)?;
+        self.after_local_write();
+        Ok(())
+    }
+
+    /// Removes the room's operator directive, as a local write.
+    #[wasm_bindgen(js_name = clearDirective)]
+    pub fn clear_directive(&self) -> JsResult<()> {
+        self.core_mut().set_directive(None).map_err(replica_error)?;
+        self.after_local_write();
         Ok(())
     }
 
