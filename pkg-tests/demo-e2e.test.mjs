@@ -1,7 +1,8 @@
 // The `npm start` demo end to end: start.mjs with its three real y-websocket servers and its
 // controller, the todo app in two headless Chromium contexts (so only the servers carry data
 // between them), a freeze of the active server clicked in the page, failover, work on both
-// sides, resume, failback, and nothing missing. Then Ctrl-C must leave nothing running.
+// sides, resume, failback, and nothing missing; an operator directive ("Drain for everyone",
+// "Restore") clicked in one page and followed by all. Then Ctrl-C must leave nothing running.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
@@ -52,6 +53,11 @@ async function waitForTodos(page, expected, what) {
 }
 
 const endpointCard = (page, url) => page.locator(`[data-testid=endpoint][data-url="${url}"]`)
+const hostOf = (url) => url.replace(/^wss?:\/\//, '')
+
+/** The directive line as the page shows it: its text, and the URLs it drains. */
+const directiveOf = (page) =>
+  page.$eval('[data-testid=directive]', (el) => ({ text: el.querySelector('[data-testid=directive-text]').textContent, drain: el.dataset.drain }))
 
 test('npm start demo: two pages sync, watch a frozen server fail over and back, nothing lost, Ctrl-C stops all', async () => {
   mkdirSync(ARTIFACTS, { recursive: true })
@@ -167,6 +173,42 @@ test('npm start demo: two pages sync, watch a frozen server fail over and back, 
     assert.deepEqual((await shownTodos(a)).map((t) => t.title).sort(), ['A1 buy milk', 'B1 call Bob'])
     await a.click('[data-testid=filter-all]')
     await a.locator('[data-testid=sync-panel]').screenshot({ path: join(ARTIFACTS, 'endpoints-after-failback.png') })
+
+    // "Drain for everyone" on server 1, clicked in page A: every page of the room (A, B and the
+    // fresh one, all on server 1) leaves it at once for server 2, and each shows the directive.
+    await endpointCard(a, first).locator('[data-action=drain]').click({ timeout: WAIT })
+    for (const [page, name] of [[a, 'A'], [b, 'B'], [fresh, 'fresh']]) {
+      await waitOnlineAt(page, second, `page ${name} drained off server 1`)
+      await page.locator(`[data-testid=failover-event][data-from="${first}"][data-to="${second}"][data-reason=operator]`).waitFor({ timeout: WAIT })
+      await page.locator(`[data-testid=directive][data-drain="${first}"]`).waitFor({ timeout: WAIT })
+      const { text } = await directiveOf(page)
+      assert.match(text, new RegExp(`^drain ${hostOf(first)} · by e2e`), `page ${name}: ${text}`)
+      assert.equal(await page.textContent('[data-testid=active-endpoint]'), `via ${hostOf(second)}`)
+      assert.equal(await endpointCard(page, first).getAttribute('data-directive'), 'drained')
+      assert.equal(await endpointCard(page, first).getAttribute('class'), 'endpoint-card')
+      assert.equal(await endpointCard(page, second).getAttribute('data-directive'), '')
+      assert.equal(await endpointCard(page, first).locator('[data-action=drain]').isDisabled(), true)
+      assert.equal(await page.locator('[data-testid=directive-restore]').isDisabled(), false)
+    }
+    // Work goes on through server 2, and nobody returns to server 1 while the drain stands
+    // (failbackAfterMs is 2 s here; server 1 answers all along).
+    await addTodo(b, 'B4 while drained')
+    expected = [...expected, { title: 'B4 while drained', done: false }]
+    await waitForTodos(a, expected, 'page A sees B\'s todo while server 1 is drained')
+    for (const page of [a, b]) assert.equal((await connectionOf(page)).endpoint, second, 'no failback while drained')
+    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(ARTIFACTS, 'endpoints-drained.png') })
+
+    // "Restore" in page A clears it in both; after failbackAfterMs both return to server 1.
+    await a.locator('[data-testid=directive-restore]').click({ timeout: WAIT })
+    for (const [page, name] of [[a, 'A'], [b, 'B']]) {
+      await waitFor(async () => (await directiveOf(page)).text === 'none', WAIT, `page ${name} shows no directive`)
+      assert.equal((await directiveOf(page)).drain, '')
+      await waitOnlineAt(page, first, `page ${name} back at server 1 after the restore`)
+      // the newest entry of the log (the one before it was the operator's move)
+      await page.locator(`[data-testid=failover-event]:first-child[data-from="${second}"][data-to="${first}"][data-reason=failback]`).waitFor({ timeout: WAIT })
+      assert.equal(await page.locator('[data-testid=directive-restore]').isDisabled(), true)
+    }
+    await fresh.close()
 
     // Kill and restart the third server from the page: the controller reports each state.
     const third = servers[2]

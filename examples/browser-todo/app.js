@@ -4,7 +4,7 @@
 // Query string (handy for tests and experiments):
 //   ?db=name        local database name (default yreplica-todo); ?room=name the server document
 //   ?hb=ms          heartbeatIntervalMs (default 1000); ?missed=n missedHeartbeats (default 2)
-//   ?failback=ms    failbackAfterMs (default 5000)
+//   ?failback=ms    failbackAfterMs (default 5000); ?servers=n servers kept in sync (default 1)
 //   ?endpoints=ws://…,ws://…   servers to use when the page is not served by start.mjs
 import { Replica } from 'yreplica'
 import { listServers } from './controller-client.js'
@@ -42,6 +42,7 @@ try {
     heartbeatIntervalMs: number('hb', 1000),
     missedHeartbeats: number('missed', 2),
     failbackAfterMs: number('failback', 5000),
+    servers: number('servers', 1), // 2 or 3: the panel shows the standbys
   })
   const report = (error) => showError(error)
   replica.on('error', report)

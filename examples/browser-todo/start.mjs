@@ -133,6 +133,8 @@ ${list.map((s) => `    ${s.index + 1}. ${s.url}   pid ${s.pid}`).join('\n')}
     • Keep adding and completing todos, then "Resume": after a quiet period the pages return
       to server 1 (failback), and nothing is missing anywhere.
     • "Kill" and "Restart" a server, "Use this one" to pin an endpoint, "Fail over now".
+    • "Drain for everyone" on the active server: every page leaves it at once (an operator
+      directive, kept in the room) until "Restore"; "Promote for everyone" moves them all.
     • Kill every server: the app keeps working offline (IndexedDB) and syncs when one is back.
 
   Ctrl-C stops everything.

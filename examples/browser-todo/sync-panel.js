@@ -1,6 +1,7 @@
 // The sync side of the page: connection status and unacknowledged changes in the header,
-// one card per endpoint (yreplica's view of it, plus the controller's view of its process,
-// with buttons for both), and a log of failover events.
+// the room's operator directive (with Restore), one card per endpoint (yreplica's view of it
+// and its role, the controller's view of its process, with buttons for both, and "for
+// everyone" buttons that set a directive), and a log of failover events.
 import { listServers, serverAction } from './controller-client.js'
 
 const REFRESH_MS = 500 // replica.endpoints (RTT, health) has no event; read it this often
@@ -9,6 +10,18 @@ const LOG_LIMIT = 30
 
 const hostOf = (url) => (url ?? '—').replace(/^wss?:\/\//, '')
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false })
+
+/** The directive in force as one line: what it promotes and drains, who set it and when. */
+function directiveText(directive) {
+  if (directive === null) return 'none'
+  const parts = []
+  if (directive.primary !== null) parts.push(`promote ${hostOf(directive.primary)}`)
+  if (directive.drain.length > 0) parts.push(`drain ${directive.drain.map(hostOf).join(', ')}`)
+  if (directive.note) parts.push(`“${directive.note}”`)
+  parts.push(`by ${directive.by} at ${clock(directive.at)}`)
+  if (directive.expiresAt !== null) parts.push(`until ${clock(directive.expiresAt)}`)
+  return parts.join(' · ')
+}
 
 /** The round trip of the last probe while the endpoint is up; else when it last answered. */
 function rttText({ state, rttMs, lastSeenAt }) {
@@ -39,12 +52,36 @@ export function mountSyncPanel(replica, onError) {
   const list = document.getElementById('endpoints')
   const note = document.getElementById('controller-note')
   const unpin = document.getElementById('unpin')
+  const directiveLine = document.getElementById('directive')
+  const directiveState = document.getElementById('directive-text')
+  const restore = document.getElementById('restore')
   const log = document.getElementById('failover-log')
   const logEmpty = document.getElementById('failover-empty')
   /** url → the controller's { index, pid, state }, or nothing without a controller */
   let processes = new Map()
   let controllerUp = false
   let pinned = null
+  let directing = false // a directive is being written and flushed
+
+  /**
+   * Writes a directive (or clears it: `null`) into the room, then waits for the server to
+   * have it: the demo's servers are standalone, so a directive reaches the pages on the server
+   * it is written to (and, through them, the others'), and flush() makes sure it got there.
+   */
+  async function direct(directive) {
+    directing = true
+    refresh()
+    try {
+      if (directive === null) await replica.clearDirective()
+      else await replica.setDirective(directive)
+      await replica.flush()
+    } catch (error) {
+      onError(error)
+    } finally {
+      directing = false
+      refresh()
+    }
+  }
 
   const cards = replica.endpoints.map((endpoint, priority) => buildCard(endpoint.url, priority))
   list.append(...cards.map((card) => card.root))
@@ -60,11 +97,17 @@ export function mountSyncPanel(replica, onError) {
     const resume = button('Resume', 'resume', 'SIGCONT')
     const kill = button('Kill', 'kill', 'SIGKILL: connections close at once')
     const restart = button('Restart', 'restart', 'a fresh process on the same port (empty: clients refill it)')
+    const promote = button('Promote for everyone', 'promote', 'replica.setDirective({ primary: url }), then flush(): every page of the room moves here')
+    const drain = button('Drain for everyone', 'drain', 'replica.setDirective({ drain: [url] }), then flush(): every page of the room leaves it until Restore')
     const root = el('li', { className: 'endpoint-card', dataset: { testid: 'endpoint', url, priority: String(priority) } },
       el('div', { className: 'endpoint-head' }, el('span', { className: 'priority', textContent: String(priority + 1) }), el('code', { textContent: hostOf(url) }), badges),
       el('div', { className: 'endpoint-meta' }, health, rtt, processState),
       el('div', { className: 'endpoint-buttons' }, use, el('span', { className: 'sep' }), freeze, resume, kill, restart),
+      el('div', { className: 'endpoint-buttons everyone' }, promote, drain),
     )
+    // Each replaces the directive in force, as setDirective() does.
+    promote.addEventListener('click', () => direct({ primary: url }))
+    drain.addEventListener('click', () => direct({ drain: [url] }))
     use.addEventListener('click', () => {
       pinned = url
       replica.switchTo(url).catch(onError)
@@ -83,7 +126,7 @@ export function mountSyncPanel(replica, onError) {
         await refreshProcesses()
       })
     }
-    return { url, root, health, rtt, processState, badges, use, freeze, resume, kill, restart }
+    return { url, root, health, rtt, processState, badges, use, freeze, resume, kill, restart, promote, drain }
   }
 
   function refresh() {
@@ -94,7 +137,15 @@ export function mountSyncPanel(replica, onError) {
     activeEndpoint.textContent = status.endpoint ? `via ${hostOf(status.endpoint)}` : ''
     pending.dataset.pending = String(status.pending)
     pending.textContent = status.pending === 0 ? 'all changes acknowledged' : `${status.pending} change${status.pending === 1 ? '' : 's'} not yet acknowledged`
+    const directive = replica.directive
+    const drained = new Set(directive?.drain ?? [])
+    if (drained.has(pinned)) pinned = null // the replica drops a pin to a drained endpoint
     unpin.disabled = pinned === null
+    directiveLine.dataset.active = String(directive !== null)
+    directiveLine.dataset.primary = directive?.primary ?? ''
+    directiveLine.dataset.drain = [...drained].join(' ')
+    directiveState.textContent = directiveText(directive)
+    restore.disabled = directive === null || directing
 
     const endpoints = replica.endpoints
     for (const card of cards) {
@@ -102,14 +153,21 @@ export function mountSyncPanel(replica, onError) {
       if (!endpoint) continue
       card.root.dataset.state = endpoint.state
       card.root.dataset.active = String(endpoint.active)
+      card.root.dataset.role = endpoint.role ?? ''
+      card.root.dataset.directive = directive?.primary === card.url ? 'primary' : drained.has(card.url) ? 'drained' : ''
       card.root.classList.toggle('active', endpoint.active)
       card.health.textContent = endpoint.state
       card.health.className = `health ${endpoint.state}`
       card.rtt.textContent = rttText(endpoint)
       card.badges.replaceChildren(
         ...(endpoint.active ? [el('span', { className: 'badge active', textContent: 'active', dataset: { testid: 'endpoint-active' } })] : []),
+        ...(endpoint.role === 'standby' ? [el('span', { className: 'badge standby', textContent: 'standby', dataset: { testid: 'endpoint-role' } })] : []),
         ...(pinned === card.url ? [el('span', { className: 'badge pinned', textContent: 'pinned' })] : []),
+        ...(card.root.dataset.directive === 'primary' ? [el('span', { className: 'badge promoted', textContent: 'promoted' })] : []),
+        ...(card.root.dataset.directive === 'drained' ? [el('span', { className: 'badge drained', textContent: 'drained' })] : []),
       )
+      card.promote.disabled = directing || directive?.primary === card.url
+      card.drain.disabled = directing || drained.has(card.url)
       card.use.disabled = pinned === card.url
       const server = processes.get(card.url)
       card.root.dataset.process = server?.state ?? 'unknown'
@@ -147,6 +205,7 @@ export function mountSyncPanel(replica, onError) {
     replica.failover().catch(onError)
     refresh()
   })
+  restore.addEventListener('click', () => direct(null))
   unpin.addEventListener('click', () => {
     pinned = null
     replica.unpin()
@@ -154,6 +213,7 @@ export function mountSyncPanel(replica, onError) {
   })
 
   replica.on('status', refresh)
+  replica.on('directive', refresh) // set, changed or cleared, by this page or any other
   replica.on('failover', (event) => {
     addFailover(event)
     refresh()
