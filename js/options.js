@@ -3,7 +3,7 @@
 // src/config.rs SyncConfig); this file checks what only JS can see.
 
 /** The options only the facade reads. */
-const FACADE_OPTIONS = ['name', 'room', 'storage', 'WebSocket', 'maxUpdateBytes']
+const FACADE_OPTIONS = ['name', 'room', 'storage', 'WebSocket', 'maxUpdateBytes', 'leaderTab']
 /**
  * 4 MiB: one write goes out as one update message, which every peer must take in; this is
  * far under any peer's maxFrameBytes (512 MiB by default, 16 MiB before that) and under the
@@ -80,6 +80,8 @@ export function checkOptions(options, core, env = {}) {
   if (options.maxUpdateBytes !== undefined && !(Number.isInteger(options.maxUpdateBytes) && options.maxUpdateBytes > 0)) {
     throw optionError(`maxUpdateBytes must be a positive whole number of bytes, got ${String(options.maxUpdateBytes)}`)
   }
+  const { leaderTab = true } = options
+  if (typeof leaderTab !== 'boolean') throw optionError(`leaderTab must be a boolean, got ${typeof leaderTab}`)
   const storage = options.storage === undefined ? defaultStorage(env) : options.storage
   checkStorage(storage, env)
 
@@ -96,7 +98,7 @@ export function checkOptions(options, core, env = {}) {
   if (sync.maxFrameBytes < maxUpdateBytes) {
     throw optionError(`maxUpdateBytes (${maxUpdateBytes}) must not exceed maxFrameBytes (${sync.maxFrameBytes}): such a write could never be received`)
   }
-  return { name, room, storage, WebSocket, sync, maxUpdateBytes }
+  return { name, room, storage, WebSocket, sync, maxUpdateBytes, leaderTab }
 }
 
 let warnedInsecure = false

@@ -13,6 +13,8 @@ import { Persistence } from './persistence.js'
 import { RecordCache } from './record-cache.js'
 import { closedError, codedError, invalidValue } from './errors.js'
 import { directiveInForce, directiveToStore } from './directive.js'
+import { leaderTabsAvailable } from './leader.js'
+import { TabSync } from './tab-sync.js'
 
 /**
  * What deleting one record adds to a Yjs update, at most in practice: a deleted range for its
@@ -346,6 +348,18 @@ export class Collection {
   }
 }
 
+const FENCED = 'this tab no longer leads the others'
+
+/** `Base` refusing to open a connection while `mayConnect()` is false (a leader tab's fence). */
+function fenced(Base, mayConnect) {
+  return class FencedWebSocket extends Base {
+    constructor(...args) {
+      if (!mayConnect()) throw new Error(FENCED)
+      super(...args)
+    }
+  }
+}
+
 /**
  * @param loadCore resolves to the wasm module's exports
  * @param env what the platform adds: `defaultWebSocket`, the WebSocket constructor to use when
@@ -375,7 +389,8 @@ export function createReplicaClass(loadCore, env = {}) {
       if (checked.sync.endpoints.length > 0) {
         warnInsecureEndpoints(checked.sync.endpoints)
         try {
-          replica._startSync(env.defaultWebSocket)
+          if (checked.leaderTab && replica._channel !== null && leaderTabsAvailable()) await replica._startTabSync(env.defaultWebSocket)
+          else replica._startSync(env.defaultWebSocket)
         } catch (error) {
           await replica.close()
           throw error
@@ -404,7 +419,9 @@ export function createReplicaClass(loadCore, env = {}) {
       this._options = options
       /** @type {Map<string, { handle: Collection, cache: RecordCache, subscribers: Set<Function> }>} */
       this._collections = new Map()
-      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set(), directive: new Set() }
+      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set(), directive: new Set(), leader: new Set() }
+      /** With leaderTab: this tab's part in the election and the tab protocol (TabSync), else null. */
+      this._tabs = null
       /** Whether the core sends values with remote changes (it starts with them on). */
       this._changeValues = true
       this._batchDepth = 0
@@ -590,14 +607,18 @@ export function createReplicaClass(loadCore, env = {}) {
       if (this._core === null || message === null || typeof message !== 'object') return
       try {
         if (message.type === 'update' && message.update instanceof Uint8Array) {
-          // the other tab sends its own writes to the server, and stores them: in the same
-          // IndexedDB database when both use it, so they are not written there twice
+          // the other tab stores its own writes: in the same IndexedDB database when both use
+          // it, so they are not written there twice; and sends them to the servers itself,
+          // unless this tab leads it (leaderTab)
           const storedHere = message.storedIn === 'indexeddb' && this._storedIn() === 'indexeddb'
-          const core = this._core
-          this._applyRemoteChanges(storedHere ? core.applyStoredElsewhere(message.update) : core.applyUpdate(message.update), 'remote')
+          const leads = this._tabs?.isLeader === true
+          this._applyRemoteChanges(this._core.applyFromTab(message.update, storedHere, leads), 'remote')
           this._persistence?.schedule()
+          if (leads) this._drainSync()
         } else if (message.type === 'state-vector' && message.stateVector instanceof Uint8Array) {
           channel.postMessage({ type: 'update', update: this._core.encodeDiff(message.stateVector), storedIn: this._storedIn() })
+        } else {
+          this._tabs?.handle(message)
         }
       } catch (error) {
         // the INTERNAL error of a broken replica was emitted when it broke
@@ -631,25 +652,68 @@ export function createReplicaClass(loadCore, env = {}) {
       }
     }
 
-    _startSync(defaultWebSocket) {
-      const WebSocketClass = this._options.WebSocket ?? globalThis.WebSocket ?? defaultWebSocket
-      if (typeof WebSocketClass !== 'function') {
+    /**
+     * leaderTab: this tab joins the election of the tabs of its origin and name; it syncs
+     * while it leads, and mirrors the leader while it follows (js/tab-sync.js).
+     */
+    _startTabSync(defaultWebSocket) {
+      this._tabs = new TabSync(this.name, {
+        startSync: (mayConnect) => {
+          if (this._core === null) return
+          this._startSync(defaultWebSocket, mayConnect)
+          this._core.relayServerUpdates(true)
+        },
+        stopSync: () => {
+          if (this._core !== null && this._syncing) {
+            this._core.stopSync()
+            this._core.relayServerUpdates(false)
+          }
+          this._syncing = false
+        },
+        post: (message) => this._channel?.postMessage(message),
+        emit: (event, payload) => this._emit(event, payload),
+        flush: (options) => this.flush(options),
+        run: (command, arg) => this[command](arg),
+        state: () => ({ status: { ...this._status }, endpoints: this.endpoints, presence: this.presence }),
+        postUpdates: () => {
+          if (this._core !== null && this._channel) this._postBroadcastUpdates(this._core)
+        },
+        takeFlushes: () => {
+          const waiting = [...this._flushes.values()]
+          this._flushes.clear()
+          return waiting
+        },
+      }, this._options.sync.endpoints)
+      return this._tabs.ready
+    }
+
+    /** Whether this tab runs the sync engine: it leads the others (leaderTab), or syncs alone. */
+    get isLeader() {
+      return this._tabs === null ? this._syncing : this._tabs.isLeader
+    }
+
+    _startSync(defaultWebSocket, mayConnect) {
+      const Base = this._options.WebSocket ?? globalThis.WebSocket ?? defaultWebSocket
+      if (typeof Base !== 'function') {
         throw codedError('INVALID_OPTION', 'Replica.open: no WebSocket implementation here; pass the `WebSocket` option')
       }
+      // A leader tab that was frozen may have been replaced: it opens nothing until it knows.
+      const WebSocketClass = mayConnect === undefined ? Base : fenced(Base, mayConnect)
       const seed = Math.floor(Math.random() * 2 ** 52)
       this._use('Replica.open').startSync(JSON.stringify(this._options.sync), this.room, WebSocketClass, () => this._drainSync(), seed)
       this._syncing = true
       this._drainSync()
     }
 
-    /** Connection state: { connection, endpoint, pending, servers }. */
+    /** Connection state: { connection, endpoint, pending, servers } (a follower tab: the leader's). */
     get status() {
-      return { ...this._status }
+      return this._tabs !== null && !this._tabs.isLeader ? { ...this._tabs.status } : { ...this._status }
     }
 
     /** Per-endpoint health: [{ url, state, rttMs, lastSeenAt, failures, active, role }]. */
     get endpoints() {
-      return this._core === null ? [] : this._core.endpoints()
+      if (this._core === null) return []
+      return this._tabs !== null && !this._tabs.isLeader ? this._tabs.endpoints : this._core.endpoints()
     }
 
     /**
@@ -660,7 +724,7 @@ export function createReplicaClass(loadCore, env = {}) {
       try {
         this._use('flush')
         const { timeoutMs = 5000, writeConcern } = options ?? {}
-        if (!this._syncing) {
+        if (!this._syncing && this._tabs === null) {
           return Promise.reject(codedError('NO_ENDPOINTS', 'flush: this replica has no endpoints to acknowledge its changes'))
         }
         if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
@@ -672,6 +736,7 @@ export function createReplicaClass(loadCore, env = {}) {
         if (!(Number.isInteger(concern) && concern >= 0 && concern <= servers) || writeConcern === 0) {
           return Promise.reject(invalidValue(`flush: writeConcern must be a whole number from 1 to servers (${servers}) or 'all', got ${String(writeConcern)}`))
         }
+        if (!this._syncing) return this._tabs.askFlush(timeoutMs, writeConcern)
         const id = this._nextFlush++
         const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
         const ask = () => {
@@ -694,25 +759,40 @@ export function createReplicaClass(loadCore, env = {}) {
 
     /** Leaves the current endpoint for the next one now. */
     async failover() {
-      this._use('failover').failover()
+      const core = this._use('failover')
+      if (this._follows()) return this._tabs.forward('failover')
+      core.failover()
       this._drainSync()
     }
 
     /** Goes to `url` (one of the endpoints) and stays there until unpin(). */
     async switchTo(url) {
-      this._use('switchTo').switchTo(url)
+      const core = this._use('switchTo')
+      if (this._follows()) {
+        if (!this._options.sync.endpoints.includes(url)) throw codedError('UNKNOWN_ENDPOINT', `'${url}' is not one of the endpoints`)
+        return this._tabs.forward('switchTo', url)
+      }
+      core.switchTo(url)
       this._drainSync()
     }
 
     unpin() {
-      this._use('unpin').unpin()
+      const core = this._use('unpin')
+      if (this._follows()) return this._tabs.forward('unpin')
+      core.unpin()
       this._drainSync()
+    }
+
+    /** Whether another tab runs the sync engine for this one (leaderTab). */
+    _follows() {
+      return this._tabs !== null && !this._tabs.isLeader
     }
 
     /** Shares this client's presence (any JSON value; null or undefined clears it). */
     setPresence(state) {
       const core = this._use('setPresence')
       checkQueryValue(state, 'setPresence')
+      if (this._follows()) return this._tabs.forward('setPresence', state ?? null)
       core.setPresence(state === undefined || state === null ? undefined : JSON.stringify(state))
       this._drainSync()
     }
@@ -747,7 +827,8 @@ export function createReplicaClass(loadCore, env = {}) {
 
     /** The other clients' presence: [{ clientId, state }]. */
     get presence() {
-      return this._core === null ? [] : JSON.parse(this._core.presence())
+      if (this._core === null) return []
+      return this._follows() ? this._tabs.presence : JSON.parse(this._core.presence())
     }
 
     /** @internal Delivers what the sync driver queued: remote changes and events. */
@@ -766,6 +847,8 @@ export function createReplicaClass(loadCore, env = {}) {
           const events = this._core.drain()
           if (events !== undefined) this._dispatchSync(events)
         } while (this._drainAgain)
+        // a leader tab hands the others what the servers sent
+        if (this._tabs?.isLeader) this._scheduleBroadcast()
       } catch (error) {
         // Called from a socket or a timer (the driver's wake), nobody could catch it; a broken
         // replica has reported its INTERNAL error as an 'error' event already.
@@ -790,20 +873,28 @@ export function createReplicaClass(loadCore, env = {}) {
             const { connection, endpoint, pending, servers } = event
             this._status = { connection, endpoint, pending, servers }
             this._emit('status', { ...this._status })
+            this._tabs?.publish('status', { ...this._status })
             break
           }
           case 'failover': {
             const { from, to, reason, at, warm } = event
             this._emit('failover', { from, to, reason, at, warm })
+            this._tabs?.publish('failover', { from, to, reason, at, warm })
             break
           }
-          case 'presence':
-            this._emit('presence', JSON.parse(event.json))
+          case 'presence': {
+            const presence = JSON.parse(event.json)
+            this._emit('presence', presence)
+            this._tabs?.publish('presence', presence)
             break
+          }
           case 'directive':
             this._emit('directive', directiveInForce(event.json ?? undefined))
+            this._tabs?.publish('directive', directiveInForce(event.json ?? undefined))
             break
           case 'error':
+            // a tab that was frozen while leading refuses to connect until it knows it leads
+            if (event.code === 'CONNECT_FAILED' && event.message.includes(FENCED)) break
             this._emit('error', codedError(event.code, event.message))
             break
           case 'flush':
@@ -995,6 +1086,7 @@ export function createReplicaClass(loadCore, env = {}) {
     async close() {
       if (this._closed) return
       this._closed = true
+      this._tabs?.close()
       const core = this._core
       this._core = null
       if (core !== null) {

@@ -97,6 +97,11 @@ pub struct Replica {
     indexes: HashMap<Arc<str>, index::CollectionIndexes>,
     /// The operator directive last reported by [`Replica::directive_changed`].
     last_directive: Option<Directive>,
+    /// Updates from servers that changed the document, kept for the other tabs while this
+    /// replica leads them (see [`Replica::apply_server_update`]).
+    server_updates: Option<Vec<Vec<u8>>>,
+    /// Set while an update from a server is applied.
+    from_server: bool,
 }
 
 impl Default for Replica {
@@ -132,6 +137,8 @@ impl Replica {
             held: arrival::HeldUpdates::default(),
             indexes: HashMap::new(),
             last_directive: None,
+            server_updates: None,
+            from_server: false,
         }
     }
 
@@ -665,8 +672,18 @@ impl Replica {
         let known: HashSet<Arc<str>> = self.collections.keys().cloned().collect();
         let holds_before = self.held.holds();
         let (refused, changed) = self.integrate(bytes)?;
-        if self.storage_updates.is_some() {
+        let relayed = self.from_server && self.server_updates.is_some();
+        if self.storage_updates.is_some() || relayed {
             // blocks held here, or deletions of clocks not yet seen (which yrs keeps aside)
+            let waiting = self.held.holds() != holds_before
+                || self.doc.transact().store().pending_ds().is_some();
+            if relayed && refused.is_none() && (changed || waiting) {
+                if let Some(queue) = self.server_updates.as_mut() {
+                    queue.push(bytes.to_vec());
+                }
+            }
+        }
+        if self.storage_updates.is_some() {
             let waiting = self.held.holds() != holds_before
                 || self.doc.transact().store().pending_ds().is_some();
             let stored = match &refused {
@@ -685,6 +702,29 @@ impl Replica {
         }
         self.adopt_new_collections(&known)?;
         refused.map_or(Ok(()), |e| Err(ReplicaError::InvalidUpdate(e)))
+    }
+
+    /// Applies an update a server sent: as [`Replica::apply_update`], and kept for the other
+    /// tabs while [`Replica::capture_server_updates`] is on.
+    pub fn apply_server_update(&mut self, bytes: &[u8]) -> Result<()> {
+        self.from_server = true;
+        let applied = self.apply_update(bytes);
+        self.from_server = false;
+        applied
+    }
+
+    /// Starts (or stops) keeping the updates servers send that change the document, for the
+    /// other tabs this one leads.
+    pub fn capture_server_updates(&mut self, on: bool) {
+        self.server_updates = on.then(Vec::new);
+    }
+
+    /// The updates kept by [`Replica::capture_server_updates`] since the last call.
+    pub fn take_server_updates(&mut self) -> Vec<Vec<u8>> {
+        self.server_updates
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Applies an update that another replica already keeps in the same local storage (a tab

@@ -925,7 +925,7 @@ impl SyncEngine {
 
     /// Applies a remote update; on bad bytes drops the link and returns false.
     fn apply(&mut self, conn: ConnId, update: &[u8], now: u64, replica: &mut Replica) -> bool {
-        match replica.apply_update(update) {
+        match replica.apply_server_update(update) {
             Ok(()) => true,
             Err(e) => {
                 let url = self

@@ -211,9 +211,13 @@ pub fn execute(state: &mut Shared, shared: &SharedRef, now: u64) {
         core,
         sync,
         change_values,
-        ..
+        broadcast,
     } = state;
     let Some(driver) = sync.as_mut() else { return };
+    // a tab that leads the others hands them what the servers sent
+    if let Some(queue) = broadcast.as_mut() {
+        queue.extend(core.take_server_updates());
+    }
     let remote = core.take_changes_with(*change_values);
     if !remote.is_empty() {
         driver.events.push(SyncEvent::Changes {

@@ -409,6 +409,39 @@ impl WasmReplica {
         Ok(self.take_remote_changes())
     }
 
+    /// Applies an update another tab sent. `stored_elsewhere`: it shares this tab's IndexedDB
+    /// database and stored it there. `relay`: this tab leads the others (it holds the
+    /// connections), so the update goes to the servers as this tab's own writes do.
+    #[wasm_bindgen(js_name = applyFromTab)]
+    pub fn apply_from_tab(
+        &self,
+        update: &[u8],
+        stored_elsewhere: bool,
+        relay: bool,
+    ) -> JsResult<String> {
+        let changes = if stored_elsewhere {
+            self.apply_stored_elsewhere(update)?
+        } else {
+            self.apply_update(update)?
+        };
+        if relay {
+            let update = update.to_vec();
+            driver::pump(&self.shared, Caller::Facade, |s, now| {
+                if let Some(d) = s.sync.as_mut() {
+                    d.engine.local_update(update, now, &s.core);
+                }
+            });
+        }
+        Ok(changes)
+    }
+
+    /// While on, the updates servers send are kept for the other tabs too
+    /// (`takeBroadcastUpdate`): this tab leads them.
+    #[wasm_bindgen(js_name = relayServerUpdates)]
+    pub fn relay_server_updates(&self, on: bool) {
+        self.core_mut().capture_server_updates(on);
+    }
+
     /// Applies an update the app imports (`replica.applyUpdate`): like `Y.applyUpdate` next to
     /// a provider, it then goes to the server and the other tabs as a local write does, cut
     /// into pieces of at most `piece_bytes` (servers cap one message) so it can be of any size.
