@@ -7,6 +7,7 @@
 //             of `await insert(); await flush()` per writeConcern
 // Options: node benches/replication.mjs --help
 import { parseArgs } from 'node:util'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { WebSocket } from 'ws'
 import { Replica } from '../js/node.js'
@@ -204,33 +205,72 @@ async function herdRun(n) {
   const servers = await startServers(3)
   const [s0] = servers
   const endpoints = servers.map((s) => s.url)
-  let replicas = []
+  const replicas = []
   const listeners = []
+  const errors = {} // 'error' events by code
   const startedAt = performance.now()
   try {
-    const indexes = Array.from({ length: REPLICAS }, (_, i) => i)
-    replicas = await inBatches(indexes, 50, (i) =>
-      open({ name: `herd-${n}-${i}`, room: `herd-${i % ROOMS}`, endpoints, servers: n, heartbeatIntervalMs: hb }))
-    await waitFor(() => replicas.every((r) => inSync(r, s0.url, n)), { timeoutMs: 300_000, intervalMs: 200, what: 'the herd in sync' })
-      .catch((error) => {
-        throw new Error(`${error.message}: ${replicas.filter((r) => inSync(r, s0.url, n)).length} of ${REPLICAS} in sync on ${n} server(s)`)
-      })
-    await inBatches(replicas, 100, async (r, i) => {
+    // Opened 100 at a time, each hundred given up to a minute to be in sync before the next.
+    // On a loaded machine some fail over while the herd forms (a connect timeout, missed
+    // heartbeats); with failback off they would stay away from s0, so they are sent back
+    // with switchTo + unpin, and counted.
+    let setupFailovers = 0
+    for (let i = 0; i < REPLICAS; i += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, REPLICAS - i) }, (_, j) =>
+        open({ name: `herd-${n}-${i + j}`, room: `herd-${(i + j) % ROOMS}`, endpoints, servers: n, heartbeatIntervalMs: hb })))
+      for (const r of batch) {
+        listeners.push(r.on('error', (e) => { errors[e.code] = (errors[e.code] ?? 0) + 1 }))
+        listeners.push(r.on('failover', (e) => { if (e.reason !== 'manual') setupFailovers++ }))
+      }
+      replicas.push(...batch)
+      await waitFor(() => batch.every((r) => inSync(r, s0.url, n)), { timeoutMs: 60_000, intervalMs: 100, what: 'a hundred in sync' }).catch(() => {})
+    }
+    let strays = 0
+    const gather = async () => {
+      const away = replicas.filter((r) => !inSync(r, s0.url, n))
+      strays += away.length
+      await Promise.all(away.map(async (r) => {
+        await r.switchTo(s0.url)
+        r.unpin()
+      }))
+      await waitFor(() => replicas.every((r) => inSync(r, s0.url, n)), { timeoutMs: 120_000, intervalMs: 200, what: 'the herd in sync' })
+        .catch((error) => {
+          const behind = replicas.filter((r) => !inSync(r, s0.url, n))
+          for (const r of behind.slice(0, 5)) {
+            log(`  not in sync: ${r.name} ${JSON.stringify(r.status)} ${JSON.stringify(r.endpoints.map((e) => [e.state, e.role, e.failures]))}`)
+          }
+          throw new Error(`${error.message}: ${behind.length} of ${REPLICAS} were not in sync on ${n} server(s); errors ${JSON.stringify(errors)}`)
+        })
+    }
+    await gather()
+    // One write each, at a random point of one heartbeat interval: it sets the phase of the
+    // replica's probe cycle, so the freeze falls at a random point of each one's cycle (written
+    // all at once, the herd probes in step and is frozen at the same phase).
+    await Promise.all(replicas.map(async (r, i) => {
+      await sleep(Math.random() * hb)
       await r.collection('todos').insert({ title: `replica ${i}`, done: false })
       await r.flush({ timeoutMs: 60_000 })
-    })
+    }))
+    await sleep(2 * hb) // settle: heartbeats back to their idle rhythm
+    await gather()
     const setupMs = performance.now() - startedAt
-    await sleep(2 * hb) // settle: heartbeats back to their idle rhythm, spread over the cycle
+    const failoversBefore = setupFailovers
     const memory = { client: rss(), servers: servers.map((s) => rss(s.proc.pid)) }
 
     const times = new Array(REPLICAS).fill(null)
     const warm = new Array(REPLICAS).fill(null)
+    const detected = new Array(REPLICAS).fill(null) // when the 'failover' event came
     replicas.forEach((r, i) => {
-      listeners.push(r.on('failover', (e) => { warm[i] ??= e.warm }))
+      listeners.push(r.on('failover', (e) => {
+        warm[i] ??= e.warm
+        detected[i] ??= performance.now()
+      }))
       listeners.push(r.on('status', (s) => {
         if (times[i] === null && s.connection === 'online' && s.endpoint !== s0.url) times[i] = performance.now()
       }))
     })
+    const lag = monitorEventLoopDelay({ resolution: 10 })
+    lag.enable()
     const frozenAt = performance.now()
     s0.freeze()
     let failed = 0
@@ -239,15 +279,21 @@ async function herdRun(n) {
     } catch {
       failed = times.filter((t) => t === null).length
     }
+    lag.disable()
+    const eventLoopDelay = { p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 }
     const elapsed = times.filter((t) => t !== null).map((t) => t - frozenAt)
+    const detection = summary(detected.filter((t) => t !== null).map((t) => t - frozenAt))
     const result = {
       servers: n, replicas: REPLICAS, rooms: ROOMS, heartbeatIntervalMs: hb, bound: bound(hb), ...summary(elapsed), failed,
-      warm: warm.filter((w) => w === true).length, setupMs, rssClient: memory.client, rssServers: memory.servers,
+      warm: warm.filter((w) => w === true).length, setupMs, rssClient: memory.client, rssServers: memory.servers, errors,
+      setupFailovers: failoversBefore, strays, detection, eventLoopDelay, samples: elapsed,
     }
     log(`herd, ${REPLICAS} replicas over ${ROOMS} rooms, heartbeatIntervalMs ${hb}, servers: ${n}: ${fmt(result)}; ` +
       `warm ${result.warm}/${REPLICAS}${failed ? `, ${failed} NOT online within 60 s` : ''} ` +
       `(bound ${bound(hb)} ms; p99 - bound ${elapsed.length ? (result.p99 - bound(hb)).toFixed(0) : '—'} ms)`)
-    log(`  set-up ${(setupMs / 1000).toFixed(1)} s; RSS before the freeze: this process ${mib(memory.client)}, ` +
+    log(`  'failover' events: ${fmt(detection)}; event-loop delay during the failover p99 ${ms(eventLoopDelay.p99)}, max ${ms(eventLoopDelay.max)}`)
+    if (Object.keys(errors).length > 0) log(`  'error' events by code: ${JSON.stringify(errors)}`)
+    log(`  set-up ${(setupMs / 1000).toFixed(1)} s (${failoversBefore} failovers while the herd formed, ${strays} times a replica was sent back to s0); RSS before the freeze: this process ${mib(memory.client)}, ` +
       `servers ${memory.servers.map(mib).join(' / ')}`)
     return result
   } finally {
