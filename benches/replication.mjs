@@ -154,7 +154,7 @@ async function failoverTrial(servers, hb, n, trial) {
     await waitFor(() => inSync(r, s0.url, n), { timeoutMs: 15_000, what: `trial ${id} in sync on ${n} server(s)` })
     await r.collection('todos').insert({ title: `trial ${trial}`, done: false })
     await r.flush({ timeoutMs: 10_000 })
-    await sleep(50 + Math.random() * 450) // freeze at a random point of the heartbeat cycle
+    await sleep(50 + Math.random() * hb) // freeze at a random point of the heartbeat cycle
     online = onlineElsewhere(r, s0.url)
     const frozenAt = performance.now()
     s0.freeze()
