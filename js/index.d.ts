@@ -74,6 +74,9 @@ export interface OpenOptions {
   /** How many of those servers must have applied a change before it counts as acknowledged,
    * for `status.pending` and `flush()` (default 1; at most `servers`, or 'all'). */
   writeConcern?: number | 'all'
+  /** Where Web Locks exist: one tab of the origin (per name) holds the connections for all
+   * (default true); false: every tab connects itself. */
+  leaderTab?: boolean
   /**
    * The largest write, as JSON text (default 4 MiB, at most maxFrameBytes); summed over a
    * transact(). A larger write rejects with code TOO_LARGE and writes nothing (insertMany
@@ -270,6 +273,8 @@ export declare class Replica {
   /** Resolves when every change made so far is on `writeConcern` servers (the option, or this
    * call's); rejects with code 'TIMEOUT' when too few acknowledge within `timeoutMs` (5000). */
   flush(options?: { timeoutMs?: number; writeConcern?: number | 'all' }): Promise<void>
+  /** Whether this tab runs the sync engine: it leads the other tabs (leaderTab), or syncs alone. */
+  readonly isLeader: boolean
   /** The operator directive in force, or null (none, or expired). */
   readonly directive: Directive | null
   /** Writes the operator directive into the room (a local write: flush() sends it to the
@@ -316,5 +321,6 @@ export declare class Replica {
   on(event: 'failover', listener: (event: FailoverEvent) => void): () => void
   on(event: 'presence', listener: (presence: { clientId: number; state: JsonValue }[]) => void): () => void
   on(event: 'directive', listener: (directive: Directive | null) => void): () => void
+  on(event: 'leader', listener: (isLeader: boolean) => void): () => void
   close(): Promise<void>
 }

@@ -1070,10 +1070,10 @@ export function createReplicaClass(loadCore, env = {}) {
       this._scheduleBroadcast()
     }
 
-    /** Listens to 'change' (every change set), 'status', 'failover', 'presence', 'directive' or 'error'. Returns an unsubscribe function. */
+    /** Listens to 'change' (every change set), 'status', 'failover', 'presence', 'directive', 'leader' or 'error'. Returns an unsubscribe function. */
     on(event, listener) {
       const set = Object.hasOwn(this._listeners, event) ? this._listeners[event] : undefined
-      if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence, directive or error)`)
+      if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence, directive, leader or error)`)
       if (typeof listener !== 'function') throw invalidValue('on: expected a function')
       set.add(listener)
       if (event === 'change') this._listenersChanged()
