@@ -256,6 +256,55 @@ test('npm start demo: two pages sync, watch a frozen server fail over and back, 
   }
 })
 
+test('npm start demo: two windows of one browser share one connection; closing the leading one hands it to the other, nothing lost', async () => {
+  const demo = await startDemo(['--http-port', '0', '--ws-ports', '0,0,0'])
+  const { http, servers } = demo.info
+  const [first] = servers.map((s) => s.url)
+  let browser = null
+  try {
+    browser = await launchBrowser()
+    // one context: the windows share BroadcastChannel, Web Locks and IndexedDB
+    const context = await browser.newContext({ viewport: VIEWPORT })
+    const pages = []
+    for (let i = 0; i < 2; i++) {
+      const page = await context.newPage()
+      await page.goto(new URL('?db=e2e-leader&hb=500&missed=2&failback=2000', http).href)
+      await page.locator('body[data-ready=true]').waitFor({ timeout: WAIT })
+      await waitOnlineAt(page, first, `window ${i} online at server 1`)
+      pages.push(page)
+    }
+    const leading = async () => {
+      const flags = await Promise.all(pages.map((p) => (p.isClosed() ? 'closed' : p.locator('[data-testid=leader]').getAttribute('data-leader'))))
+      return pages.filter((_, i) => flags[i] === 'true')
+    }
+    await waitFor(async () => (await leading()).length === 1, WAIT, 'one window leads')
+    const connections = () => endpointCard(pages.find((p) => !p.isClosed()), first).locator('.process').getAttribute('data-connections')
+    await waitFor(async () => (await connections()) === '1', WAIT, 'one connection to server 1 for two windows')
+    const [leader] = await leading()
+    const follower = pages.find((p) => p !== leader)
+    await addTodo(follower, 'F1 from the follower')
+    await addTodo(leader, 'L1 from the leader')
+    await waitForTodos(follower, [{ title: 'F1 from the follower', done: false }, { title: 'L1 from the leader', done: false }], 'both todos in the follower')
+    await leader.close()
+    await follower.locator('[data-testid=leader][data-leader=true]').waitFor({ timeout: WAIT })
+    await waitOnlineAt(follower, first, 'the other window online, now leading')
+    await addTodo(follower, 'F2 after the handover')
+    await waitFor(async () => (await connections()) === '1', WAIT, 'still one connection')
+    // a fresh window in another browser context reads everything from the servers
+    const reader = await (await browser.newContext({ viewport: VIEWPORT })).newPage()
+    await reader.goto(new URL('?db=e2e-leader-reader&hb=500&missed=2&failback=2000', http).href)
+    await reader.locator('body[data-ready=true]').waitFor({ timeout: WAIT })
+    await waitForTodos(reader, [
+      { title: 'F1 from the follower', done: false },
+      { title: 'L1 from the leader', done: false },
+      { title: 'F2 after the handover', done: false },
+    ], 'the servers have every todo')
+  } finally {
+    await browser?.close()
+    await demo.stop()
+  }
+})
+
 test('npm start demo: a port in use is one clear line and exit code 1, with nothing left running', async () => {
   const busy = createServer()
   await new Promise((resolve) => busy.listen(0, '127.0.0.1', resolve))

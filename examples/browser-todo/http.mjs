@@ -1,6 +1,7 @@
 // The demo's HTTP server: the page and the library's browser build as static files, and a
 // small JSON API over the server controller so the page can freeze, resume, kill and restart
 // the demo servers.
+import { execFileSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import { staticFiles } from '../../dev/static-server.mjs'
 
@@ -27,7 +28,7 @@ export function createDemoServer({ mounts, controller }) {
 async function handleApi(req, res, pathname, controller) {
   if (pathname === '/api/servers') {
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' })
-    return sendJson(res, 200, controller.list())
+    return sendJson(res, 200, controller.list().map((server) => ({ ...server, connections: connectionsTo(server.port) })))
   }
   const match = /^\/api\/servers\/(\d+)\/([a-z]+)$/.exec(pathname)
   if (!match) return sendJson(res, 404, { error: `no such API: ${pathname}` })
@@ -42,6 +43,19 @@ async function handleApi(req, res, pathname, controller) {
   await server[action]()
   console.log(`controller: ${action} server ${server.index} (${server.url}) → ${server.state}`)
   return sendJson(res, 200, server.describe())
+}
+
+/**
+ * How many TCP connections the server on `port` holds now, as the kernel counts them (`ss`),
+ * so the page can show one connection per browser with leaderTab; null where `ss` is missing.
+ */
+function connectionsTo(port) {
+  try {
+    const out = execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 2000 })
+    return out.split('\n').filter((line) => line.trim() !== '').length
+  } catch {
+    return null
+  }
 }
 
 function send(res, status, type, body) {

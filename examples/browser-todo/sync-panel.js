@@ -55,6 +55,7 @@ export function mountSyncPanel(replica, onError) {
   const directiveLine = document.getElementById('directive')
   const directiveState = document.getElementById('directive-text')
   const restore = document.getElementById('restore')
+  const leader = document.getElementById('leader')
   const log = document.getElementById('failover-log')
   const logEmpty = document.getElementById('failover-empty')
   /** url → the controller's { index, pid, state }, or nothing without a controller */
@@ -137,6 +138,10 @@ export function mountSyncPanel(replica, onError) {
     activeEndpoint.textContent = status.endpoint ? `via ${hostOf(status.endpoint)}` : ''
     pending.dataset.pending = String(status.pending)
     pending.textContent = status.pending === 0 ? 'all changes acknowledged' : `${status.pending} change${status.pending === 1 ? '' : 's'} not yet acknowledged`
+    leader.dataset.leader = String(replica.isLeader)
+    leader.textContent = replica.isLeader
+      ? 'This tab leads: it holds the connections for every tab of this page (leaderTab).'
+      : 'This tab follows the leading tab, which holds the connections.'
     const directive = replica.directive
     const drained = new Set(directive?.drain ?? [])
     if (drained.has(pinned)) pinned = null // the replica drops a pin to a drained endpoint
@@ -171,7 +176,9 @@ export function mountSyncPanel(replica, onError) {
       card.use.disabled = pinned === card.url
       const server = processes.get(card.url)
       card.root.dataset.process = server?.state ?? 'unknown'
-      card.processState.textContent = server ? `process ${server.state}${server.pid ? ` · pid ${server.pid}` : ''}` : controllerUp ? 'not managed' : 'process ?'
+      const connections = typeof server?.connections === 'number' ? ` · ${server.connections} connection${server.connections === 1 ? '' : 's'}` : ''
+      card.processState.dataset.connections = String(server?.connections ?? '')
+      card.processState.textContent = server ? `process ${server.state}${server.pid ? ` · pid ${server.pid}` : ''}${connections}` : controllerUp ? 'not managed' : 'process ?'
       card.processState.className = `process ${server?.state ?? 'unknown'}`
       card.freeze.disabled = server?.state !== 'running'
       card.resume.disabled = server?.state !== 'frozen'
@@ -213,6 +220,7 @@ export function mountSyncPanel(replica, onError) {
   })
 
   replica.on('status', refresh)
+  replica.on('leader', refresh)
   replica.on('directive', refresh) // set, changed or cleared, by this page or any other
   replica.on('failover', (event) => {
     addFailover(event)
