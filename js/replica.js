@@ -736,7 +736,12 @@ export function createReplicaClass(loadCore, env = {}) {
         if (!(Number.isInteger(concern) && concern >= 0 && concern <= servers) || writeConcern === 0) {
           return Promise.reject(invalidValue(`flush: writeConcern must be a whole number from 1 to servers (${servers}) or 'all', got ${String(writeConcern)}`))
         }
-        if (!this._syncing) return this._tabs.askFlush(timeoutMs, writeConcern)
+        if (!this._syncing) {
+          // the leader tab flushes for this one, after the updates posted before the request
+          // (inside transact() they are posted when it ends)
+          const ask = () => this._tabs.askFlush(timeoutMs, writeConcern)
+          return this._batchDepth > 0 ? new Promise((resolve) => queueMicrotask(resolve)).then(ask) : ask()
+        }
         const id = this._nextFlush++
         const done = new Promise((resolve, reject) => this._flushes.set(id, { resolve, reject, timeoutMs }))
         const ask = () => {
