@@ -20,8 +20,8 @@ export const help = {
     'are connected to it as far as presence shows. Then, for each pair, how much each lacks of\n' +
     'the other, and whether all of them hold the same state. Reads only; writes nothing.\n\n' +
     'Clients are counted from presence (the awareness protocol): a yreplica replica is seen only\n' +
-    'once its app has called setPresence(); y-websocket and Hocuspocus providers share an\n' +
-    'awareness state by default. Clients without one are not counted.',
+    'once its app has called setPresence(), a Yjs provider once its awareness state holds a\n' +
+    'field. Clients that share no presence are not counted.',
   flags,
   details:
     'Exit codes: 0 report printed; 1 --check found differences; 2 bad arguments;\n' +
