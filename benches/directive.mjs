@@ -117,7 +117,20 @@ try {
       replicas.push(replica)
     }
   }
-  const allAt = (url) => waitFor(() => replicas.every((x) => x.status.connection === 'online' && x.status.endpoint === url), 120_000, `every replica online at ${url}`)
+  const allAt = async (url) => {
+    try {
+      await waitFor(() => replicas.every((x) => x.status.connection === 'online' && x.status.endpoint === url), 120_000, `every replica online at ${url}`)
+    } catch (error) {
+      // where the fleet is instead, and what directive the stragglers see
+      const tally = {}
+      for (const x of replicas) {
+        const k = `${x.status.connection} ${x.status.endpoint} directive ${x.directive === null ? 'none' : JSON.stringify(x.directive.drain.concat(x.directive.primary ?? []))}`
+        tally[k] = (tally[k] ?? 0) + 1
+      }
+      console.log(`  ${error.message}; the replicas are:`, tally)
+      throw error
+    }
+  }
   await allAt(urls[0])
   console.log(`${replicas.length} replicas online at server 1 after ${((Date.now() - started) / 1000).toFixed(1)} s`)
 
