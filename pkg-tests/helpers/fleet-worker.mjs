@@ -18,7 +18,7 @@ for (let i = 0; i < count; i++) {
     endpoints: urls,
     heartbeatIntervalMs: 300,
     missedHeartbeats: 2,
-    connectTimeoutMs: 2000,
+    connectTimeoutMs: 5000,
     backoff: { initialMs: 100, maxMs: 1000 },
     failbackAfterMs,
   })
