@@ -124,11 +124,12 @@ test('the bin entry is the installed package; --help for the CLI and each comman
   assert.match(realpathSync(BIN), /node_modules[/\\]yreplica[/\\]bin[/\\]yreplica\.mjs$/)
   const top = await cli(['--help'])
   assert.equal(top.code, 0)
-  for (const command of ['status', 'sync', 'export', 'import']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'))
-  for (const command of ['status', 'sync', 'export', 'import']) {
+  for (const command of ['status', 'sync', 'export', 'import', 'promote', 'drain', 'restore']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'))
+  for (const command of ['status', 'sync', 'export', 'import', 'promote', 'drain', 'restore']) {
     const result = await cli([command, '--help'])
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, new RegExp(`^Usage: yreplica ${command} --room R`))
+    const target = command === 'promote' || command === 'drain' ? 'ENDPOINT ' : ''
+    assert.match(result.stdout, new RegExp(`^Usage: yreplica ${command} ${target}--room R`))
     assert.match(result.stdout, /--timeout ms/)
     assert.match(result.stdout, /Exit codes:/)
   }
@@ -154,6 +155,13 @@ test('bad arguments exit 2 with a message that says what is wrong', async () => 
     [['sync', '--room', ROOM, url], /at least 2 server URLs/],
     [['export', '--room', ROOM, url, servers[1].url], /export reads one server/],
     [['import', '--room', ROOM, url, '--in', join(work, 'missing.json')], /cannot read --in .*missing\.json: no such file/],
+    [['drain', '--room', ROOM], /give the endpoint to drain, then the servers/],
+    [['drain', url, '--room', ROOM], /give the servers to write the directive to after/],
+    [['promote', 'http://x', '--room', ROOM, url], /'http:\/\/x' is not a ws:\/\/ or wss:\/\/ URL/],
+    [['drain', url, '--room', ROOM, '--expires-in', '30', url], /--expires-in must be a positive duration with a unit/],
+    [['drain', url, '--room', ROOM, '--by', '', url], /--by must not be empty/],
+    [['restore', '--room', ROOM], /at least one server URL/],
+    [['restore', '--room', ROOM, '--note', 'x', url], /unknown option '--note'/],
   ]
   for (const [args, message] of cases) {
     const result = await cli(args)
@@ -294,6 +302,127 @@ test('a bad import file names the first bad record and writes nothing', async ()
   assert.deepEqual(left, {}, 'nothing was written')
 })
 
+/** The directive as a plain Yjs client on `server` reads it where the room keeps it. */
+const directiveOn = (server, room) => withYjsClient(server, room, (doc) => doc.getMap('yreplica.directive').get('current') ?? null)
+
+test('drain, promote and restore write the directive to every listed server; status shows it; --json', async () => {
+  const room = 'ops-directive'
+  const urls = servers.map((s) => s.url)
+  const [s1, , s3] = servers
+  const secret = 'dr4in-t0ken-value'
+  const started = Date.now()
+  const drained = await cli(['drain', s1.url, '--room', room, '--json', '--note', 'kernel update', '--expires-in', '30m', '--token', secret, ...urls])
+  assert.equal(drained.code, 0, drained.stdout + drained.stderr)
+  const d = json(drained)
+  assert.equal(d.command, 'drain')
+  assert.deepEqual(d.directive.drain, [s1.url])
+  assert.equal(d.directive.primary, null)
+  assert.equal(d.directive.note, 'kernel update')
+  assert.match(d.directive.by, /^yreplica-cli@/)
+  assert.ok(Math.abs(d.directive.expiresAt - (started + 30 * 60_000)) < 10_000, `expiresAt ${d.directive.expiresAt}`)
+  assert.equal(d.servers.length, 3)
+  for (const [i, e] of d.servers.entries()) {
+    assert.deepEqual([e.url, e.reachable, e.acknowledged, e.previous], [urls[i], true, true, null])
+    assert.deepEqual(e.directive.drain, [s1.url])
+  }
+  assert.match(d.verdict, /directive set on all 3 servers, acknowledged/)
+  assert.ok(!(drained.stdout + drained.stderr).includes(secret), 'the token is not printed')
+
+  // every server holds it: a plain Yjs client on each reads it, and a replica too
+  for (const server of servers) {
+    const seen = await directiveOn(server, room)
+    assert.deepEqual(seen?.drain, [s1.url], server.url)
+    assert.equal(seen.note, 'kernel update')
+  }
+  const reader = await Replica.open({ name: 'cli-directive-reader', room, storage: 'memory', endpoints: [s3.url] })
+  try {
+    await waitFor(() => reader.status.connection === 'online', 10_000, 'reader online')
+    assert.deepEqual(reader.directive?.drain, [s1.url])
+  } finally {
+    await reader.close()
+  }
+
+  const report = json(await cli(['status', '--room', room, '--json', ...urls]))
+  assert.equal(report.directivesAgree, true)
+  for (const e of report.endpoints) assert.deepEqual([e.directive.drain, e.directive.note], [[s1.url], 'kernel update'])
+  const human = await cli(['status', '--room', room, ...urls])
+  assert.equal(human.code, 0)
+  assert.match(human.stdout, new RegExp(`directive {5}drain ${s1.url} \\(note "kernel update", by yreplica-cli@`))
+  assert.match(human.stdout, new RegExp(`directive: drain ${s1.url} on every reachable endpoint`))
+
+  // promote replaces it, and says what it replaced (human output)
+  const promoted = await cli(['promote', s3.url, '--room', room, '--by', 'ops-oncall', ...urls])
+  assert.equal(promoted.code, 0, promoted.stdout + promoted.stderr)
+  assert.match(promoted.stdout, new RegExp(`^promote in room '${room}' on 3 servers: primary ${s3.url}$`, 'm'))
+  assert.match(promoted.stdout, /by ops-oncall, no expiry/)
+  assert.match(promoted.stdout, new RegExp(`\\[1\\] ${s1.url}  set, acknowledged; replaced: drain ${s1.url} \\(by yreplica-cli@`))
+  assert.match(promoted.stdout, /directive set on all 3 servers, acknowledged/)
+  for (const server of servers) {
+    const seen = await directiveOn(server, room)
+    assert.deepEqual([seen?.primary, seen?.drain, seen?.by, seen?.note], [s3.url, [], 'ops-oncall', null], server.url)
+  }
+
+  const restored = await cli(['restore', '--room', room, '--json', ...urls])
+  assert.equal(restored.code, 0, restored.stdout + restored.stderr)
+  const r = json(restored)
+  assert.equal(r.directive, null)
+  for (const e of r.servers) {
+    assert.equal(e.acknowledged, true)
+    assert.equal(e.previous.primary, s3.url)
+    assert.equal(e.directive, null)
+  }
+  for (const server of servers) assert.equal(await directiveOn(server, room), null, `cleared on ${server.url}`)
+  const after = await cli(['status', '--room', room, ...urls])
+  assert.match(after.stdout, /directive {5}none/)
+  assert.match(after.stdout, /directive: none on any reachable endpoint/)
+})
+
+test('status counts the clients on each server that share presence', async () => {
+  const room = 'ops-presence'
+  const [s1, s2] = servers
+  const shown = await Replica.open({ name: 'cli-presence-a', room, storage: 'memory', endpoints: [s2.url] })
+  const quiet = await Replica.open({ name: 'cli-presence-b', room, storage: 'memory', endpoints: [s2.url] })
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(s2.url, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
+  try {
+    shown.setPresence({ user: 'ada' }) // quiet never calls setPresence: invisible to awareness
+    await waitFor(() => shown.status.connection === 'online' && quiet.status.connection === 'online' && provider.synced, 10_000, 'clients online')
+    // a provider's initial, empty awareness state ({}) reached no other client in trials, not
+    // even another provider: it is counted once it holds something
+    provider.awareness.setLocalStateField('user', 'grace')
+    await waitFor(() => quiet.presence.length === 2, 10_000, 'presence exchanged')
+    const report = json(await cli(['status', '--room', room, '--json', s1.url, s2.url]))
+    assert.deepEqual(report.endpoints.map((e) => e.clients), [0, 2], 'the replica with presence and the y-websocket provider')
+    const human = await cli(['status', '--room', room, s2.url])
+    assert.match(human.stdout, /clients {7}2 sharing presence/)
+  } finally {
+    provider.destroy()
+    doc.destroy()
+    await shown.close()
+    await quiet.close()
+  }
+})
+
+test('a directive with an unreachable server: the others are written, exit 3; a token is never printed', async () => {
+  const room = 'ops-directive-down'
+  const closed = `ws://127.0.0.1:${await freePort()}`
+  const secret = 'another-s3cret-t0ken'
+  const [s1, s2] = servers
+  const result = await cli(['drain', s1.url, '--room', room, '--token', secret, s1.url, closed, s2.url])
+  assert.equal(result.code, 3, result.stdout + result.stderr)
+  assert.match(result.stdout, new RegExp(`\\[2\\] ${closed}  UNREACHABLE  refused`))
+  assert.match(result.stdout, /directive set on 2 of 3 servers; 1 unreachable/)
+  assert.ok(!(result.stdout + result.stderr).includes(secret), 'the token is not printed')
+  for (const server of [s1, s2]) assert.deepEqual((await directiveOn(server, room))?.drain, [s1.url], server.url)
+  const viaEnv = await cli(['restore', '--room', room, '--json', s1.url, closed], { env: { YREPLICA_TOKEN: secret } })
+  assert.equal(viaEnv.code, 3)
+  const [ok, down] = json(viaEnv).servers
+  assert.deepEqual([ok.acknowledged, down.reachable, down.reason], [true, false, 'refused'])
+  assert.ok(!(viaEnv.stdout + viaEnv.stderr).includes(secret))
+  assert.equal(await directiveOn(s1, room), null)
+  assert.deepEqual((await directiveOn(s2, room))?.drain, [s1.url], 'a server not listed keeps its directive')
+})
+
 test('an unreachable server exits 3 naming it, after reporting the reachable ones; tokens are never printed', async () => {
   const closed = `ws://127.0.0.1:${await freePort()}`
   const secret = 'sup3r-s3cret-t0ken'
@@ -375,6 +504,16 @@ test('Hocuspocus (--protocol hocuspocus, --token): import on one server, status 
     assert.equal(denied.code, 4, denied.stdout + denied.stderr)
     assert.equal(json(denied).endpoints[0].reason, 'denied')
     assert.ok(!(denied.stdout + denied.stderr).includes('wrong-token'))
+
+    // a directive through the cluster: written to both servers, acknowledged by each
+    const drained = await cli(['drain', urls[0], ...flags, '--token', 'open-sesame', '--json', ...urls])
+    assert.equal(drained.code, 0, drained.stdout + drained.stderr)
+    assert.ok(json(drained).servers.every((e) => e.acknowledged))
+    const seen = json(await cli(['status', ...flags, '--token', 'open-sesame', '--json', ...urls]))
+    assert.ok(seen.endpoints.every((e) => e.directive?.drain[0] === urls[0]), JSON.stringify(seen.endpoints.map((e) => e.directive)))
+    const refused = await cli(['restore', ...flags, '--token', 'wrong-token', ...urls])
+    assert.equal(refused.code, 4, refused.stdout + refused.stderr)
+    assert.ok(!(refused.stdout + refused.stderr).includes('wrong-token'))
   } finally {
     await cluster.stop()
   }

@@ -1,6 +1,7 @@
 // Replication health: what each reachable endpoint holds, and for each pair how much each
 // lacks of the other. Shared by `status` and by `sync`'s check afterwards.
 import { snapshot, lackOf, stateVectorObject } from './document-state.js'
+import { sameDirective } from './directive.js'
 
 function counts(replica) {
   const out = {}
@@ -31,6 +32,9 @@ export function inspect(results) {
       stateVector: snap.sv,
       documentBytes: snap.size,
       collections: counts(result.replica),
+      directive: result.replica.directive,
+      // Awareness states of the other clients on that server: only clients that share presence.
+      clients: result.replica.presence.length,
     }
   })
   const pairs = []
@@ -52,7 +56,9 @@ export function inspect(results) {
     }
   }
   const unreachable = endpoints.length - snapshots.length
-  return { endpoints, pairs, same: pairs.every((p) => p.same), reachable: snapshots.length, unreachable, snapshots }
+  const reachable = endpoints.filter((e) => e.reachable)
+  const directivesAgree = reachable.every((e) => sameDirective(e.directive, reachable[0].directive))
+  return { endpoints, pairs, same: pairs.every((p) => p.same), reachable: snapshots.length, unreachable, snapshots, directivesAgree }
 }
 
 /** One sentence on the whole set. */
@@ -77,11 +83,21 @@ export function reportJson(report, room) {
     room,
     endpoints: report.endpoints.map((e) =>
       e.reachable
-        ? { url: e.url, reachable: true, rttMs: e.rttMs, stateVector: stateVectorObject(e.stateVector), documentBytes: e.documentBytes, collections: e.collections }
+        ? {
+            url: e.url,
+            reachable: true,
+            rttMs: e.rttMs,
+            stateVector: stateVectorObject(e.stateVector),
+            documentBytes: e.documentBytes,
+            collections: e.collections,
+            directive: e.directive,
+            clients: e.clients,
+          }
         : { url: e.url, reachable: false, reason: e.reason, detail: e.detail },
     ),
     pairs: report.pairs.map((p) => ({ a: urlOf(p.a), b: urlOf(p.b), aLacks: p.aLacks, bLacks: p.bLacks, same: p.same, sameStateVectors: p.sameStateVectors })),
     same: report.same,
+    directivesAgree: report.directivesAgree,
     reachable: report.reachable,
     unreachable: report.unreachable,
     verdict: verdict(report),

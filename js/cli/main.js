@@ -4,23 +4,30 @@ import * as status from './commands/status.js'
 import * as sync from './commands/sync.js'
 import * as exportCommand from './commands/export.js'
 import * as importCommand from './commands/import.js'
+import * as promote from './commands/promote.js'
+import * as drain from './commands/drain.js'
+import * as restore from './commands/restore.js'
 import { helpText } from './args.js'
 import { EXIT, UsageError } from './errors.js'
 import { Progress } from './progress.js'
 import { redact } from './redact.js'
 
 const COMMANDS = {
-  status: { module: status, summary: 'per server: reachable, RTT, state vector, size, records; and whether all hold the same state' },
+  status: { module: status, summary: 'per server: reachable, RTT, state, records, directive, clients; whether all hold the same state' },
   sync: { module: sync, summary: 'bring every listed server up to the union of their states' },
   export: { module: exportCommand, summary: "a room's collections as JSON (stdout or --out file)" },
   import: { module: importCommand, summary: 'upsert the records of an export file (--in file or stdin)' },
+  promote: { module: promote, summary: 'operator directive: every replica of the room to ENDPOINT (written to every listed server)' },
+  drain: { module: drain, summary: 'operator directive: every replica of the room off ENDPOINT (written to every listed server)' },
+  restore: { module: restore, summary: 'clear the operator directive on every listed server (replicas return after their hold-down)' },
 }
 
 function mainHelp() {
   const names = Object.keys(COMMANDS)
   const width = Math.max(...names.map((n) => n.length)) + 2
   return (
-    'Usage: yreplica <command> --room R [options] URL...\n\n' +
+    'Usage: yreplica <command> --room R [options] URL...\n' +
+    '       yreplica promote|drain ENDPOINT --room R [options] URL...\n\n' +
     'Look after a set of Yjs servers (y-websocket or Hocuspocus) holding yreplica rooms.\n\n' +
     `Commands:\n${names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n].summary}`).join('\n')}\n\n` +
     "Run 'yreplica <command> --help' for a command's options.\n\n" +

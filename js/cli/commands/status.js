@@ -4,6 +4,7 @@ import { connectAll, closeAll, replicaOptions } from '../connect.js'
 import { inspect, verdict, reportJson } from '../health.js'
 import { describeLack, describeStateVector, describeCounts, bytes } from '../format.js'
 import { EXIT, exitForUnreachable } from '../errors.js'
+import { describeDirective, describeDirectiveDetails } from '../directive.js'
 
 export const flags = {
   ...CONNECTION_FLAGS,
@@ -14,9 +15,13 @@ export const flags = {
 export const help = {
   usage: 'yreplica status --room R [options] URL...',
   summary:
-    'For each server: reachable or not (and why), round-trip time, state vector, document size and\n' +
-    'record counts per collection. Then, for each pair, how much each lacks of the other, and\n' +
-    'whether all of them hold the same state. Reads only; writes nothing.',
+    'For each server: reachable or not (and why), round-trip time, state vector, document size,\n' +
+    'record counts per collection, the operator directive in force there, and how many clients\n' +
+    'are connected to it as far as presence shows. Then, for each pair, how much each lacks of\n' +
+    'the other, and whether all of them hold the same state. Reads only; writes nothing.\n\n' +
+    'Clients are counted from presence (the awareness protocol): a yreplica replica is seen only\n' +
+    'once its app has called setPresence(), a Yjs provider once its awareness state holds a\n' +
+    'field. Clients that share no presence are not counted.',
   flags,
   details:
     'Exit codes: 0 report printed; 1 --check found differences; 2 bad arguments;\n' +
@@ -37,6 +42,8 @@ function printHuman(out, report, room) {
     lines.push(`${label(e.index)} ${e.url}  reachable  rtt ${e.rttMs ?? '?'} ms  document ${bytes(e.documentBytes)}`)
     lines.push(`    state vector  ${describeStateVector(e.stateVector)}`)
     lines.push(`    records       ${describeCounts(e.collections)}`)
+    lines.push(`    directive     ${e.directive === null ? 'none' : `${describeDirective(e.directive)} (${describeDirectiveDetails(e.directive)})`}`)
+    lines.push(`    clients       ${e.clients} sharing presence`)
   }
   if (report.pairs.length > 0) {
     lines.push('', 'replication (what each lacks of the other)')
@@ -51,6 +58,16 @@ function printHuman(out, report, room) {
     }
   }
   lines.push('', verdict(report))
+  if (report.reachable > 1) {
+    const first = report.endpoints.find((e) => e.reachable).directive
+    lines.push(
+      !report.directivesAgree
+        ? 'directive: the endpoints differ (independent servers carry it only where it was written; give promote, drain or restore every server)'
+        : first === null
+          ? 'directive: none on any reachable endpoint'
+          : `directive: ${describeDirective(first)} on every reachable endpoint`,
+    )
+  }
   if (!report.same && report.reachable > 1) lines.push(`'yreplica sync' brings every endpoint up to the union of their states`)
   out.write(`${lines.join('\n')}\n`)
 }
