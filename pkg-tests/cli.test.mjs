@@ -334,6 +334,16 @@ test('drain, promote and restore write the directive to every listed server; sta
     assert.deepEqual(seen?.drain, [s1.url], server.url)
     assert.equal(seen.note, 'kernel update')
   }
+  // as one and the same Yjs item on every server (written separately, an older one could win
+  // again where a replica carries it)
+  const itemIds = []
+  for (const server of servers) {
+    itemIds.push(await withYjsClient(server, room, (doc) => {
+      const { client, clock } = doc.getMap('yreplica.directive')._map.get('current').id
+      return `${client}:${clock}`
+    }))
+  }
+  assert.equal(new Set(itemIds).size, 1, itemIds.join(' '))
   const reader = await Replica.open({ name: 'cli-directive-reader', room, storage: 'memory', endpoints: [s3.url] })
   try {
     await waitFor(() => reader.status.connection === 'online', 10_000, 'reader online')

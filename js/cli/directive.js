@@ -45,6 +45,7 @@ export function describeDirectiveDetails(d, now = Date.now()) {
  * directive to each server through its own connection, a few milliseconds apart.
  */
 export function sameDirective(a, b) {
+  // (one item since the CLI writes the union first; older directives were written per server)
   if (a === null || b === null) return a === b
   return ['primary', 'note', 'by', 'expiresAt'].every((k) => a[k] === b[k]) && a.drain.join('\n') === b.drain.join('\n')
 }
@@ -69,7 +70,8 @@ const EXIT_DETAILS =
 const SERVERS_NOTE =
   'The directive is kept in the room, and every replica of the room follows it against its own\n' +
   'endpoints (a URL is matched exactly as the replicas list it). It is written to each listed\n' +
-  'server through its own connection: list every server of the room, since independent\n' +
+  'server through its own connection, as one Yjs item, after the servers were brought up to the\n' +
+  'union of what they hold (as sync does): list every server of the room, since independent\n' +
   "y-websocket servers do not pass it on to each other. A drained server that is down can be\n" +
   'left out of the list.'
 
@@ -121,20 +123,39 @@ function request(action, given, positionals, env) {
   return { settings, urls, directive }
 }
 
-/** Writes (or clears) the directive through one connected replica and waits for the server. */
-async function writeOne(result, directive, timeoutMs) {
-  const { replica, url } = result
-  const entry = { url, reachable: true, previous: replica.directive, directive: null, acknowledged: false }
+/**
+ * Writes (or clears) the directive on every connected server as one and the same Yjs item:
+ * the first replica first takes in what the others hold, so the write is later than every
+ * directive any listed server knows; then each of the others takes in what it lacks of the
+ * result (the servers get the union of the room, as `sync` gives it), and each server must
+ * acknowledge. Written separately per server, a server's old directive could win again on
+ * another server that a replica later carried it to.
+ */
+async function writeAll(live, directive, timeoutMs) {
+  const replicas = live.map((r) => r.replica)
+  const entries = live.map((r) => ({ url: r.url, reachable: true, previous: r.replica.directive, directive: null, acknowledged: false }))
   try {
-    if (directive === null) await replica.clearDirective()
-    else await replica.setDirective(directive)
-    await replica.flush({ timeoutMs })
-    entry.acknowledged = true
+    const [first, ...others] = replicas
+    for (const other of others) first.applyUpdate(other.encodeState(first.stateVector()))
+    if (directive === null) await first.clearDirective()
+    else await first.setDirective(directive)
+    for (const other of others) other.applyUpdate(first.encodeState(other.stateVector()))
   } catch (error) {
-    entry.error = error.message
+    for (const entry of entries) entry.error = error.message
+    return entries
   }
-  entry.directive = replica.directive
-  return entry
+  await Promise.all(
+    replicas.map(async (replica, i) => {
+      try {
+        await replica.flush({ timeoutMs })
+        entries[i].acknowledged = true
+      } catch (error) {
+        entries[i].error = error.message
+      }
+      entries[i].directive = replica.directive
+    }),
+  )
+  return entries
 }
 
 function verdictOf(action, entries, urls) {
@@ -193,9 +214,9 @@ export async function runDirective(action, argv, io) {
   let entries
   try {
     io.progress.update('writing')
-    entries = await Promise.all(
-      results.map((r) => (r.ok ? writeOne(r, directive, settings.timeoutMs) : { url: r.url, reachable: false, reason: r.reason, detail: r.detail })),
-    )
+    const live = results.filter((r) => r.ok)
+    const written = live.length > 0 ? await writeAll(live, directive, settings.timeoutMs) : []
+    entries = results.map((r) => (r.ok ? written[live.indexOf(r)] : { url: r.url, reachable: false, reason: r.reason, detail: r.detail }))
   } finally {
     await closeAll(results)
     io.progress.clear()
