@@ -42,14 +42,15 @@ const FIREFOX_PREFS = JSON.parse(readFileSync(FIREFOX_WEBDRIVER_JSON, 'utf8'))['
 const DEFAULT_VIEWPORT = { width: 1280, height: 720 } // Playwright's
 const DEFAULT_TIMEOUT = 30_000 // Playwright's
 
-/** A headless browser with a fresh, throwaway profile. */
-export async function launchBrowser(engine = 'chromium') {
+/** A headless browser with a fresh, throwaway profile. `firefoxPrefs`: more preferences for
+ * Firefox (e.g. { 'dom.quotaManager.temporaryStorage.fixedLimit': 200 } for a 200 KB quota). */
+export async function launchBrowser(engine = 'chromium', { firefoxPrefs = {} } = {}) {
   if (engine === 'chromium') {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS })
     browser.engine = 'chromium'
     return browser
   }
-  if (engine === 'firefox') return new FirefoxBrowser(await launchFirefox({}))
+  if (engine === 'firefox') return new FirefoxBrowser(await launchFirefox({ extraPrefsFirefox: { ...FIREFOX_PREFS, ...firefoxPrefs } }))
   throw new Error(`unknown browser engine '${engine}' (one of ${ENGINES.join(', ')})`)
 }
 
