@@ -179,9 +179,20 @@ class FirefoxPage {
     return arg === undefined ? this.raw.evaluate(fn) : this.raw.evaluate(fn, arg)
   }
 
+  /** Polls `fn` from here (puppeteer's own waitForFunction builds a Function in the page, which
+   * a strict Content-Security-Policy refuses); resolves with its first truthy value. */
   async waitForFunction(fn, arg, { timeout = DEFAULT_TIMEOUT } = {}) {
-    const options = { timeout, polling: 100 }
-    return arg === undefined || arg === null ? this.raw.waitForFunction(fn, options) : this.raw.waitForFunction(fn, options, arg)
+    const deadline = Date.now() + timeout
+    for (;;) {
+      const value = await this.evaluate(fn, arg ?? undefined).catch((error) => {
+        // a navigation in between destroys the context: try again in the next one
+        if (/context|navigat|destroyed|discarded/i.test(error.message)) return undefined
+        throw error
+      })
+      if (value) return value
+      if (Date.now() > deadline) throw new Error(`waitForFunction: ${fn} was not true within ${timeout} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   }
 
   $eval(selector, fn, arg) {
