@@ -39,6 +39,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking
  * captive-portal and connectivity checks, DNS over HTTPS); shared with wasm-pack's geckodriver run. */
 export const FIREFOX_WEBDRIVER_JSON = new URL('./firefox-webdriver.json', import.meta.url)
 const FIREFOX_PREFS = JSON.parse(readFileSync(FIREFOX_WEBDRIVER_JSON, 'utf8'))['moz:firefoxOptions'].prefs
+const FIREFOX_NETWORK_REPORT = /^(Firefox can.t establish a connection to the server at wss?:|The connection to wss?:\S+ was interrupted while the page was loading\.)/
 const DEFAULT_VIEWPORT = { width: 1280, height: 720 } // Playwright's
 const DEFAULT_TIMEOUT = 30_000 // Playwright's
 
@@ -120,8 +121,11 @@ class FirefoxContext {
     this.viewport = viewport
   }
 
+  /** Each page in a window of its own: a Firefox tab behind another is hidden, and its timers
+   * run at most once a second (and an element screenshot of it never finishes); Chromium's
+   * headless pages are all visible. */
   async newPage() {
-    const raw = await this.raw.newPage()
+    const raw = await this.raw.newPage({ type: 'window' })
     if (this.viewport) await setViewport(raw, this.viewport)
     const page = new FirefoxPage(this, raw)
     this.#pages.push(page)
@@ -161,9 +165,16 @@ class FirefoxPage {
     return this.#context
   }
 
-  /** 'pageerror' listeners get an Error; 'console' ones a message with text(). */
+  /** 'pageerror' listeners get an Error; 'console' ones a message with text(). Firefox reports a
+   * WebSocket that cannot connect, or is cut by a navigation, as a script error where Chromium
+   * logs it to the console (the page itself sees only the socket's error and close events):
+   * those are not passed to 'pageerror', so it means an uncaught exception in both engines. */
   on(event, listener) {
-    this.raw.on(event, listener)
+    if (event === 'pageerror') {
+      this.raw.on(event, (error) => {
+        if (!FIREFOX_NETWORK_REPORT.test(error.message)) listener(error)
+      })
+    } else this.raw.on(event, listener)
     return this
   }
 
