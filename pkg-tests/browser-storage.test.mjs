@@ -1,26 +1,33 @@
-// IndexedDB storage and cross-tab sync in headless Chromium: reopen, reload mid-burst,
-// y-indexeddb compatibility both ways, and two pages that see each other's writes offline.
+// IndexedDB storage and cross-tab sync in headless Chromium and Firefox (each test runs once per
+// engine, named with it): reopen, reload mid-burst, y-indexeddb compatibility both ways, and two
+// pages that see each other's writes offline.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '../dev/wait.mjs'
-import { launchBrowser } from '../dev/browser.mjs'
+import { ENGINES, launchBrowser } from '../dev/browser.mjs'
 import { serveBrowserSite } from '../dev/browser-site.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-let http, browser
+let http
+const browsers = {}
 
 before(async () => {
   // the installed package (not the repository's js/), next to Yjs and y-indexeddb
   http = await serveBrowserSite({ yreplicaDir: join(here, 'node_modules', 'yreplica') })
-  browser = await launchBrowser()
+  for (const engine of ENGINES) browsers[engine] = await launchBrowser(engine)
 })
 
 after(async () => {
-  await browser?.close()
+  for (const browser of Object.values(browsers)) await browser.close()
   await http?.close()
 })
+
+/** `name` as one test per engine: `fn(browser, t)`. */
+function inEachEngine(name, fn) {
+  for (const engine of ENGINES) test(`${name} [${engine}]`, (t) => fn(browsers[engine], t))
+}
 
 async function newPage(context) {
   const page = await context.newPage()
@@ -31,7 +38,7 @@ async function newPage(context) {
   return page
 }
 
-test('1,000 records in IndexedDB survive close, reopen and a page reload', async () => {
+inEachEngine('1,000 records in IndexedDB survive close, reopen and a page reload', async (browser) => {
   const context = await browser.newContext()
   const page = await newPage(context)
   const stored = await page.evaluate(async () => {
@@ -58,7 +65,7 @@ test('1,000 records in IndexedDB survive close, reopen and a page reload', async
   await context.close()
 })
 
-test('a reload in the middle of a burst keeps every write whose promise resolved', async () => {
+inEachEngine('a reload in the middle of a burst keeps every write whose promise resolved', async (browser) => {
   const context = await browser.newContext()
   const page = await newPage(context)
   const acknowledged = []
@@ -86,7 +93,7 @@ test('a reload in the middle of a burst keeps every write whose promise resolved
   await context.close()
 })
 
-test('IndexedDB is compatible with y-indexeddb in both directions', async () => {
+inEachEngine('IndexedDB is compatible with y-indexeddb in both directions', async (browser) => {
   const context = await browser.newContext()
   const page = await newPage(context)
   const result = await page.evaluate(async () => {
@@ -135,7 +142,7 @@ test('IndexedDB is compatible with y-indexeddb in both directions', async () => 
   await context.close()
 })
 
-test("two pages of one origin see each other's writes through BroadcastChannel while every server is down", async () => {
+inEachEngine("two pages of one origin see each other's writes through BroadcastChannel while every server is down", async (browser) => {
   const context = await browser.newContext()
   const [a, b] = [await newPage(context), await newPage(context)]
   const open = (page) =>
@@ -174,18 +181,27 @@ test("two pages of one origin see each other's writes through BroadcastChannel w
   await context.close()
 })
 
-test('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported; the replica stays usable', async (t) => {
+inEachEngine('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported; the replica stays usable', async (browser, t) => {
+  let cdp = null
+  if (browser.engine === 'firefox') {
+    // Firefox has no DevTools command for it; its temporary-storage limit is a preference (in
+    // KiB), so a browser of its own with a 195 KiB limit.
+    browser = await launchBrowser('firefox', { firefoxPrefs: { 'dom.quotaManager.temporaryStorage.fixedLimit': 195 } })
+    t.after(() => browser.close())
+  }
   const context = await browser.newContext()
   const page = await newPage(context)
-  // A real quota, made small through the DevTools protocol.
-  const cdp = await context.newCDPSession(page)
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: http.url, quotaSize: 200_000 })
+  if (browser.engine === 'chromium') {
+    // A real quota, made small through the DevTools protocol.
+    cdp = await context.newCDPSession(page)
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: http.url, quotaSize: 200_000 })
+  }
   // Some Chromium builds (Debian's 148) accept the override but do not apply it to the page:
   // there is then no small quota to exceed, and the test says so instead of failing.
   const quota = await page.evaluate(async () => (await navigator.storage.estimate()).quota)
   if (quota > 200_000) {
     await context.close()
-    t.skip(`this Chromium does not apply Storage.overrideQuotaForOrigin (the page sees a quota of ${quota} bytes)`)
+    t.skip(`this ${browser.engine} does not apply the small quota (the page sees a quota of ${quota} bytes)`)
     return
   }
   const result = await page.evaluate(async () => {
@@ -195,7 +211,10 @@ test('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported
     await r.collection('todos').insert({ id: 'small', title: 'fits' })
     let rejected = null
     try {
-      await r.collection('todos').insert({ id: 'big', blob: 'x'.repeat(2_000_000) })
+      // random hex, not 'x'.repeat(): both engines compress what IndexedDB stores (Firefox
+      // its values, Chromium's LevelDB its blocks), and 2 MB of one letter fits in 200 KB
+      const random = () => Array.from(crypto.getRandomValues(new Uint8Array(32_768)), (b) => b.toString(16).padStart(2, '0')).join('')
+      await r.collection('todos').insert({ id: 'big', blob: Array.from({ length: 31 }, random).join('') }) // 2 MB
     } catch (e) {
       rejected = e.code
     }
@@ -203,14 +222,14 @@ test('a write over the storage quota rejects with QUOTA_EXCEEDED and is reported
     await r.close()
     return { rejected, errors, stillThere }
   })
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: http.url })
+  await cdp?.send('Storage.overrideQuotaForOrigin', { origin: http.url })
   assert.equal(result.rejected, 'QUOTA_EXCEEDED')
   assert.ok(result.errors.includes('QUOTA_EXCEEDED'), JSON.stringify(result.errors))
   assert.equal(result.stillThere, 'fits')
   await context.close()
 })
 
-test('an open stuck behind another tab\'s upgrade rejects with TIMEOUT, and its late connection is closed', async () => {
+inEachEngine('an open stuck behind another tab\'s upgrade rejects with TIMEOUT, and its late connection is closed', async (browser) => {
   const context = await browser.newContext()
   const page = await newPage(context)
   const outcome = await page.evaluate(async () => {

@@ -1,5 +1,5 @@
-// The web build in headless Chromium syncing with real servers: a CRUD round trip with a
-// Node Yjs client, and failover when the first server is killed.
+// The web build in headless Chromium and Firefox syncing with real servers: a CRUD round trip
+// with a Node Yjs client, and failover when the first server is killed.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
@@ -11,12 +11,12 @@ import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { startServers, stopServers } from '../dev/servers.mjs'
 import { waitFor } from '../dev/wait.mjs'
-import { launchBrowser } from '../dev/browser.mjs'
+import { ENGINES, launchBrowser } from '../dev/browser.mjs'
 import { serveDir } from '../dev/static-server.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-test('in Chromium: sync with a Node Yjs client, then failover when the first server is killed', async () => {
+for (const engine of ENGINES) test(`in ${engine}: sync with a Node Yjs client, then failover when the first server is killed`, async () => {
   const servers = await startServers(2)
   const site = mkdtempSync(join(tmpdir(), 'yreplica-browser-sync-'))
   symlinkSync(join(here, 'node_modules'), join(site, 'node_modules'))
@@ -24,7 +24,7 @@ test('in Chromium: sync with a Node Yjs client, then failover when the first ser
 <script type="importmap">{ "imports": { "yreplica": "./node_modules/yreplica/js/web.js" } }</script>
 <script type="module">import { Replica } from 'yreplica'; window.Replica = Replica; window.ready = true</script>`)
   const http = await serveDir(site)
-  const browser = await launchBrowser()
+  const browser = await launchBrowser(engine)
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(servers[0].url, 'browser-room', doc, { WebSocketPolyfill: WebSocket, disableBc: true })
   try {

@@ -1,6 +1,6 @@
 // The `npm start` demo end to end: start.mjs with its three real y-websocket servers and its
-// controller, the todo app in two headless Chromium contexts (so only the servers carry data
-// between them), a freeze of the active server clicked in the page, failover, work on both
+// controller, the todo app in two headless browser contexts (so only the servers carry data
+// between them; once in Chromium, once in Firefox), a freeze of the active server clicked in the page, failover, work on both
 // sides, resume, failback, and nothing missing; an operator directive ("Drain for everyone",
 // "Restore") clicked in one page and followed by all. Then Ctrl-C must leave nothing running.
 import { test } from 'node:test'
@@ -10,7 +10,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { freePort, portIsFree } from '../dev/ports.mjs'
 import { waitFor } from '../dev/wait.mjs'
-import { launchBrowser } from '../dev/browser.mjs'
+import { ENGINES, launchBrowser } from '../dev/browser.mjs'
 import { ROOT, processExists, runDemo, startDemo } from './helpers/demo.mjs'
 
 const ARTIFACTS = join(ROOT, 'artifacts', 'demo')
@@ -59,11 +59,14 @@ const hostOf = (url) => url.replace(/^wss?:\/\//, '')
 const directiveOf = (page) =>
   page.$eval('[data-testid=directive]', (el) => ({ text: el.querySelector('[data-testid=directive-text]').textContent, drain: el.dataset.drain }))
 
-test('npm start demo: two pages sync, watch a frozen server fail over and back, nothing lost, Ctrl-C stops all', async () => {
-  mkdirSync(ARTIFACTS, { recursive: true })
+for (const engine of ENGINES) test(`npm start demo: two pages sync, watch a frozen server fail over and back, nothing lost, Ctrl-C stops all [${engine}]`, async () => {
+  // Chromium's pictures in artifacts/demo (and the README's screenshot), Firefox's beside them.
+  const artifacts = engine === 'chromium' ? ARTIFACTS : `${ARTIFACTS}-${engine}`
+  const updateScreenshot = process.env.UPDATE_SCREENSHOTS === '1' && engine === 'chromium'
+  mkdirSync(artifacts, { recursive: true })
   // The README's screenshot shows the ports `npm start` uses, when they are free here.
   const defaultPorts = [1234, 1235, 1236]
-  const useDefaults = process.env.UPDATE_SCREENSHOTS === '1' && (await Promise.all(defaultPorts.map(portIsFree))).every(Boolean)
+  const useDefaults = updateScreenshot && (await Promise.all(defaultPorts.map(portIsFree))).every(Boolean)
   const demo = await startDemo(['--http-port', '0', '--ws-ports', useDefaults ? defaultPorts.join(',') : '0,0,0'])
   const { http, servers } = demo.info
   const [first, second] = servers.map((s) => s.url)
@@ -82,7 +85,7 @@ test('npm start demo: two pages sync, watch a frozen server fail over and back, 
     assert.deepEqual((await (await fetch(new URL('/api/servers', http))).json()).map((s) => s.state), ['running', 'running', 'running'])
     assert.equal((await fetch(new URL('/api/servers/7/freeze', http), { method: 'POST' })).status, 404)
 
-    browser = await launchBrowser()
+    browser = await launchBrowser(engine)
     const pages = []
     const pageErrors = []
     for (const name of ['A', 'B']) {
@@ -110,7 +113,7 @@ test('npm start demo: two pages sync, watch a frozen server fail over and back, 
     await waitForTodos(a, expected, 'page A sees B1')
     await waitForTodos(b, expected, 'page B sees A1 and A2')
     await endpointCard(a, first).locator('[data-testid=endpoint-state]', { hasText: 'up' }).waitFor({ timeout: WAIT })
-    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(ARTIFACTS, 'endpoints-before.png') })
+    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(artifacts, 'endpoints-before.png') })
 
     // Freeze the active server the way a person does: its button in page A.
     await endpointCard(a, first).locator('[data-action=freeze]').click({ timeout: WAIT })
@@ -144,8 +147,8 @@ test('npm start demo: two pages sync, watch a frozen server fail over and back, 
     ]
     await waitForTodos(a, expected, 'page A sees B\'s work during the failover')
     await waitForTodos(b, expected, 'page B has everything during the failover')
-    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(ARTIFACTS, 'endpoints-after-failover.png') })
-    if (process.env.UPDATE_SCREENSHOTS === '1') await a.screenshot({ path: SCREENSHOT, fullPage: true })
+    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(artifacts, 'endpoints-after-failover.png') })
+    if (updateScreenshot) await a.screenshot({ path: SCREENSHOT, fullPage: true })
 
     // Resume from page B; after failbackAfterMs of answered probes both pages return to server 1.
     await endpointCard(b, first).locator('[data-action=resume]').click({ timeout: WAIT })
@@ -172,7 +175,7 @@ test('npm start demo: two pages sync, watch a frozen server fail over and back, 
     await waitFor(async () => (await shownTodos(a)).length === 2, WAIT, 'filter done')
     assert.deepEqual((await shownTodos(a)).map((t) => t.title).sort(), ['A1 buy milk', 'B1 call Bob'])
     await a.click('[data-testid=filter-all]')
-    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(ARTIFACTS, 'endpoints-after-failback.png') })
+    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(artifacts, 'endpoints-after-failback.png') })
 
     // "Drain for everyone" on server 1, clicked in page A: every page of the room (A, B and the
     // fresh one, all on server 1) leaves it at once for server 2, and each shows the directive.
@@ -196,7 +199,7 @@ test('npm start demo: two pages sync, watch a frozen server fail over and back, 
     expected = [...expected, { title: 'B4 while drained', done: false }]
     await waitForTodos(a, expected, 'page A sees B\'s todo while server 1 is drained')
     for (const page of [a, b]) assert.equal((await connectionOf(page)).endpoint, second, 'no failback while drained')
-    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(ARTIFACTS, 'endpoints-drained.png') })
+    await a.locator('[data-testid=sync-panel]').screenshot({ path: join(artifacts, 'endpoints-drained.png') })
 
     // "Restore" in page A clears it in both; after failbackAfterMs both return to server 1.
     await a.locator('[data-testid=directive-restore]').click({ timeout: WAIT })

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { launchBrowser } from '../dev/browser.mjs'
+import { ENGINES, launchBrowser } from '../dev/browser.mjs'
 import { serveDir } from '../dev/static-server.mjs'
 
 const tarball = process.env.YREPLICA_TARBALL && resolve(process.env.YREPLICA_TARBALL)
@@ -74,7 +74,7 @@ test('Node 20 imports the installed package and does CRUD', () => {
   assert.deepEqual(result, EXPECTED(result.got.id))
 })
 
-test('a browser page imports the installed package natively and does CRUD', async () => {
+for (const engine of ENGINES) test(`a browser page imports the installed package natively and does CRUD [${engine}]`, async () => {
   writeFileSync(join(project, 'index.html'), `<!doctype html>
 <script type="importmap">{ "imports": { "yreplica": "./node_modules/yreplica/js/web.js" } }</script>
 <script type="module">
@@ -82,7 +82,7 @@ test('a browser page imports the installed package natively and does CRUD', asyn
   run().then((r) => { window.__result = r }, (e) => { window.__result = { error: String(e && e.stack || e) } })
 </script>`)
   const server = await serveDir(project)
-  const browser = await launchBrowser()
+  const browser = await launchBrowser(engine)
   try {
     const page = await browser.newPage()
     const errors = []
@@ -99,7 +99,7 @@ test('a browser page imports the installed package natively and does CRUD', asyn
   }
 })
 
-test('the package runs under a strict Content-Security-Policy: no eval, no new Function', async () => {
+for (const engine of ENGINES) test(`the package runs under a strict Content-Security-Policy: no eval, no new Function [${engine}]`, async () => {
   // Only Wasm compilation is allowed ('wasm-unsafe-eval'); any eval() or Function() in the glue
   // or the facade would be refused and reported as a violation.
   const csp = "default-src 'self'; script-src 'self' 'nonce-yr' 'wasm-unsafe-eval'; connect-src 'self'"
@@ -115,7 +115,7 @@ test('the package runs under a strict Content-Security-Policy: no eval, no new F
   run().then((r) => { window.__result = r }, (e) => { window.__result = { error: String(e && e.stack || e) } })
 </script>`)
   const server = await serveDir(project, { 'content-security-policy': csp })
-  const browser = await launchBrowser()
+  const browser = await launchBrowser(engine)
   try {
     const page = await browser.newPage()
     await page.goto(`${server.url}/csp.html`)

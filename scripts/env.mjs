@@ -7,3 +7,5 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const cargoBin = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'bin')
 if (!(process.env.PATH ?? '').split(':').includes(cargoBin)) process.env.PATH = `${cargoBin}:${process.env.PATH ?? ''}`
 export const CHROMEDRIVER = process.env.CHROMEDRIVER ?? '/usr/bin/chromedriver'
+export const GECKODRIVER = process.env.GECKODRIVER ?? join(cargoBin, 'geckodriver')
+export const GECKODRIVER_VERSION = '0.37.1'

@@ -3,7 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { root, CHROMEDRIVER } from './env.mjs'
+import { root, CHROMEDRIVER, GECKODRIVER, GECKODRIVER_VERSION } from './env.mjs'
 
 const quiet = (cmd, args) => spawnSync(cmd, args, { cwd: root, encoding: 'utf8' })
 const run = (cmd, args) => {
@@ -38,9 +38,15 @@ if (wanted && installed !== wanted) {
   run('cargo', ['install', 'wasm-bindgen-cli', '--version', wanted, '--force'])
 }
 
+// wasm-pack's Firefox run uses geckodriver (GECKODRIVER points it here, so it downloads nothing).
+if (quiet(GECKODRIVER, ['--version']).stdout?.split('\n')[0].split(' ')[1] !== GECKODRIVER_VERSION) {
+  run('cargo', ['install', 'geckodriver', '--version', GECKODRIVER_VERSION, '--locked', '--force'])
+}
+
 const aptMissing = [
   ['chromium', existsSync('/usr/bin/chromium')],
   ['chromium-driver', existsSync(CHROMEDRIVER)],
+  ['firefox-esr', existsSync('/usr/bin/firefox-esr')],
   ['redis-server', has('redis-server', ['--version'])],
   // Debian keeps PostgreSQL's binaries out of PATH, under a directory per version
   ['postgresql', existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'postgres')))],
@@ -54,7 +60,7 @@ if (aptMissing.length > 0) {
   }
 }
 
-const modules = ['binaryen', 'yjs', 'playwright-core', '@y/websocket-server', '@hocuspocus/server', 'y-indexeddb'].map((m) => join(root, 'node_modules', m, 'package.json'))
+const modules = ['binaryen', 'yjs', 'playwright-core', 'puppeteer-core', '@y/websocket-server', '@hocuspocus/server', 'y-indexeddb'].map((m) => join(root, 'node_modules', m, 'package.json'))
 if (!modules.every(existsSync)) {
   run('npm', existsSync(join(root, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'])
 }

@@ -1,12 +1,14 @@
 // The test runs of `npm test` (after setup and build): lints, native tests, the wasm surface in
-// Node and headless Chromium, then the packed package against real Yjs, Node and Chromium.
+// Node, headless Chromium and headless Firefox, then the packed package against real Yjs, Node,
+// Chromium and Firefox.
 // Each runner's own summary shows; the last line sums them up. Any failure fails the run.
 //
 // `--quick` (npm run test:quick) is the loop while changing code: the lints, the native tests
 // and the pkg-tests that need neither a browser nor minutes of real servers.
 import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { root, CHROMEDRIVER } from './env.mjs'
+import { root, CHROMEDRIVER, GECKODRIVER } from './env.mjs'
 import { installPackage } from './pkg-install.mjs'
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
@@ -31,6 +33,10 @@ const steps = flags.quick
       ['core tests (native)', 'cargo', ['test']],
       ['wasm surface in Node', 'wasm-pack', ['test', '--node', '--', '--test', 'web_node']],
       ['wasm surface in headless Chromium', 'wasm-pack', ['test', '--headless', '--chrome', '--', '--test', 'web_browser']],
+      // --geckodriver: the installed one, never a download; the capabilities file: Debian's
+      // firefox-esr, with the prefs that stop its background connections.
+      ['wasm surface in headless Firefox', 'wasm-pack', ['test', '--headless', '--firefox', '--geckodriver', GECKODRIVER, '--', '--test', 'web_browser'],
+        { WASM_BINDGEN_TEST_WEBDRIVER_JSON: join(root, 'dev', 'firefox-webdriver.json') }],
       ['packed package (pkg-tests)', null, ['pkg-tests/']],
       ['soak planner and checker', process.execPath, ['--test', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', 'scripts/soak/']],
       // A short seeded fault-injection soak (both dialects); `npm run soak -- --minutes 30` is the long one.
@@ -75,9 +81,9 @@ async function packageTests(files) {
 }
 
 const results = []
-for (const [name, cmd, args] of steps) {
+for (const [name, cmd, args, env = {}] of steps) {
   console.log(`\n=== ${name} ===`)
-  const { code, text } = cmd === null ? await packageTests(args) : await runStep(cmd, args, { CHROMEDRIVER })
+  const { code, text } = cmd === null ? await packageTests(args) : await runStep(cmd, args, { CHROMEDRIVER, GECKODRIVER, ...env })
   const c = counts(text)
   if (/^ℹ pass (\d+)$/m.test(text)) {
     c.passed += Number(text.match(/^ℹ pass (\d+)$/m)[1])
