@@ -259,16 +259,17 @@ for (const engine of ENGINES) test(`npm start demo: two pages sync, watch a froz
   }
 })
 
-test('npm start demo: two windows of one browser share one connection; closing the leading one hands it to the other, nothing lost', async () => {
+for (const engine of ENGINES) test(`npm start demo: two windows of one browser share one connection; closing the leading one hands it to the other, nothing lost [${engine}]`, async () => {
   const demo = await startDemo(['--http-port', '0', '--ws-ports', '0,0,0'])
   const { http, servers } = demo.info
   const [first] = servers.map((s) => s.url)
   let browser = null
   try {
-    browser = await launchBrowser()
+    browser = await launchBrowser(engine)
     // one context: the windows share BroadcastChannel, Web Locks and IndexedDB
     const context = await browser.newContext({ viewport: VIEWPORT })
     const pages = []
+    const closed = new Set()
     for (let i = 0; i < 2; i++) {
       const page = await context.newPage()
       await page.goto(new URL('?db=e2e-leader&hb=500&missed=2&failback=2000', http).href)
@@ -277,17 +278,18 @@ test('npm start demo: two windows of one browser share one connection; closing t
       pages.push(page)
     }
     const leading = async () => {
-      const flags = await Promise.all(pages.map((p) => (p.isClosed() ? 'closed' : p.locator('[data-testid=leader]').getAttribute('data-leader'))))
+      const flags = await Promise.all(pages.map((p) => (closed.has(p) ? 'closed' : p.locator('[data-testid=leader]').getAttribute('data-leader'))))
       return pages.filter((_, i) => flags[i] === 'true')
     }
     await waitFor(async () => (await leading()).length === 1, WAIT, 'one window leads')
-    const connections = () => endpointCard(pages.find((p) => !p.isClosed()), first).locator('.process').getAttribute('data-connections')
+    const connections = () => endpointCard(pages.find((p) => !closed.has(p)), first).locator('.process').getAttribute('data-connections')
     await waitFor(async () => (await connections()) === '1', WAIT, 'one connection to server 1 for two windows')
     const [leader] = await leading()
     const follower = pages.find((p) => p !== leader)
     await addTodo(follower, 'F1 from the follower')
     await addTodo(leader, 'L1 from the leader')
     await waitForTodos(follower, [{ title: 'F1 from the follower', done: false }, { title: 'L1 from the leader', done: false }], 'both todos in the follower')
+    closed.add(leader)
     await leader.close()
     await follower.locator('[data-testid=leader][data-leader=true]').waitFor({ timeout: WAIT })
     await waitOnlineAt(follower, first, 'the other window online, now leading')
