@@ -171,3 +171,34 @@ test('in Chromium with React: hooks follow local writes, a plain Yjs client and 
     rmSync(site, { recursive: true, force: true })
   }
 })
+
+test('examples/react-todo builds with its own script and its page works', async () => {
+  const { buildExample } = await import('../examples/react-todo/build.mjs')
+  const dist = await buildExample()
+  const servers = await startServers(1)
+  const http = await serveDir(dist)
+  const browser = await launchBrowser()
+  try {
+    const page = await browser.newPage()
+    const problems = []
+    page.on('pageerror', (e) => problems.push(String(e)))
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`)
+    })
+    await page.goto(`${http.url}/?endpoints=${servers[0].url}&room=example-${Date.now()}`)
+    await page.waitForSelector('[data-testid=new-todo]')
+    for (const title of ['Buy milk', 'Walk the dog']) {
+      await page.fill('[data-testid=new-todo]', title)
+      await page.press('[data-testid=new-todo]', 'Enter')
+    }
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=todo-list] li').length === 2)
+    await page.click('[data-testid=todo-list] li input[type=checkbox]')
+    await page.waitForFunction(() => document.querySelector('[data-testid=todo-count]').textContent === '1 open · 1 done')
+    await page.waitForFunction(() => document.querySelector('[data-testid=connection]').textContent.startsWith('online'))
+    assert.deepEqual(problems, [])
+  } finally {
+    await browser.close()
+    await http.close()
+    await stopServers(servers)
+  }
+})
