@@ -10,6 +10,7 @@
 // that moved: missing < null < booleans < numbers < strings < arrays < objects, ties by id.
 
 import { invalidValue } from './errors.js'
+import { cloneJson } from './values.js'
 
 const MISSING = Symbol('missing')
 
@@ -139,7 +140,11 @@ function checkListener(listener, what) {
 
 /** The result of one watch, kept up to date from the change sets of its collection. */
 class LiveQuery {
-  constructor(collection, query, listener) {
+  /**
+   * @param start `(query) => { ids, peek }`: the ids `find(query)` returns, and `peek()`, the
+   *   records under them as the collection caches them (read, never kept or changed)
+   */
+  constructor(collection, query, listener, start) {
     this.collection = collection
     const { where, orderBy, limit, offset, includeInvalid } = query
     this.where = where
@@ -151,25 +156,30 @@ class LiveQuery {
     this.stopped = false
     // The whole query checked as find checks it, at the cost of a lookup of no id.
     collection.find({ ...query, where: whereWithIds(where, { $in: [] }) })
-    // Every record matching `where`, in result order (checks the query as find does).
-    const all = collection.find({ where, orderBy, includeInvalid })
+    // Every record matching `where`, in result order, with the values it is sorted by.
+    const match = start({ where, orderBy, includeInvalid })
     /** @type {string[]} */
-    this.ids = all.map((record) => record.id)
+    this.ids = match.ids
     /** id → the values of its orderBy fields, for every matching record */
     this.sortValues = new Map()
-    for (const record of all) this.sortValues.set(record.id, this.keyOf(record))
+    const cached = this.keys.length > 0 ? match.peek() : null
+    for (let i = 0; i < this.ids.length; i++) this.sortValues.set(this.ids[i], cached === null ? [] : this.keyOf(cached[i], true))
     this.window = this.cut()
     /** id → record, for the records of the window (handed out: shared by successive results) */
     this.records = new Map()
-    const start = this.offset
-    for (let i = 0; i < this.window.length; i++) this.records.set(this.window[i], all[start + i])
+    const records = collection.find({ where: { id: { $in: this.window } }, includeInvalid: true })
+    for (const record of records) this.records.set(record.id, record)
     this.result = this.window.map((id) => this.records.get(id))
   }
 
-  keyOf(record) {
+  /** The values `record` is sorted by; `copy`: copied (the record is the cache's own). */
+  keyOf(record, copy = false) {
     const keys = this.keys
     const values = new Array(keys.length)
-    for (let i = 0; i < keys.length; i++) values[i] = Object.hasOwn(record, keys[i].field) ? record[keys[i].field] : MISSING
+    for (let i = 0; i < keys.length; i++) {
+      const value = Object.hasOwn(record, keys[i].field) ? record[keys[i].field] : MISSING
+      values[i] = copy && typeof value === 'object' && value !== null ? cloneJson(value) : value
+    }
     return values
   }
 
@@ -307,12 +317,12 @@ function checkQuery(query, what) {
  * `collection.watch(query, listener)`: calls `listener(result, diff)` at once and after every
  * change set that changes the result. Returns the function that stops it.
  */
-export function watchQuery(collection, query, listener) {
+export function watchQuery(collection, query, listener, start) {
   const what = `${collection.name}.watch`
   if (query === undefined) query = {}
   checkQuery(query, what)
   checkListener(listener, what)
-  const live = new LiveQuery(collection, query, listener)
+  const live = new LiveQuery(collection, query, listener, start)
   const unsubscribe = collection.subscribe((changes) => live.apply(changes))
   const stop = () => {
     live.stopped = true

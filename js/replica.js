@@ -323,8 +323,7 @@ export class Collection {
     const what = `${this.name}.find`
     const core = this.#host.core(what)
     checkQuery(query, what)
-    const ids = JSON.parse(core.find(this.name, JSON.stringify(this.#withoutInvalid(query, what))))
-    return this.#cache.readMany(ids)
+    return this.#cache.readMany(JSON.parse(core.find(this.name, JSON.stringify(this.#withoutInvalid(query, what)))))
   }
 
   /**
@@ -367,7 +366,13 @@ export class Collection {
   /** Calls `listener(result, diff)` now and after every change set that changes `find(query)`'s result (js/live-query.js). */
   watch(query, listener) {
     this.#host.open()
-    return watchQuery(this, query, listener)
+    // A watch starts from the ids of the whole match and their cached values (no copies).
+    const start = (q) => {
+      const what = `${this.name}.watch`
+      const ids = JSON.parse(this.#host.core(what).find(this.name, JSON.stringify(this.#withoutInvalid(q, what))))
+      return { ids, peek: () => this.#cache.peekMany(ids) }
+    }
+    return watchQuery(this, query, listener, start)
   }
 
   /** Calls `listener(record | undefined)` now and whenever the record `id` changes. */
