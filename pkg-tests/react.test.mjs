@@ -1,4 +1,5 @@
-// yreplica/react with real React (react, react-dom) in headless Chromium: a tiny app bundled
+// yreplica/react with real React (react, react-dom; 19, the root's, and 18, from
+// pkg-tests/react18/) in headless Chromium: a tiny app bundled
 // with esbuild now, served from a temporary directory; a list (useFind), a record (useRecord)
 // and the status (useStatus) follow local writes, remote writes of a plain Yjs client through
 // real @y/websocket-servers, and a failover (the primary frozen); React's development build
@@ -26,11 +27,12 @@ import { serveDir } from '../dev/static-server.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 
 const APP = `
-import { createElement as h, StrictMode, startTransition } from 'react'
+import { createElement as h, StrictMode, startTransition, version } from 'react'
 import { createRoot } from 'react-dom/client'
 import { useFind, useRecord, useStatus } from 'yreplica/react'
 import { Replica } from 'yreplica'
 
+window.reactVersion = version
 window.start = async (endpoints) => {
   const replica = await Replica.open({ name: 'react', room: 'react-room', storage: 'memory', endpoints, heartbeatIntervalMs: 300, connectTimeoutMs: 1000 })
   const todos = replica.collection('todos')
@@ -78,7 +80,20 @@ test('on the server the hooks render their stable empty values', async () => {
   await replica.close()
 })
 
-test('in Chromium with React: hooks follow local writes, a plain Yjs client and a failover; unmount unsubscribes', async () => {
+/** An esbuild plugin that takes react and react-dom (and their subpaths) from `dir`. */
+function reactFrom(dir) {
+  return {
+    name: 'react-from',
+    setup(b) {
+      b.onResolve({ filter: /^(react|react-dom)(\/.*)?$/ }, (args) => {
+        if (args.pluginData === 'react-from') return undefined
+        return b.resolve(args.path, { resolveDir: dir, kind: args.kind, pluginData: 'react-from' })
+      })
+    },
+  }
+}
+
+for (const [major, dir] of [['19', null], ['18', join(here, 'react18')]]) test(`in Chromium with React ${major}: hooks follow local writes, a plain Yjs client and a failover; unmount unsubscribes`, async () => {
   const servers = await startServers(2)
   const site = mkdtempSync(join(tmpdir(), 'yreplica-react-'))
   symlinkSync(join(here, 'node_modules'), join(site, 'node_modules'))
@@ -90,7 +105,10 @@ test('in Chromium with React: hooks follow local writes, a plain Yjs client and 
     define: { 'process.env.NODE_ENV': '"development"' },
     logLevel: 'silent',
     // the main entry stays a module of its own (its Wasm file is fetched next to it)
-    plugins: [{ name: 'yreplica-external', setup: (b) => b.onResolve({ filter: /^yreplica$/ }, () => ({ path: 'yreplica', external: true })) }],
+    plugins: [
+      { name: 'yreplica-external', setup: (b) => b.onResolve({ filter: /^yreplica$/ }, () => ({ path: 'yreplica', external: true })) },
+      ...(dir === null ? [] : [reactFrom(dir)]),
+    ],
   })
   writeFileSync(join(site, 'index.html'), `<!doctype html>
 <link rel="icon" href="data:,">
@@ -109,6 +127,7 @@ test('in Chromium with React: hooks follow local writes, a plain Yjs client and 
     })
     await page.goto(`${http.url}/index.html`)
     await page.waitForFunction(() => window.ready === true)
+    assert.equal((await page.evaluate(() => window.reactVersion)).split('.')[0], major)
     await page.evaluate((endpoints) => window.start(endpoints), servers.map((s) => s.url))
     const items = () => page.$$eval('#list li', (lis) => lis.map((li) => li.textContent))
     const text = (selector) => page.$eval(selector, (el) => el.textContent)
