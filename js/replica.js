@@ -448,7 +448,7 @@ export function createReplicaClass(loadCore, env = {}) {
       this.name = options.name
       this.room = options.room
       this._options = options
-      /** @type {Map<string, { handle: Collection, cache: RecordCache, subscribers: Set<Function> }>} */
+      /** @type {Map<string, { handle: Collection, cache: RecordCache, subscribers: Set<Function>, validation: Validation }>} */
       this._collections = new Map()
       this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set(), directive: new Set(), invalid: new Set() }
       /** Whether the core sends values with remote changes (it starts with them on). */
@@ -1046,7 +1046,7 @@ export function createReplicaClass(loadCore, env = {}) {
       this._scheduleBroadcast()
     }
 
-    /** Listens to 'change' (every change set), 'status', 'failover', 'presence', 'directive' or 'error'. Returns an unsubscribe function. */
+    /** Listens to 'change' (every change set), 'status', 'failover', 'presence', 'directive', 'invalid' or 'error'. Returns an unsubscribe function. */
     on(event, listener) {
       const set = Object.hasOwn(this._listeners, event) ? this._listeners[event] : undefined
       if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence, directive, invalid or error)`)
