@@ -211,3 +211,30 @@ test('a listener that throws is reported as an error event and the watch goes on
   assert.deepEqual(errors.map((e) => e.message), ['boom'])
   await r.close()
 })
+
+test('a watch never re-runs its query: each change set costs one lookup by id of the records it names', async () => {
+  const r = await Replica.open({ name: 'no-rescan', storage: 'memory' })
+  const c = r.collection('todos')
+  await c.insertMany(Array.from({ length: 2000 }, (_, i) => ({ id: `t${i}`, owner: `u${i % 10}`, n: i })))
+  // every find the watch makes after it started, with what the core did for it
+  const plans = []
+  const find = c.find.bind(c)
+  c.find = (query) => {
+    plans.push(c.explain(query))
+    return find(query)
+  }
+  let calls = 0
+  c.watch({ where: { owner: 'u3' }, orderBy: '-n', limit: 5 }, () => calls++)
+  plans.length = 0
+  await c.update('t5', { n: 1e6 }) // outside the filter
+  await c.update('t13', { n: 1e6 }) // inside: to the top of the window
+  await c.insertMany([{ id: 'x1', owner: 'u3', n: 5e6 }, { id: 'x2', owner: 'u4', n: 1 }])
+  await c.delete('x1')
+  assert.equal(calls, 4)
+  assert.ok(plans.length >= 4)
+  for (const plan of plans) {
+    assert.equal(plan.index, 'id')
+    assert.ok(plan.scanned <= 5, `scanned ${plan.scanned}`)
+  }
+  await r.close()
+})
