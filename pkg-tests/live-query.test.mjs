@@ -25,6 +25,8 @@ const QUERIES = [
   { where: { s: { $gt: 'f' } }, orderBy: ['-m'] },
   { where: { g: { $nin: ['a'] }, n: { $exists: true } }, orderBy: ['g', '-n'], limit: 3 },
   { where: { tag: null }, limit: 0 },
+  { where: { id: 'r05' } },
+  { where: { id: { $nin: ['r01', 'r02', 'r03'] }, g: 'c' }, orderBy: '-s', offset: 1, limit: 3 },
 ]
 
 function diffOf(before, after) {
