@@ -1,6 +1,6 @@
 // Checking the options of replica.collection(name, options).
 
-const KNOWN = new Set(['indexes'])
+const KNOWN = new Set(['indexes', 'validate'])
 
 function collectionError(name, message) {
   const error = new Error(`collection('${name}'): ${message}`)
@@ -15,7 +15,7 @@ export function indexedFields(name, options) {
     throw collectionError(name, 'options must be an object such as { indexes: [...] }')
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw collectionError(name, `unknown option '${key}' (expected indexes)`)
+    if (!KNOWN.has(key)) throw collectionError(name, `unknown option '${key}' (expected indexes or validate)`)
   }
   const { indexes } = options
   if (indexes === undefined) return []
@@ -27,4 +27,12 @@ export function indexedFields(name, options) {
     if (field === 'id') throw collectionError(name, "'id' needs no index: records are looked up by id directly")
   }
   return indexes
+}
+
+/** The `validate` option: a function, or undefined when absent; throws INVALID_OPTION. */
+export function validatorOf(name, options) {
+  const validate = options?.validate
+  if (validate === undefined) return undefined
+  if (typeof validate !== 'function') throw collectionError(name, 'validate must be a function (record) => result')
+  return validate
 }

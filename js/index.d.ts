@@ -106,6 +106,47 @@ export interface FindOptions {
   orderBy?: string | string[]
   limit?: number
   offset?: number
+  /** Also return records that failed the collection's `validate` (left out by default). */
+  includeInvalid?: boolean
+}
+
+/** What changed in a watched result since the last call (ids of its records). */
+export interface WatchDiff {
+  /** Records that entered the result (on the first call: all of them). */
+  added: string[]
+  /** Records that left it. */
+  removed: string[]
+  /** Records in both whose value changed. */
+  changed: string[]
+  /** Whether the records in both are in a different order. */
+  moved: boolean
+}
+
+/** A record kept although it failed the collection's `validate` (an 'invalid' event). */
+export interface InvalidRecord<T extends object = Record<string, JsonValue>> {
+  collection: string
+  id: string
+  value: StoredRecord<T>
+  /** What `validate` said (its message, or the first issue's path and message). */
+  message: string
+  /** The Standard Schema issues, when the validator gave them. */
+  issues?: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }>
+}
+
+/** What `validate(record)` may return: valid are `true`, `undefined` and a result without
+ * issues; invalid are `false`, a message, Standard Schema `{ issues }` and `{ success: false }`. */
+export type ValidationResult =
+  | boolean
+  | string
+  | undefined
+  | void
+  | { issues?: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }> }
+  | { success: boolean; error?: unknown }
+
+/** `replica.watchStatus`'s value: the status with the endpoints' health and the directive. */
+export interface StatusValue extends SyncStatus {
+  endpoints: EndpointHealth[]
+  directive: Directive | null
 }
 
 export interface Change<T extends object = Record<string, JsonValue>> {
@@ -178,6 +219,11 @@ export interface CollectionOptions {
   /** Fields to keep an index on, added to those the collection already has (indexes are
    * never removed while the replica is open). Not 'id': records are looked up by id already. */
   indexes?: string[]
+  /** Checks every record: a local write that fails is refused (INVALID_VALUE, nothing written);
+   * a record from elsewhere that fails is kept, reported in an 'invalid' event and left out of
+   * find, count, watch and watchOne unless they ask for it (`includeInvalid: true`). Must be
+   * synchronous. A Standard Schema validator: `(r) => schema['~standard'].validate(r)`. */
+  validate?: (record: StoredRecord) => ValidationResult
 }
 
 export interface QueryPlan {
@@ -215,6 +261,13 @@ export declare class Collection<T extends object = Record<string, JsonValue>> {
   explain(options?: FindOptions): QueryPlan
   /** Called with each change set of this collection. Returns an unsubscribe function. */
   subscribe(listener: (changes: Change<T>[]) => void): () => void
+  /** Calls `listener` at once with `find(query)`'s result, then after every change set that
+   * changes it, with what changed. The records of a result are shared with the next result
+   * while unchanged: treat them as read-only. Returns the function that stops it. */
+  watch(query: FindOptions, listener: (result: StoredRecord<T>[], diff: WatchDiff) => void): () => void
+  /** Calls `listener` at once with the record (undefined when it does not exist), then whenever
+   * it changes, appears or goes. Returns the function that stops it. */
+  watchOne(id: string, listener: (record: StoredRecord<T> | undefined) => void, options?: { includeInvalid?: boolean }): () => void
 }
 
 export interface SyncStatus {
@@ -322,5 +375,9 @@ export declare class Replica {
   on(event: 'presence', listener: (presence: { clientId: number; state: JsonValue }[]) => void): () => void
   on(event: 'directive', listener: (directive: Directive | null) => void): () => void
   on(event: 'leader', listener: (isLeader: boolean) => void): () => void
+  on(event: 'invalid', listener: (records: InvalidRecord[]) => void): () => void
+  /** Calls `listener` at once with the status, endpoints and directive, then after every
+   * 'status', 'failover' and 'directive' event. Returns the function that stops it. */
+  watchStatus(listener: (value: StatusValue) => void): () => void
   close(): Promise<void>
 }

@@ -88,6 +88,29 @@ export class RecordCache {
     return out
   }
 
+  /**
+   * The cached objects themselves for `ids` (parsed, fetched in one call if only the core
+   * holds them; undefined for none): not to be handed out or changed, for reading fields.
+   */
+  peekMany(ids) {
+    const out = new Array(ids.length)
+    let missing = null
+    for (let i = 0; i < ids.length; i++) {
+      const entry = this._entries.get(ids[i])
+      if (entry === IN_CORE) (missing ??= []).push(i)
+      else out[i] = this._object(ids[i], entry)
+    }
+    if (missing !== null) {
+      const fetched = this._fetch(missing.map((i) => ids[i]))
+      missing.forEach((at, k) => {
+        if (fetched[k] === undefined) return
+        this._entries.set(ids[at], fetched[k])
+        out[at] = fetched[k]
+      })
+    }
+    return out
+  }
+
   /** Fresh copies of every record, in the order they entered the cache. */
   values() {
     return this.readMany([...this._entries.keys()])

@@ -8,13 +8,15 @@
 import { checkOptions, warnInsecureEndpoints } from './options.js'
 import { checkQueryValue, checkRecord } from './values.js'
 import { newId } from './ids.js'
-import { indexedFields } from './collection-options.js'
+import { indexedFields, validatorOf } from './collection-options.js'
 import { Persistence } from './persistence.js'
 import { RecordCache } from './record-cache.js'
 import { closedError, codedError, invalidValue } from './errors.js'
 import { directiveInForce, directiveToStore } from './directive.js'
 import { leaderTabsAvailable } from './leader.js'
 import { TabSync } from './tab-sync.js'
+import { watchQuery, watchRecord, watchStatus, whereWithIds } from './live-query.js'
+import { Validation } from './validation.js'
 
 /**
  * What deleting one record adds to a Yjs update, at most in practice: a deleted range for its
@@ -118,14 +120,17 @@ export class Collection {
   #host
   #cache
   #subscribers
+  #validation
 
   /** @internal */
-  constructor(name, { host, cache, subscribers }) {
+  constructor(name, { host, cache, subscribers, validation }) {
     this.name = name
     this.#host = host
     /** Every record of the collection; values are never handed out (reads copy them). */
     this.#cache = cache
     this.#subscribers = subscribers
+    /** The collection's validator and its invalid records (js/validation.js). */
+    this.#validation = validation
   }
 
   insert(record) {
@@ -180,6 +185,7 @@ export class Collection {
         }
         json = JSON.stringify(fields)
         this.#host.checkWriteSize(json.length, where)
+        if (this.#validation.active) this.#validation.checkLocal(where, op, id, fields, op === 'update' ? this.#cache.read(id) : undefined)
       }
       const core = this.#host.core(where)
       const change =
@@ -189,6 +195,7 @@ export class Collection {
             ? core.update(this.name, id, json, unsetFields(fields))
             : core[op](this.name, id, json) // insert, replace, upsert
       if (change !== undefined) {
+        this.#validation.written(id)
         if (change === 'delete') this.#cache.delete(id)
         else if (op === 'update') this.#patchCached(id, fields)
         else this.#cache.setText(id, json)
@@ -233,6 +240,7 @@ export class Collection {
             checkId(id, at)
           }
           if (this.#cache.has(id)) throw alreadyExists(this.name, id)
+          if (this.#validation.active) this.#validation.checkLocal(`${where}, record ${i}`, 'insert', id, records[i])
           ids[i] = id
           jsons[i] = JSON.stringify(records[i])
           sizes[i] = updateSize(jsons[i], fields)
@@ -312,13 +320,28 @@ export class Collection {
     return this.#cache.values()
   }
 
-  /** `{ where, orderBy, limit, offset }`: the core evaluates it and returns ids only. */
+  /** `{ where, orderBy, limit, offset, includeInvalid }`: the core evaluates it and returns ids only. */
   find(query = {}) {
     const what = `${this.name}.find`
     const core = this.#host.core(what)
     checkQuery(query, what)
-    const ids = JSON.parse(core.find(this.name, JSON.stringify(query)))
-    return this.#cache.readMany(ids)
+    return this.#cache.readMany(JSON.parse(core.find(this.name, JSON.stringify(this.#withoutInvalid(query, what)))))
+  }
+
+  /**
+   * The query the core runs: without `includeInvalid`, and unless it is true, with the records
+   * that failed validation left out (see js/validation.js).
+   */
+  #withoutInvalid(query, what) {
+    let rest = query
+    let includeInvalid
+    if (Object.hasOwn(query, 'includeInvalid')) {
+      ;({ includeInvalid, ...rest } = query)
+      if (includeInvalid !== undefined && typeof includeInvalid !== 'boolean') throw codedError('INVALID_QUERY', `${what}: includeInvalid must be true or false`)
+    }
+    if (includeInvalid === true || this.#validation.invalid.size === 0) return rest
+    const invalid = this.#validation.invalidIds((id) => this.#cache.has(id))
+    return invalid.length === 0 ? rest : { ...rest, where: whereWithIds(rest.where, { $nin: invalid }) }
   }
 
   /** Runs `query` as `find` would: `{ index, scanned }`, the index it used (null: none) and how many records it examined. */
@@ -326,15 +349,38 @@ export class Collection {
     const what = `${this.name}.explain`
     const core = this.#host.core(what)
     checkQuery(query, what)
-    return core.explain(this.name, JSON.stringify(query))
+    return core.explain(this.name, JSON.stringify(this.#withoutInvalid(query, what)))
   }
 
+  /** How many records match `where`; records that failed validation are not counted. */
   count(where) {
     const what = `${this.name}.count`
     const core = this.#host.core(what)
     checkWhere(where, what)
-    if (where === undefined || where === null || Object.keys(where).length === 0) return this.#cache.size
-    return core.count(this.name, JSON.stringify(where))
+    const invalid = this.#validation.invalid.size === 0 ? [] : this.#validation.invalidIds((id) => this.#cache.has(id))
+    if (where === undefined || where === null || Object.keys(where).length === 0) {
+      if (invalid.length === 0) return this.#cache.size
+      return this.#cache.size - invalid.length
+    }
+    return core.count(this.name, JSON.stringify(invalid.length === 0 ? where : whereWithIds(where, { $nin: invalid })))
+  }
+
+  /** Calls `listener(result, diff)` now and after every change set that changes `find(query)`'s result (js/live-query.js). */
+  watch(query, listener) {
+    this.#host.open()
+    // A watch starts from the ids of the whole match and their cached values (no copies).
+    const start = (q) => {
+      const what = `${this.name}.watch`
+      const ids = JSON.parse(this.#host.core(what).find(this.name, JSON.stringify(this.#withoutInvalid(q, what))))
+      return { ids, peek: () => this.#cache.peekMany(ids) }
+    }
+    return watchQuery(this, query, listener, start)
+  }
+
+  /** Calls `listener(record | undefined)` now and whenever the record `id` changes. */
+  watchOne(id, listener, options) {
+    this.#host.open()
+    return watchRecord(this, id, listener, options)
   }
 
   subscribe(listener) {
@@ -417,9 +463,9 @@ export function createReplicaClass(loadCore, env = {}) {
       this.name = options.name
       this.room = options.room
       this._options = options
-      /** @type {Map<string, { handle: Collection, cache: RecordCache, subscribers: Set<Function> }>} */
+      /** @type {Map<string, { handle: Collection, cache: RecordCache, subscribers: Set<Function>, validation: Validation }>} */
       this._collections = new Map()
-      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set(), directive: new Set(), leader: new Set() }
+      this._listeners = { change: new Set(), status: new Set(), failover: new Set(), error: new Set(), presence: new Set(), directive: new Set(), leader: new Set(), invalid: new Set() }
       /** With leaderTab: this tab's part in the election and the tab protocol (TabSync), else null. */
       this._tabs = null
       /** Whether the core sends values with remote changes (it starts with them on). */
@@ -989,8 +1035,11 @@ export function createReplicaClass(loadCore, env = {}) {
       const core = this._use('collection')
       if (typeof name !== 'string' || name === '') throw invalidValue('collection: the name must be a non-empty string')
       const indexes = indexedFields(name, options)
+      const validate = validatorOf(name, options)
       if (indexes.length > 0) core.addIndexes(name, indexes)
-      return this._collectionEntry(name).handle
+      const entry = this._collectionEntry(name)
+      if (validate !== undefined) this._setValidator(entry, validate)
+      return entry.handle
     }
 
     /**
@@ -1005,7 +1054,8 @@ export function createReplicaClass(loadCore, env = {}) {
           return found.map((record) => record ?? undefined)
         })
         const subscribers = new Set()
-        entry = { cache, subscribers, handle: new Collection(name, { host: this._host, cache, subscribers }) }
+        const validation = new Validation(name)
+        entry = { cache, subscribers, validation, handle: new Collection(name, { host: this._host, cache, subscribers, validation }) }
         this._collections.set(name, entry)
       }
       return entry
@@ -1013,6 +1063,23 @@ export function createReplicaClass(loadCore, env = {}) {
 
     collections() {
       return this._use('collections').collections()
+    }
+
+    /**
+     * @internal A collection's validator, given or replaced: the records it holds are checked
+     * now, and those that fail are reported in one 'invalid' event after the call returns.
+     */
+    _setValidator(entry, validate) {
+      entry.validation.validate = validate
+      entry.validation.invalid.clear()
+      const records = entry.cache.values()
+      const reports = entry.validation.checkRemote(records.map((record) => record.id), records)
+      if (reports.length > 0) queueMicrotask(() => this._emit('invalid', reports))
+    }
+
+    /** Calls `listener({ ...status, endpoints, directive })` now and on every change of them (js/live-query.js). */
+    watchStatus(listener) {
+      return watchStatus(this, listener)
     }
 
     /** Runs `fn`; its writes form one Yjs transaction (one update, one change notification). */
@@ -1075,10 +1142,10 @@ export function createReplicaClass(loadCore, env = {}) {
       this._scheduleBroadcast()
     }
 
-    /** Listens to 'change' (every change set), 'status', 'failover', 'presence', 'directive', 'leader' or 'error'. Returns an unsubscribe function. */
+    /** Listens to 'change' (every change set), 'status', 'failover', 'presence', 'directive', 'leader', 'invalid' or 'error'. Returns an unsubscribe function. */
     on(event, listener) {
       const set = Object.hasOwn(this._listeners, event) ? this._listeners[event] : undefined
-      if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence, directive, leader or error)`)
+      if (set === undefined) throw invalidValue(`on: unknown event '${event}' (expected change, status, failover, presence, directive, leader, invalid or error)`)
       if (typeof listener !== 'function') throw invalidValue('on: expected a function')
       set.add(listener)
       if (event === 'change') this._listenersChanged()
@@ -1142,12 +1209,25 @@ export function createReplicaClass(loadCore, env = {}) {
      * (`ChangeSet::to_json`): values come only while someone listens (see _listenersChanged).
      */
     _applyToCache(rows) {
+      let validated = null
       for (const [name, type, id, value] of rows) {
-        const cache = this._collectionEntry(name).cache
+        const entry = this._collectionEntry(name)
+        const cache = entry.cache
         if (type === 'delete') cache.delete(id)
         else if (value === null) cache.setInCore(id)
         else cache.setRecord(id, value)
+        if (entry.validation.active) {
+          validated ??= new Map()
+          if (!validated.has(entry)) validated.set(entry, [])
+          validated.get(entry).push(id)
+        }
       }
+      // Records from elsewhere are kept whatever they hold; those that fail validation are
+      // left out of queries and reported (js/validation.js).
+      if (validated === null) return
+      const reports = []
+      for (const [entry, ids] of validated) reports.push(...entry.validation.checkRemote(ids, entry.cache.readMany(ids)))
+      if (reports.length > 0) this._emit('invalid', reports)
     }
 
     /**

@@ -60,8 +60,11 @@ if (aptMissing.length > 0) {
   }
 }
 
-const modules = ['binaryen', 'yjs', 'playwright-core', 'puppeteer-core', '@y/websocket-server', '@hocuspocus/server', 'y-indexeddb'].map((m) => join(root, 'node_modules', m, 'package.json'))
+const modules = ['binaryen', 'yjs', 'playwright-core', 'puppeteer-core', '@y/websocket-server', '@hocuspocus/server', 'y-indexeddb', 'react', 'react-dom', 'esbuild', 'valibot'].map((m) => join(root, 'node_modules', m, 'package.json'))
 if (!modules.every(existsSync)) {
   run('npm', existsSync(join(root, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'])
 }
+// React 18 beside the root's React 19, for pkg-tests/react.test.mjs
+const react18 = join(root, 'pkg-tests', 'react18')
+if (!existsSync(join(react18, 'node_modules', 'react-dom', 'package.json'))) run('npm', ['ci', '--no-audit', '--no-fund', '--prefix', react18])
 console.log('setup: everything needed is installed')

@@ -17,7 +17,7 @@ const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', defau
 const TEST_TIMEOUT_MS = 600_000
 
 /** The pkg-tests of the quick loop: Node only, each well under a minute. */
-const QUICK_PKG_TESTS = ['crud', 'cache', 'indexes', 'interop', 'storage', 'cli', 'hostile-server'].map((name) => `pkg-tests/${name}.test.mjs`)
+const QUICK_PKG_TESTS = ['crud', 'cache', 'indexes', 'interop', 'storage', 'cli', 'hostile-server', 'live-query', 'validation'].map((name) => `pkg-tests/${name}.test.mjs`)
 
 const LINTS = [
   ['rustfmt', 'cargo', ['fmt', '--all', '--', '--check']],

@@ -1,6 +1,6 @@
 // The todo list: add, edit inline, complete, delete, filter. Every change goes through the
-// yreplica collection; the list redraws from the collection whenever it changes, whether the
-// change came from this tab, another tab or a server.
+// yreplica collection; the list and the counters are live queries (collection.watch), redrawn
+// when their result changes, whether the change came from this tab, another tab or a server.
 
 const FILTERS = {
   all: undefined,
@@ -39,7 +39,7 @@ export function mountTodos(replica, onError) {
     button.addEventListener('click', () => {
       filter = button.dataset.filter
       for (const each of filterButtons) each.setAttribute('aria-pressed', String(each === button))
-      render()
+      watchList()
     })
   }
 
@@ -119,9 +119,20 @@ export function mountTodos(replica, onError) {
     if (title) title.textContent = todo.title ?? '(untitled)'
   }
 
-  /** Redraws from the collection; `force` rebuilds the row that was being edited. */
+  /** The filter's todos, as the list's watch last gave them. */
+  let visible = []
+  let stopList = () => {}
+  /** Watches the todos the filter shows (again when the filter changes). */
+  function watchList() {
+    stopList()
+    stopList = todos.watch({ where: FILTERS[filter], orderBy: ['createdAt', 'id'] }, (result) => {
+      visible = result
+      render()
+    })
+  }
+
+  /** Redraws the list from the last result; `force` rebuilds the row that was being edited. */
   function render(force = false) {
-    const visible = todos.find({ where: FILTERS[filter], orderBy: ['createdAt', 'id'] })
     const keep = new Set(visible.map((todo) => todo.id))
     for (const [id, li] of rows) {
       if (!keep.has(id) || (force && li.querySelector('.edit'))) {
@@ -136,12 +147,19 @@ export function mountTodos(replica, onError) {
       list.append(li) // moves an existing row into order
     }
     if (editing !== null && !keep.has(editing)) editing = null // deleted elsewhere while editing
-    const open = todos.count({ done: { $ne: true } })
-    const total = todos.count()
-    count.textContent = `${open} open · ${total - open} done`
     empty.hidden = visible.length > 0
   }
 
-  todos.subscribe(() => render())
-  render()
+  // The counters: two live queries, each redrawing the line when its number changes.
+  const counts = { open: 0, done: 0 }
+  const showCounts = () => (count.textContent = `${counts.open} open · ${counts.done} done`)
+  todos.watch({ where: FILTERS.open }, (result) => {
+    counts.open = result.length
+    showCounts()
+  })
+  todos.watch({ where: FILTERS.done }, (result) => {
+    counts.done = result.length
+    showCounts()
+  })
+  watchList()
 }
