@@ -79,6 +79,7 @@ export class Leadership {
         // aborted while waiting (close, or a steal of ours replaced it), or stolen while held
         if (waiting === this._waiting && !this._closed) {
           this._stopLeading()
+          this._lastLeaderSign = performance.now() // whoever took the lock is heard from next
           this._queue()
         }
       })
@@ -105,15 +106,19 @@ export class Leadership {
     const frozen = now - this._lastTick > LEADER_TIMEOUT_MS
     this._lastTick = now
     if (this._closed) return
-    if (this.isLeader) {
-      if (frozen) {
-        // This tab's event loop stood still for longer than followers wait: one of them may
-        // lead now. Stop at once, then queue again (if none took over, this tab leads again).
+    if (frozen) {
+      // This tab's event loop stood still for longer than followers wait: what it knows of the
+      // others is old (their heartbeats wait unread), and one of them may lead now. A leader
+      // stops at once and queues again (it leads again if none took over); nobody takes over
+      // on the strength of a silence it only seemed to hear.
+      this._lastLeaderSign = now
+      if (this.isLeader) {
         this._stopLeading()
-        this._lastLeaderSign = now
         this._queue()
-        return
       }
+      return
+    }
+    if (this.isLeader) {
       this._host.heartbeat()
       return
     }
