@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { startServers, stopServers } from '../dev/servers.mjs'
 import { FaultProxy } from '../dev/fault-proxy.mjs'
 import { waitFor, sleep } from '../dev/wait.mjs'
-import { launchBrowser } from '../dev/browser.mjs'
+import { ENGINES, launchBrowser } from '../dev/browser.mjs'
 import { serveDir } from '../dev/static-server.mjs'
 
 const { values: args } = parseArgs({
@@ -20,12 +20,14 @@ const { values: args } = parseArgs({
     tabs: { type: 'string', default: '10' },
     'idle-seconds': { type: 'string', default: '10' },
     only: { type: 'string', default: 'handover,idle' },
+    engines: { type: 'string', default: ENGINES.join(',') },
   },
 })
 const TRIALS = Number(args.trials)
 const TABS = Number(args.tabs)
 const IDLE_S = Number(args['idle-seconds'])
 const ONLY = new Set(args.only.split(','))
+const BROWSERS = args.engines.split(',')
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]
 const fmt = (xs) => `p50 ${pct(xs, 50).toFixed(0)} ms, p99 ${pct(xs, 99).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})`
@@ -36,7 +38,7 @@ writeFileSync(join(site, 'index.html'), `<!doctype html>
 <script type="importmap">{ "imports": { "yreplica": "./yreplica/js/web.js" } }</script>
 <script type="module">import { Replica } from 'yreplica'; window.Replica = Replica; window.ready = true</script>`)
 const http = await serveDir(site)
-const browser = await launchBrowser()
+let browser = null
 const servers = await startServers(1)
 const proxy = await new FaultProxy({ targetPort: servers[0].port }).start()
 
@@ -97,24 +99,26 @@ async function idle(leaderTab) {
 }
 
 try {
-  const results = {}
-  if (ONLY.has('handover')) {
-    for (const kind of ['close', 'freeze']) {
-      const times = []
-      for (let i = 0; i < TRIALS; i++) times.push(await handover(kind, i))
-      results[kind] = times
-      console.log(`handover when the leader tab ${kind === 'close' ? 'closes' : 'freezes (main thread blocked)'}: ${fmt(times)}`)
+  for (const engine of BROWSERS) {
+    browser = await launchBrowser(engine)
+    if (ONLY.has('handover')) {
+      for (const kind of ['close', 'freeze']) {
+        const times = []
+        for (let i = 0; i < TRIALS; i++) times.push(await handover(kind, i))
+        console.log(`[${engine}] handover when the leader tab ${kind === 'close' ? 'closes' : 'freezes (main thread blocked)'}: ${fmt(times)}`)
+      }
     }
-  }
-  if (ONLY.has('idle')) {
-    for (const leaderTab of [false, true]) {
-      const r = await idle(leaderTab)
-      results[`idle-${leaderTab}`] = r
-      console.log(`${TABS} tabs, leaderTab ${leaderTab}: ${r.connections} connections at the server, idle ${r.up.toFixed(0)} B/s up, ${r.down.toFixed(0)} B/s down (heartbeat 1000 ms, ${IDLE_S} s)`)
+    if (ONLY.has('idle')) {
+      for (const leaderTab of [false, true]) {
+        const r = await idle(leaderTab)
+        console.log(`[${engine}] ${TABS} tabs, leaderTab ${leaderTab}: ${r.connections} connections at the server, idle ${r.up.toFixed(0)} B/s up, ${r.down.toFixed(0)} B/s down (heartbeat 1000 ms, ${IDLE_S} s)`)
+      }
     }
+    await browser.close()
+    browser = null
   }
 } finally {
-  await browser.close()
+  await browser?.close()
   await proxy.close()
   await stopServers(servers)
   await http.close()
