@@ -7,11 +7,9 @@ import { writeFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
-import { WebSocket } from 'ws'
 import { startServers, stopServers } from '../dev/servers.mjs'
 import { FaultProxy } from '../dev/fault-proxy.mjs'
+import { readServer } from './helpers/read-server.mjs'
 import { waitFor, sleep } from '../dev/wait.mjs'
 import { ENGINES, launchBrowser } from '../dev/browser.mjs'
 import { serveDir } from '../dev/static-server.mjs'
@@ -96,18 +94,6 @@ async function allOnlineAt(tabs, url) {
   }, 15_000, `every tab online at ${url}`)
 }
 
-/** What a fresh plain Yjs client reads from `url`. */
-async function readServer(url, room) {
-  const doc = new Y.Doc()
-  const provider = new WebsocketProvider(url, room, doc, { WebSocketPolyfill: WebSocket, disableBc: true })
-  try {
-    await waitFor(() => provider.synced, 10_000, 'reader synced')
-    return doc.getMap('todos').toJSON()
-  } finally {
-    provider.destroy()
-    doc.destroy()
-  }
-}
 
 for (const engine of ENGINES) {
   test(`three tabs hold one connection; writes from each reach the server; a frozen server moves them together [${engine}]`, async () => {

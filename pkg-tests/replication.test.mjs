@@ -10,6 +10,7 @@ import { HocuspocusProvider } from '@hocuspocus/provider'
 import { Replica } from 'yreplica'
 import { startServers, stopServers } from '../dev/servers.mjs'
 import { startCluster } from '../dev/cluster.mjs'
+import { readServer as readServerAt } from './helpers/read-server.mjs'
 import { waitFor, sleep } from '../dev/wait.mjs'
 
 globalThis.WebSocket ??= WebSocket // @hocuspocus/provider needs a global WebSocket in Node
@@ -44,18 +45,7 @@ async function open(name, endpoints, options = {}) {
 const inSync = (replica, servers) =>
   waitFor(() => replica.status.connection === 'online' && replica.status.servers === servers, 15_000, `${servers} servers in sync`)
 
-/** What a fresh plain Yjs client (y-websocket) reads from `server`. */
-async function readServer(server, collection = 'todos') {
-  const doc = new Y.Doc()
-  const provider = new WebsocketProvider(server.url, 'room-r', doc, { WebSocketPolyfill: WebSocket, disableBc: true })
-  try {
-    await waitFor(() => provider.synced, 10_000, `y-websocket synced with ${server.url}`)
-    return doc.getMap(collection).toJSON()
-  } finally {
-    provider.destroy()
-    doc.destroy()
-  }
-}
+const readServer = (server, collection) => readServerAt(server.url, 'room-r', collection)
 
 async function writeMany(replica, prefix, n) {
   const ids = []

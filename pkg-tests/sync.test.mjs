@@ -6,6 +6,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { WebSocket } from 'ws'
 import { Replica } from 'yreplica'
 import { startServers, stopServers } from '../dev/servers.mjs'
+import { readServer as readServerAt } from './helpers/read-server.mjs'
 import { waitFor, sleep } from '../dev/wait.mjs'
 
 const HB = 300
@@ -35,18 +36,7 @@ async function open(name, servers, options = {}) {
 const online = (replica, server) =>
   waitFor(() => replica.status.connection === 'online' && (!server || replica.status.endpoint === server.url), 15_000, `online at ${server?.url}`)
 
-/** A fresh plain Yjs client (y-websocket) reading what `server` holds. */
-async function readServer(server, collection = 'todos') {
-  const doc = new Y.Doc()
-  const provider = new WebsocketProvider(server.url, 'room-1', doc, { WebSocketPolyfill: WebSocket, disableBc: true })
-  try {
-    await waitFor(() => provider.synced, 10_000, `y-websocket synced with ${server.url}`)
-    return doc.getMap(collection).toJSON()
-  } finally {
-    provider.destroy()
-    doc.destroy()
-  }
-}
+const readServer = (server, collection) => readServerAt(server.url, 'room-1', collection)
 
 after(async () => {
   await Promise.all(opened.map((r) => r.close()))
