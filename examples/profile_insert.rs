@@ -3,7 +3,10 @@ use std::time::Instant;
 use yreplica::replica::{Replica, Values};
 
 fn main() {
-    let n = 10_000;
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000);
     let json: Vec<String> = (0..n)
         .map(|i| format!(r#"{{"title":"Task number {i} with some words","done":{},"prio":{},"tags":["a","b"],"createdAt":{},"owner":"u{}"}}"#, i % 3 == 0, i % 5, 1_700_000_000_000u64 + i, i % 97))
         .collect();

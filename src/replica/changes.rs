@@ -1,6 +1,6 @@
 //! Change sets: which records a transaction (or a batch of them) inserted, updated or deleted.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::sync::Arc;
 
 use yrs::types::{EntryChange, Event, Events, PathSegment};
@@ -123,6 +123,8 @@ pub(crate) struct ChangeLog {
 }
 
 impl ChangeLog {
+    const KEPT_CAPACITY: usize = 64;
+
     pub(crate) fn touch(&mut self, collection: &Arc<str>, id: &Arc<str>, existed_before: bool) {
         if let Some(ids) = self.unindexed.get_mut(collection) {
             ids.insert(id.clone());
@@ -163,10 +165,29 @@ impl ChangeLog {
     }
 
     pub(crate) fn take(&mut self) -> Vec<Touched> {
-        // A fresh set, not `clear()`: clearing walks the whole capacity, so after one large
-        // change set every later single write would cost as much as that set.
-        self.seen = HashSet::new();
+        self.forget_seen();
         std::mem::take(&mut self.touched)
+    }
+
+    /// Forgets what was touched, keeping small allocations for the next write.
+    pub(crate) fn clear(&mut self) {
+        self.forget_seen();
+        if self.touched.capacity() <= Self::KEPT_CAPACITY {
+            self.touched.clear();
+        } else {
+            self.touched = Vec::new();
+        }
+    }
+
+    fn forget_seen(&mut self) {
+        // A small set is cleared and kept (most writes touch one record); a large one is
+        // replaced, because clearing walks its whole capacity: after one large change set
+        // every later single write would cost as much as that set.
+        if self.seen.capacity() <= Self::KEPT_CAPACITY {
+            self.seen.clear();
+        } else {
+            self.seen = HashSet::new();
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -8,7 +8,9 @@
 //! every query, which keeps it exact after local writes and remote updates alike.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{btree_set, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{btree_set, BTreeSet, BinaryHeap};
+
+use foldhash::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 

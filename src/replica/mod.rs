@@ -29,6 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use foldhash::HashSetExt;
 use yrs::types::{DeepObservable, ToJson};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -219,7 +220,11 @@ impl Replica {
         }
         let (value, touched) = result?;
         if changed {
-            let collection: Arc<str> = collection.into();
+            // the name as the collection keeps it (a write always has its collection)
+            let collection = self
+                .collections
+                .get_key_value(collection)
+                .map_or_else(|| Arc::from(collection), |(name, _)| name.clone());
             let mut log = self.log.borrow_mut();
             for (id, existed_before) in touched {
                 log.touch(&collection, &Arc::from(id), existed_before);
@@ -250,9 +255,11 @@ impl Replica {
         let map = self.collection_map(collection)?;
         {
             let txn = self.doc.transact();
-            let mut ids = HashSet::with_capacity(records.len());
+            let mut ids = foldhash::HashSet::with_capacity(records.len());
             for (id, _) in &records {
-                check_id(id, &format!("insert into '{collection}'"))?;
+                if id.is_empty() {
+                    check_id(id, &format!("insert into '{collection}'"))?;
+                }
                 if !ids.insert(id.as_str()) || record_at(&map, &txn, id).is_some() {
                     return Err(ReplicaError::AlreadyExists {
                         collection: collection.into(),
@@ -377,7 +384,7 @@ impl Replica {
         let mut deleted = vec![false; ids.len()];
         {
             let txn = self.doc.transact();
-            let mut seen = HashSet::with_capacity(ids.len());
+            let mut seen = foldhash::HashSet::with_capacity(ids.len());
             for (i, id) in ids.iter().enumerate() {
                 let id = id.as_ref();
                 deleted[i] = seen.insert(id) && record_at(&map, &txn, id).is_some();
@@ -511,7 +518,11 @@ impl Replica {
     /// what changed (every record of an `insert_many` is inserted). An open batch still counts
     /// them in its net change set.
     pub fn forget_changes(&mut self) {
-        self.take_touched();
+        if self.batch_depth > 0 {
+            self.take_touched();
+        } else {
+            self.log.borrow_mut().clear();
+        }
     }
 
     fn take_touched(&mut self) -> Vec<changes::Touched> {

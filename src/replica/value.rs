@@ -1,6 +1,6 @@
 //! Converting between app JSON, `yrs::Any` and the JSON text the JS facade reads.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess};
@@ -14,17 +14,49 @@ use super::error::{ReplicaError, Result};
 pub type Fields = Vec<(Arc<str>, Any)>;
 
 /// Field names shared by the records of one write: yrs keeps a field's name with each of its
-/// items, so a name shared by 100,000 records is one allocation instead of 100,000.
-#[derive(Debug, Default)]
-struct Names(HashSet<Arc<str>>);
+/// items, so a name shared by 100,000 records is one allocation instead of 100,000. Records
+/// of one write mostly name the same fields in the same order, so the name after the last
+/// one found is tried first, then the others (a handful: no hashing needed).
+#[derive(Debug)]
+struct Names {
+    known: Vec<Arc<str>>,
+    next: usize,
+    /// How many names are kept for sharing; records with more get the rest unshared.
+    max_shared: usize,
+}
 
 impl Names {
+    fn shared() -> Names {
+        Names {
+            known: Vec::new(),
+            next: 0,
+            max_shared: 64,
+        }
+    }
+
+    /// For one record: nothing to share with.
+    fn unshared() -> Names {
+        Names {
+            known: Vec::new(),
+            next: 0,
+            max_shared: 0,
+        }
+    }
+
     fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(known) = self.0.get(name) {
-            return known.clone();
+        let guess = self.known.get(self.next).filter(|known| &***known == name);
+        let found = guess
+            .map(|_| self.next)
+            .or_else(|| self.known.iter().position(|known| &**known == name));
+        if let Some(at) = found {
+            self.next = at + 1;
+            return self.known[at].clone();
         }
         let name: Arc<str> = name.into();
-        self.0.insert(name.clone());
+        if self.known.len() < self.max_shared {
+            self.known.push(name.clone());
+            self.next = self.known.len();
+        }
         name
     }
 }
@@ -34,7 +66,7 @@ pub(crate) const ID_FIELD: &str = "id";
 
 /// Parses a JSON object of fields. `what` names the operation, for the error (built only then).
 pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fields> {
-    let mut names = Names::default();
+    let mut names = Names::unshared();
     let mut parser = serde_json::Deserializer::from_str(json);
     FieldsSeed(&mut names)
         .deserialize(&mut parser)
@@ -44,7 +76,7 @@ pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fie
 
 /// Parses a JSON array of records (objects of fields, UTF-8), sharing field names among them.
 pub fn records_from_json(json: &[u8], what: impl FnOnce() -> String) -> Result<Vec<Fields>> {
-    let mut names = Names::default();
+    let mut names = Names::shared();
     let mut parser = serde_json::Deserializer::from_slice(json);
     RecordsSeed(&mut names)
         .deserialize(&mut parser)

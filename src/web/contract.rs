@@ -25,7 +25,13 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 /// A record's net change after a single-record write: its kind's name (`'insert'`, `'update'`,
 /// `'delete'`, as in change sets and `Change.type`), or `undefined` when nothing changed.
 pub fn change(kind: Option<ChangeKind>) -> JsValue {
-    kind.map_or(JsValue::UNDEFINED, |kind| JsValue::from_str(kind.as_str()))
+    thread_local! {
+        // Made once: a string made per write is decoded from UTF-8 in JS every time.
+        static NAMES: [JsValue; 3] = ChangeKind::ALL.map(|kind| JsValue::from_str(kind.as_str()));
+    }
+    kind.map_or(JsValue::UNDEFINED, |kind| {
+        NAMES.with(|names| names[kind as usize].clone())
+    })
 }
 
 /// `replica.status`, and the payload of a `status` event.

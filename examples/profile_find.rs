@@ -1,0 +1,45 @@
+//! Where a query without an index spends its time (native):
+//! cargo run --release --example profile_find -- 1000000
+use std::time::Instant;
+use yreplica::replica::{Query, Replica};
+
+fn main() {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let mut replica = Replica::new();
+    for from in (0..n).step_by(100_000) {
+        let json: Vec<String> = (from..(from + 100_000).min(n))
+            .map(|i| format!(r#"{{"title":"Task number {i} with some words","done":{},"prio":{},"tags":["a","b"],"createdAt":{},"owner":"user-{}"}}"#, i % 3 == 0, i % 5, 1_700_000_000_000u64 + i, i % 97))
+            .collect();
+        let fields = yreplica::replica::value::records_from_json(
+            format!("[{}]", json.join(",")).as_bytes(),
+            String::new,
+        )
+        .expect("records");
+        let records = (from..)
+            .zip(fields)
+            .map(|(i, f)| (format!("rec-{i:07}"), f))
+            .collect();
+        replica.insert_many("todos", records).expect("insert");
+    }
+    let queries = [
+        (
+            "scan",
+            r#"{"where":{"done":false,"prio":{"$gte":2}},"orderBy":["-prio","title"],"limit":20}"#,
+        ),
+        (
+            "owner",
+            r#"{"where":{"owner":"user-42"},"orderBy":"-createdAt","limit":20}"#,
+        ),
+    ];
+    for (name, json) in queries {
+        let query = Query::from_json(json).expect("query");
+        for _ in 0..3 {
+            let t = Instant::now();
+            let ids = replica.find("todos", &query).expect("find");
+            println!("{name}: {:?} ({} ids)", t.elapsed(), ids.len());
+        }
+    }
+}
