@@ -1,5 +1,5 @@
 //! Where a query without an index spends its time (native):
-//! cargo run --release --example profile_find -- 1000000
+//! cargo run --release --example profile_find -- 1000000 [--indexes]
 use std::time::Instant;
 use yreplica::replica::{Query, Replica};
 
@@ -34,12 +34,27 @@ fn main() {
             r#"{"where":{"owner":"user-42"},"orderBy":"-createdAt","limit":20}"#,
         ),
     ];
+    let indexed = std::env::args().nth(2).is_some_and(|a| a == "--indexes");
+    if indexed {
+        let t = Instant::now();
+        replica
+            .add_indexes("todos", &["owner".into(), "createdAt".into()])
+            .expect("indexes");
+        println!("indexes built in {:?}", t.elapsed());
+    }
     for (name, json) in queries {
         let query = Query::from_json(json).expect("query");
         for _ in 0..3 {
             let t = Instant::now();
             let ids = replica.find("todos", &query).expect("find");
-            println!("{name}: {:?} ({} ids)", t.elapsed(), ids.len());
+            let explained = replica.explain("todos", &query).expect("explain");
+            println!(
+                "{name}: {:?} ({} ids, index {:?}, {} scanned)",
+                t.elapsed(),
+                ids.len(),
+                explained.index,
+                explained.scanned
+            );
         }
     }
 }

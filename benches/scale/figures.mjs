@@ -2,7 +2,10 @@
 // for yreplica, Yjs and native yrs, with what failed.
 import { median } from './measure.mjs'
 
-/** The operations of the main table, in order: key, short name, label and unit (ms unless 'B'). */
+/**
+ * The operations of the main table, in order: key, short name, label and unit (ms unless 'B');
+ * `server`: a part of the figure above it that the server's work decides (not the library's).
+ */
 export const OPERATIONS = [
   { key: 'insert', short: 'insert', label: 'insert N (yreplica: one insertMany; Yjs, yrs: one transaction)' },
   { key: 'get', short: 'get each', label: 'get each record by id' },
@@ -14,7 +17,9 @@ export const OPERATIONS = [
   { key: 'load', short: 'load', label: 'load the full state into a fresh replica / doc' },
   { key: 'loadIndexed', short: 'load with indexes', label: 'load into a collection with indexes on owner, createdAt' },
   { key: 'syncYws', short: 'sync from @y/websocket-server', label: 'fresh client syncs from @y/websocket-server (Yjs: y-websocket)' },
+  { key: 'syncYwsArrived', short: '… document arrived (y-websocket)', server: true, label: '… of it until the document had arrived whole (the server encoding it, the transfer)' },
   { key: 'syncHp', short: 'sync from Hocuspocus', label: 'fresh client syncs from Hocuspocus (Yjs: @hocuspocus/provider)' },
+  { key: 'syncHpArrived', short: '… document arrived (Hocuspocus)', server: true, label: '… of it until the document had arrived whole (the server encoding it, the transfer)' },
   { key: 'idbPersist', short: 'Chromium persist', label: 'Chromium: insert N → durable in IndexedDB (Yjs: y-indexeddb)' },
   { key: 'idbOpen', short: 'Chromium cold open', label: 'Chromium: cold open of that database → all N readable' },
   { key: 'stateBytes', short: 'state size', label: 'state size (Yjs v1 update)', unit: 'B' },
@@ -43,6 +48,8 @@ export function figuresOf(raw) {
     if (raw.sync) {
       f.syncYws[lib] = summarise(raw.sync['y-websocket']?.[lib], (v) => v.ms)
       f.syncHp[lib] = summarise(raw.sync.hocuspocus?.[lib], (v) => v.ms)
+      f.syncYwsArrived[lib] = summarise(raw.sync['y-websocket']?.[lib], (v) => v.arrivedMs)
+      f.syncHpArrived[lib] = summarise(raw.sync.hocuspocus?.[lib], (v) => v.arrivedMs)
     }
     if (raw.idb) {
       f.idbPersist[lib] = summarise(raw.idb[lib], (v) => v.persist)

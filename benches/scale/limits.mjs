@@ -3,15 +3,13 @@
 // records is ~150 MB of JSON. Everything bench:scale raises to let such sizes through is
 // here, and every raise is reported in the results' notes.
 //
-// - Node's `ws` refuses received messages over 100 MiB (its `maxPayload`): every Node-side
-//   client (yreplica's WebSocket, y-websocket's and Hocuspocus' providers) gets a `ws`
-//   subclass with a raised `maxPayload`.
+// - Node's `ws` refuses received messages over 100 MiB (its `maxPayload`): y-websocket's and
+//   Hocuspocus' providers get a `ws` subclass with a raised `maxPayload` (yreplica sets
+//   `maxPayload` from its own `maxFrameBytes`).
 // - yreplica refuses writes over `maxUpdateBytes` (default 4 MiB) with TOO_LARGE and frames
 //   over `maxFrameBytes` (default 16 MiB) with FRAME_TOO_LARGE. The benchmark first tries the
 //   defaults; only when a write is refused with TOO_LARGE does it reopen with RAISED and say
-//   so. For sync it passes `maxFrameBytes` up front (a refused frame is an 'error' event and a
-//   reconnect loop, not an exception). When the library accepts any size by default, these
-//   raises become no-ops and the notes disappear.
+//   so. A yreplica sync client runs with the default limits (`maxFrameBytes` is 512 MiB).
 // - yreplica gives a server heartbeatIntervalMs × (missedHeartbeats + 1) of silence (3 s by
 //   default) and connectTimeoutMs (3 s) to open; a server busy preparing a large document for
 //   a fresh client is silent for longer, and the replica drops the link and starts over. A
@@ -49,11 +47,6 @@ export const RAISED_WRITE_LIMITS = { maxUpdateBytes: BIG, maxFrameBytes: BIG }
 
 /** Timeouts for a first sync of a large document (see above). */
 export const RELAXED_TIMEOUTS = { heartbeatIntervalMs: 30_000, missedHeartbeats: 2, connectTimeoutMs: 30_000 }
-
-/** Options for a yreplica client in Node that receives a whole large document from a server. */
-export async function syncLimits() {
-  return { maxFrameBytes: BIG, WebSocket: await largeFrameWebSocketClass() }
-}
 
 /**
  * Runs `act(replica)` on a replica opened by `open(extraOptions)` with the library's default

@@ -113,7 +113,8 @@ export function targetsTable(sizes, figuresBySize) {
     rows.push(['1,000,000: indexed find under 5 ms', isNumber(ms) ? `${formatValue(ms)} ms` : '—', mark(isNumber(ms) ? ms < 5 : undefined)])
   }
   if (sizes.includes(100_000) && sizes.includes(1_000_000)) {
-    const over = OPERATIONS.filter(({ key }) => {
+    const over = OPERATIONS.filter(({ key, server }) => {
+      if (server) return false
       const r = ratio(figuresBySize[1_000_000]?.[key]?.yreplica, figuresBySize[100_000]?.[key]?.yreplica)
       return r !== undefined && r > 12
     }).map(({ short }) => short)

@@ -1,5 +1,7 @@
 // Child: one fresh client syncing the N-record document from a filled server; the time from
-// opening until it is online (synced) and all N records are present.
+// opening until it is online (synced) and all N records are present, and of that time, how
+// long until the largest message (the document) had arrived whole: the server's encoding and
+// the transfer, before the client's own work on it.
 //   client 'yreplica': Replica.open({ endpoints: [url], protocol }) with `storage: 'memory'`
 //   client 'yjs':      Yjs 13 with y-websocket's WebsocketProvider or @hocuspocus/provider
 import * as Y from 'yjs'
@@ -8,8 +10,23 @@ import { HocuspocusProvider } from '@hocuspocus/provider'
 import { Replica } from '../../js/node.js'
 import { runChild, onExit } from './child.mjs'
 import { COLLECTION } from './records.mjs'
-import { syncLimits, largeFrameWebSocketClass, RELAXED_TIMEOUTS } from './limits.mjs'
+import { largeFrameWebSocketClass, RELAXED_TIMEOUTS } from './limits.mjs'
 import { whenTrue, heapUsedAfterGc, wasmBytesInUse, wasmMemoryBytes } from './measure.mjs'
+
+/** Notes when the largest message a socket of `Base` receives has arrived, since `start`. */
+function arrivalTimed(Base) {
+  const largest = { bytes: 0, atMs: undefined, start: 0 }
+  class ArrivalTimedWebSocket extends Base {
+    constructor(...args) {
+      super(...args)
+      this.on('message', (data) => {
+        const bytes = data.byteLength ?? data.length ?? 0
+        if (bytes > largest.bytes) Object.assign(largest, { bytes, atMs: performance.now() - largest.start })
+      })
+    }
+  }
+  return { WebSocket: ArrivalTimedWebSocket, largest }
+}
 
 /**
  * With `timeouts: 'default'`, a link dropped before the client is online ends the attempt
@@ -20,10 +37,12 @@ async function syncYreplica({ dialect, url, room, n, timeouts }, timeoutMs, note
   const wasmBefore = wasmMemoryBytes()
   const inUseBefore = wasmBytesInUse()
   const errors = []
-  const limits = await syncLimits()
   const extra = timeouts === 'relaxed' ? RELAXED_TIMEOUTS : {}
+  // the library's default limits: `ws` only to see when the document has arrived
+  const { WebSocket: Timed, largest } = arrivalTimed((await import('ws')).WebSocket)
   const start = performance.now()
-  const replica = await Replica.open({ name: 'fresh-client', room, storage: 'memory', endpoints: [url], protocol: dialect, ...limits, ...extra })
+  largest.start = start
+  const replica = await Replica.open({ name: 'fresh-client', room, storage: 'memory', endpoints: [url], protocol: dialect, WebSocket: Timed, ...extra })
   onExit(() => replica.close())
   replica.on('error', (error) => errors.push(`${error.code}: ${error.message}`))
   const statuses = []
@@ -55,15 +74,16 @@ async function syncYreplica({ dialect, url, room, n, timeouts }, timeoutMs, note
     wasmInUse: inUse === undefined ? undefined : inUse - inUseBefore,
   }
   await replica.close()
-  return { ms, timeouts, ...memory }
+  return { ms, arrivedMs: largest.atMs, timeouts, ...memory }
 }
 
 async function syncYjs({ dialect, url, room, n }, timeoutMs) {
   const heapBefore = heapUsedAfterGc()
-  const LargeFrameWebSocket = await largeFrameWebSocketClass()
+  const { WebSocket: LargeFrameWebSocket, largest } = arrivalTimed(await largeFrameWebSocketClass())
   const doc = new Y.Doc()
   const todos = doc.getMap(COLLECTION)
   const start = performance.now()
+  largest.start = start
   let synced
   if (dialect === 'hocuspocus') {
     const provider = new HocuspocusProvider({ url, name: room, document: doc, WebSocketPolyfill: LargeFrameWebSocket })
@@ -75,7 +95,7 @@ async function syncYjs({ dialect, url, room, n }, timeoutMs) {
     synced = () => provider.synced
   }
   const ms = await whenTrue(() => synced() && todos.size === n, start, { timeoutMs, what: `synced with ${n} records` })
-  return { ms, heapBytes: heapUsedAfterGc() - heapBefore }
+  return { ms, arrivedMs: largest.atMs, heapBytes: heapUsedAfterGc() - heapBefore }
 }
 
 runChild(async (task, note) => {
