@@ -1,8 +1,8 @@
 //! Change sets: which records a transaction (or a batch of them) inserted, updated or deleted.
 
-use foldhash::{HashMap, HashSet, HashSetExt};
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashSet, HashSetExt};
 use yrs::types::{EntryChange, Event, Events, PathSegment};
 use yrs::TransactionMut;
 

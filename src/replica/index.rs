@@ -9,11 +9,10 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{btree_set, BTreeSet, BinaryHeap};
-
-use foldhash::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use yrs::Any;
 
 use super::query::compare;

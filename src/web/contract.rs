@@ -29,8 +29,9 @@ pub fn change(kind: Option<ChangeKind>) -> JsValue {
         // Made once: a string made per write is decoded from UTF-8 in JS every time.
         static NAMES: [JsValue; 3] = ChangeKind::ALL.map(|kind| JsValue::from_str(kind.as_str()));
     }
-    kind.map_or(JsValue::UNDEFINED, |kind| {
-        NAMES.with(|names| names[kind as usize].clone())
+    let at = |kind| ChangeKind::ALL.iter().position(|k| *k == kind);
+    kind.and_then(at).map_or(JsValue::UNDEFINED, |at| {
+        NAMES.with(|names| names[at].clone())
     })
 }
 
