@@ -120,6 +120,15 @@ export function targetsTable(sizes, figuresBySize) {
     }).map(({ short }) => short)
     const measured = OPERATIONS.some(({ key }) => ratio(figuresBySize[1_000_000]?.[key]?.yreplica, figuresBySize[100_000]?.[key]?.yreplica) !== undefined)
     rows.push(['every yreplica figure at 1M ≤ 12× its 100k figure', over.length > 0 ? `over: ${over.join('; ')}` : measured ? 'all within' : '—', mark(measured ? over.length === 0 : undefined)])
+    // How fast memory gets slower with the heap's size is the machine's: native yrs in the same
+    // run shows it for the figures it measures.
+    const growthOf = (key, lib) => ratio(figuresBySize[1_000_000]?.[key]?.[lib], figuresBySize[100_000]?.[key]?.[lib])
+    const floor = OPERATIONS.filter(({ key }) => key !== 'stateBytes' && growthOf(key, 'native') !== undefined && growthOf(key, 'yreplica') !== undefined)
+    if (floor.length > 0) {
+      const faster = floor.filter(({ key }) => growthOf(key, 'yreplica') > growthOf(key, 'native')).map(({ short }) => short)
+      const label = `context, not a target: yreplica's growth from 100k to 1M at most native yrs' in the same run (${floor.map(({ short }) => short).join(', ')})`
+      rows.push([label, faster.length > 0 ? `over: ${faster.join('; ')}` : 'all within', faster.length > 0 ? 'over' : 'within'])
+    }
   }
   return rows.length === 0 ? null : table(['target (issue #12)', 'this run', 'verdict'], rows)
 }
