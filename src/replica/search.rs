@@ -110,7 +110,7 @@ impl Replica {
             }
             scanned += other.scanned;
         }
-        run.finish();
+        run.finish_keeping_page(query);
         scanned += run.scanned;
         let ids = page(run.rows, query);
         Ok(Found {
@@ -250,6 +250,37 @@ where
     }
 }
 
+impl<'a, T: ReadTxn, F> Run<'a, T, Row<'a>, F>
+where
+    F: FnMut(&Filter, &Candidate<'a, T>) -> Option<Row<'a>>,
+{
+    /// [`Run::finish`], keeping only the rows that can still be on the query's page when the
+    /// plan looks at every candidate: a scan with a limit then holds at most twice the page,
+    /// not every match (the order is total, ties broken by id, so the page is the same).
+    fn finish_keeping_page(&mut self, query: &Query) {
+        let keep = match (self.plan.stop, query.limit) {
+            (Stop::Never, Some(limit)) => query.offset.saturating_add(limit),
+            _ => return self.finish(),
+        };
+        let bound = keep.saturating_mul(2).max(64);
+        while self.step() {
+            if self.rows.len() >= bound {
+                trim_to_page(&mut self.rows, keep, query);
+            }
+        }
+    }
+}
+
+/// Keeps the first `keep` rows in query order (in no particular order among themselves).
+fn trim_to_page(rows: &mut Vec<Row<'_>>, keep: usize, query: &Query) {
+    if keep == 0 {
+        rows.clear();
+    } else if keep < rows.len() {
+        rows.select_nth_unstable_by(keep - 1, |a, b| compare_rows(a, b, &query.order_by));
+        rows.truncate(keep);
+    }
+}
+
 /// A record a plan looks at. Its indexed fields are read from the indexes (current since
 /// the query began), which costs one lookup instead of several in the document; the record
 /// itself is read only for other fields.
@@ -374,18 +405,10 @@ impl<'a, T: ReadTxn> Iterator for Candidates<'a, T> {
 /// The ids of the page `offset..offset + limit` of matching rows, in query order. With a
 /// limit only that page and what comes before it are sorted.
 fn page(mut rows: Vec<Row<'_>>, query: &Query) -> Vec<String> {
-    let order = |a: &_, b: &_| compare_rows(a, b, &query.order_by);
-    let end = query
-        .limit
-        .map_or(rows.len(), |limit| query.offset.saturating_add(limit));
-    if end < rows.len() {
-        if end == 0 {
-            return Vec::new();
-        }
-        rows.select_nth_unstable_by(end - 1, order);
-        rows.truncate(end);
+    if let Some(limit) = query.limit {
+        trim_to_page(&mut rows, query.offset.saturating_add(limit), query);
     }
-    rows.sort_by(order);
+    rows.sort_by(|a, b| compare_rows(a, b, &query.order_by));
     rows.into_iter()
         .skip(query.offset)
         .map(|(id, _)| id.to_string())
