@@ -259,9 +259,7 @@ impl Replica {
             let txn = self.doc.transact();
             let mut ids = foldhash::HashSet::with_capacity(records.len());
             for (id, _) in &records {
-                if id.is_empty() {
-                    check_id(id, &format!("insert into '{collection}'"))?;
-                }
+                check_id(id, || format!("insert into '{collection}'"))?;
                 if !ids.insert(id.as_str()) || record_at(&map, &txn, id).is_some() {
                     return Err(ReplicaError::AlreadyExists {
                         collection: collection.into(),
@@ -347,7 +345,7 @@ impl Replica {
         fields: Fields,
     ) -> Result<Option<ChangeKind>> {
         let map = self.collection_map(collection)?;
-        check_id(id, &format!("upsert into '{collection}'"))?;
+        check_id(id, || format!("upsert into '{collection}'"))?;
         let fields = without_own_id(fields, id, collection)?;
         let (existed, changed) = self.write(collection, |txn| match record_at(&map, txn, id) {
             Some(record) => {

@@ -258,8 +258,8 @@ where
     /// plan looks at every candidate: a scan with a limit then holds at most twice the page,
     /// not every match (the order is total, ties broken by id, so the page is the same).
     fn finish_keeping_page(&mut self, query: &Query) {
-        let keep = match (self.plan.stop, query.limit) {
-            (Stop::Never, Some(limit)) => query.offset.saturating_add(limit),
+        let keep = match (self.plan.stop, page_end(query)) {
+            (Stop::Never, Some(end)) => end,
             _ => return self.finish(),
         };
         let bound = keep.saturating_mul(2).max(64);
@@ -269,6 +269,11 @@ where
             }
         }
     }
+}
+
+/// How many rows in query order the page needs (`offset + limit`), if the query has a limit.
+fn page_end(query: &Query) -> Option<usize> {
+    query.limit.map(|limit| query.offset.saturating_add(limit))
 }
 
 /// Keeps the first `keep` rows in query order (in no particular order among themselves).
@@ -405,8 +410,8 @@ impl<'a, T: ReadTxn> Iterator for Candidates<'a, T> {
 /// The ids of the page `offset..offset + limit` of matching rows, in query order. With a
 /// limit only that page and what comes before it are sorted.
 fn page(mut rows: Vec<Row<'_>>, query: &Query) -> Vec<String> {
-    if let Some(limit) = query.limit {
-        trim_to_page(&mut rows, query.offset.saturating_add(limit), query);
+    if let Some(end) = page_end(query) {
+        trim_to_page(&mut rows, end, query);
     }
     rows.sort_by(|a, b| compare_rows(a, b, &query.order_by));
     rows.into_iter()

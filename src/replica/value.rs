@@ -26,20 +26,12 @@ struct Names {
 }
 
 impl Names {
-    fn shared() -> Names {
+    /// Names for `records` records: one record has nothing to share with.
+    fn for_records(records: usize) -> Names {
         Names {
             known: Vec::new(),
             next: 0,
-            max_shared: 64,
-        }
-    }
-
-    /// For one record: nothing to share with.
-    fn unshared() -> Names {
-        Names {
-            known: Vec::new(),
-            next: 0,
-            max_shared: 0,
+            max_shared: if records > 1 { 64 } else { 0 },
         }
     }
 
@@ -66,7 +58,7 @@ pub(crate) const ID_FIELD: &str = "id";
 
 /// Parses a JSON object of fields. `what` names the operation, for the error (built only then).
 pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fields> {
-    let mut names = Names::unshared();
+    let mut names = Names::for_records(1);
     let mut parser = serde_json::Deserializer::from_str(json);
     FieldsSeed(&mut names)
         .deserialize(&mut parser)
@@ -76,7 +68,7 @@ pub fn fields_from_json(json: &str, what: impl FnOnce() -> String) -> Result<Fie
 
 /// Parses a JSON array of records (objects of fields, UTF-8), sharing field names among them.
 pub fn records_from_json(json: &[u8], what: impl FnOnce() -> String) -> Result<Vec<Fields>> {
-    let mut names = Names::shared();
+    let mut names = Names::for_records(usize::MAX);
     let mut parser = serde_json::Deserializer::from_slice(json);
     RecordsSeed(&mut names)
         .deserialize(&mut parser)
@@ -245,11 +237,13 @@ fn not_json(what: impl FnOnce() -> String, e: impl std::fmt::Display) -> Replica
     ReplicaError::InvalidValue(format!("{}: not valid JSON: {e}", what()))
 }
 
-/// Checks that a record id is usable as a key.
-pub(crate) fn check_id(id: &str, what: &str) -> Result<()> {
+/// Checks that a record id is usable as a key. `what` names the operation, for the error
+/// (built only then: a batch checks every id).
+pub(crate) fn check_id(id: &str, what: impl FnOnce() -> String) -> Result<()> {
     if id.is_empty() {
         return Err(ReplicaError::InvalidValue(format!(
-            "{what}: the id must be a non-empty string"
+            "{}: the id must be a non-empty string",
+            what()
         )));
     }
     Ok(())
