@@ -47,12 +47,27 @@ const DEFAULT_TIMEOUT = 30_000 // Playwright's
  * Firefox (e.g. { 'dom.quotaManager.temporaryStorage.fixedLimit': 200 } for a 200 KB quota). */
 export async function launchBrowser(engine = 'chromium', { firefoxPrefs = {} } = {}) {
   if (engine === 'chromium') {
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS })
+    const browser = await launchChromium()
     browser.engine = 'chromium'
     return browser
   }
   if (engine === 'firefox') return new FirefoxBrowser(await launchFirefox({ extraPrefsFirefox: { ...FIREFOX_PREFS, ...firefoxPrefs } }))
   throw new Error(`unknown browser engine '${engine}' (one of ${ENGINES.join(', ')})`)
+}
+
+/** Debian's Chromium now and then dies during start-up ("Target page, context or browser has
+ * been closed" before any page): that is the browser, not the code under test, so a failed launch
+ * is tried again, up to three times. */
+async function launchChromium(attempts = 3) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS })
+    } catch (error) {
+      if (attempt >= attempts) throw error
+      console.error(`Chromium did not start (attempt ${attempt} of ${attempts}): ${error.message.split('\n')[0]}`)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }
 }
 
 /** A headless browser context on `profile` (a directory): a second launch sees what the first

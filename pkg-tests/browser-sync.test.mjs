@@ -17,6 +17,8 @@ import { serveDir } from '../dev/static-server.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 
 for (const engine of ENGINES) test(`in ${engine}: sync with a Node Yjs client, then failover when the first server is killed`, async () => {
+  // the browser first: if it cannot start, nothing else is left running
+  const browser = await launchBrowser(engine)
   const servers = await startServers(2)
   const site = mkdtempSync(join(tmpdir(), 'yreplica-browser-sync-'))
   symlinkSync(join(here, 'node_modules'), join(site, 'node_modules'))
@@ -24,7 +26,6 @@ for (const engine of ENGINES) test(`in ${engine}: sync with a Node Yjs client, t
 <script type="importmap">{ "imports": { "yreplica": "./node_modules/yreplica/js/web.js" } }</script>
 <script type="module">import { Replica } from 'yreplica'; window.Replica = Replica; window.ready = true</script>`)
   const http = await serveDir(site)
-  const browser = await launchBrowser(engine)
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(servers[0].url, 'browser-room', doc, { WebSocketPolyfill: WebSocket, disableBc: true })
   try {

@@ -81,8 +81,9 @@ for (const engine of ENGINES) test(`a browser page imports the installed package
   import { run } from './app.mjs'
   run().then((r) => { window.__result = r }, (e) => { window.__result = { error: String(e && e.stack || e) } })
 </script>`)
-  const server = await serveDir(project)
+  // the browser first: if it cannot start, nothing else is left running
   const browser = await launchBrowser(engine)
+  const server = await serveDir(project)
   try {
     const page = await browser.newPage()
     const errors = []
@@ -114,8 +115,9 @@ for (const engine of ENGINES) test(`the package runs under a strict Content-Secu
   import { run } from './app.mjs'
   run().then((r) => { window.__result = r }, (e) => { window.__result = { error: String(e && e.stack || e) } })
 </script>`)
-  const server = await serveDir(project, { 'content-security-policy': csp })
+  // the browser first: if it cannot start, nothing else is left running
   const browser = await launchBrowser(engine)
+  const server = await serveDir(project, { 'content-security-policy': csp })
   try {
     const page = await browser.newPage()
     await page.goto(`${server.url}/csp.html`)

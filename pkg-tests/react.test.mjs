@@ -94,6 +94,8 @@ function reactFrom(dir) {
 }
 
 for (const [major, dir] of [['19', null], ['18', join(here, 'react18')]]) test(`in Chromium with React ${major}: hooks follow local writes, a plain Yjs client and a failover; unmount unsubscribes`, async () => {
+  // the browser first: if it cannot start, nothing else is left running
+  const browser = await launchBrowser()
   const servers = await startServers(2)
   const site = mkdtempSync(join(tmpdir(), 'yreplica-react-'))
   symlinkSync(join(here, 'node_modules'), join(site, 'node_modules'))
@@ -115,7 +117,6 @@ for (const [major, dir] of [['19', null], ['18', join(here, 'react18')]]) test(`
 <script type="importmap">{ "imports": { "yreplica": "./node_modules/yreplica/js/web.js" } }</script>
 <div id="root"></div><script type="module" src="./app.js"></script>`)
   const http = await serveDir(site)
-  const browser = await launchBrowser()
   const doc = new Y.Doc()
   const providers = servers.map((s) => new WebsocketProvider(s.url, 'react-room', doc, { WebSocketPolyfill: WebSocket, disableBc: true }))
   try {
@@ -194,9 +195,10 @@ for (const [major, dir] of [['19', null], ['18', join(here, 'react18')]]) test(`
 test('examples/react-todo builds with its own script and its page works', async () => {
   const { buildExample } = await import('../examples/react-todo/build.mjs')
   const dist = await buildExample()
+  // the browser first: if it cannot start, nothing else is left running
+  const browser = await launchBrowser()
   const servers = await startServers(1)
   const http = await serveDir(dist)
-  const browser = await launchBrowser()
   try {
     const page = await browser.newPage()
     const problems = []
