@@ -1,5 +1,5 @@
 // The native floor: examples/yrs_floor.rs (plain yrs, no replica), built once in release with
-// opt-level 3 (the crate's release profile is opt-level "z", for the Wasm build), then run
+// opt-level 3 (the crate's release profile is opt-level "s", for the Wasm build), then run
 // as its own process per size.
 import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
