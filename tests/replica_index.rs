@@ -443,6 +443,13 @@ fn plans_give_the_results_a_scan_gives() {
         json!({"where": {"owner": "u1"}, "limit": 0}),
         json!({"where": {"owner": {"$in": ["u2", "u1", "u9"]}}, "limit": 4, "offset": 3}),
         json!({"where": {"prio": {"$in": [1, "high"]}}, "limit": 6}),
+        // races: the equality gathers its records while the walk down n runs; it wins
+        // (all of u3's 10 are needed), or the walk does
+        json!({"where": {"owner": "u3"}, "orderBy": "-n", "limit": 2}),
+        json!({"where": {"owner": "u3"}, "orderBy": "n", "limit": 12}),
+        json!({"where": {"prio": 1}, "orderBy": ["-n"], "limit": 3, "offset": 1}),
+        json!({"where": {"prio": {"$gte": 0}}, "orderBy": "-n", "limit": 3}),
+        json!({"where": {"owner": {"$in": ["u1", "u4"]}, "prio": 4}, "orderBy": ["n"], "limit": 3}),
     ] {
         let query = parse_query(&q);
         assert_eq!(

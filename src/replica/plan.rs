@@ -96,7 +96,9 @@ impl Plan {
     /// walking that field's index in order, to run side by side with `chosen`: whichever
     /// finishes first gives the result, so a query costs at most twice the better plan
     /// whatever the data (an owner with half the records, sorted by date, stops after the
-    /// first page; an owner with three records is done after three).
+    /// first page; an owner with three records is done after three). A chosen plan that
+    /// examines all its candidates anyway only gathers them during the race, so when the
+    /// rival wins the query costs little more than the rival alone.
     pub(crate) fn rival(query: &Query, indexed: &[String], chosen: &Plan) -> Option<Plan> {
         let Source::Index { field: used, .. } = &chosen.source else {
             return None;
