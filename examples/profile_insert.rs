@@ -1,4 +1,5 @@
-//! Where bulk insert spends its time (native): cargo run --release --example profile_insert
+//! Where bulk insert and single updates spend their time (native):
+//! cargo run --release --example profile_insert -- [N]
 use std::time::Instant;
 use yreplica::replica::{Replica, Values};
 
@@ -21,6 +22,7 @@ fn main() {
             .enumerate()
             .map(|(i, fields)| (format!("rec-{i}"), fields))
             .collect();
+        let ids: Vec<String> = records.iter().map(|(id, _)| id.clone()).collect();
         plain_yrs(&records);
         let mut r = Replica::new();
         let t = Instant::now();
@@ -29,8 +31,17 @@ fn main() {
         let t = Instant::now();
         let c = r.take_changes_with(Values::Omit).to_json();
         let take = t.elapsed();
+        // as the facade does per `update`: parse the patch, write it, forget the changes
+        let t = Instant::now();
+        for (i, id) in ids.iter().enumerate() {
+            let patch = format!(r#"{{"prio":{}}}"#, 5 + i % 5);
+            let set = yreplica::replica::value::fields_from_json(&patch, String::new).unwrap();
+            r.update("todos", id, set, &[]).unwrap();
+            r.forget_changes();
+        }
+        let update = t.elapsed();
         println!(
-            "parse {parse:?} insert {insert:?} take {take:?} ({} bytes)",
+            "parse {parse:?} insert {insert:?} take {take:?} ({} bytes) update each {update:?}",
             c.len()
         );
     }
@@ -53,4 +64,16 @@ fn plain_yrs(records: &[(String, yreplica::replica::Fields)]) {
         }
     }
     println!("  plain yrs insert+commit, no observers: {:?}", t.elapsed());
+    let map = doc.get_or_insert_map("todos");
+    let t = Instant::now();
+    for (i, (id, _)) in records.iter().enumerate() {
+        let mut txn = doc.transact_mut();
+        if let Some(yrs::Out::YMap(record)) = map.get(&txn, id) {
+            record.insert(&mut txn, "prio", (5 + i % 5) as i64);
+        }
+    }
+    println!(
+        "  plain yrs update each, own transaction: {:?}",
+        t.elapsed()
+    );
 }

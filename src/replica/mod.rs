@@ -25,7 +25,7 @@ pub mod summary;
 pub mod value;
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -80,7 +80,8 @@ pub struct Replica {
     doc: Doc,
     /// Root maps already observed. `Doc::get_or_insert_map` opens a write transaction, so each
     /// collection's map is looked up once and kept.
-    collections: HashMap<Arc<str>, MapRef>,
+    /// (looked up on every write and read: foldhash, not std's SipHash)
+    collections: foldhash::HashMap<Arc<str>, MapRef>,
     log: Rc<RefCell<ChangeLog>>,
     /// Open `begin_batch` calls; change sets are held back until the outermost one ends.
     batch_depth: u32,
@@ -97,7 +98,7 @@ pub struct Replica {
     /// Remote blocks that wait for what they build on (see [`arrival`]).
     held: arrival::HeldUpdates,
     /// Secondary indexes by collection (see [`index`] and [`search`]).
-    indexes: HashMap<Arc<str>, index::CollectionIndexes>,
+    indexes: foldhash::HashMap<Arc<str>, index::CollectionIndexes>,
     /// The operator directive last reported by [`Replica::directive_changed`].
     last_directive: Option<Directive>,
     /// Updates from servers that changed the document, kept for the other tabs while this
@@ -129,7 +130,7 @@ impl Replica {
     fn with_doc(doc: Doc) -> Self {
         Replica {
             doc,
-            collections: HashMap::new(),
+            collections: Default::default(),
             log: Rc::new(RefCell::new(ChangeLog::default())),
             batch_depth: 0,
             pending_origin: Origin::Local,
@@ -138,7 +139,7 @@ impl Replica {
             batch_updates: Vec::new(),
             batch_log: ChangeLog::default(),
             held: arrival::HeldUpdates::default(),
-            indexes: HashMap::new(),
+            indexes: Default::default(),
             last_directive: None,
             server_updates: None,
             from_server: false,
