@@ -337,7 +337,7 @@ fn sorted_walk(query: &Query, indexed: &[String]) -> Option<Access> {
 
 /// The order to walk an index on `field` in and when the walk may stop.
 fn walk_order(query: &Query, field: &str, intervals: &[Interval]) -> (WalkOrder, Stop) {
-    let enough = query.limit.map(|limit| query.offset.saturating_add(limit));
+    let enough = query.page_end();
     let by_key = |descending: bool| {
         if descending {
             WalkOrder::Descending

@@ -50,6 +50,11 @@ pub struct Query {
 }
 
 impl Query {
+    /// How many rows in query order the page needs (`offset + limit`), if there is a limit.
+    pub(crate) fn page_end(&self) -> Option<usize> {
+        self.limit.map(|limit| self.offset.saturating_add(limit))
+    }
+
     /// Parses `{ where, orderBy, limit, offset }` (JSON text); every part is optional.
     pub fn from_json(json: &str) -> Result<Query> {
         Query::from_any(&parse(json)?)

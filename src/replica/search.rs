@@ -101,14 +101,8 @@ impl Replica {
             // that examines every candidate anyway only gathers them meanwhile (the next
             // index entry, no lookup): it examines them if it wins, so a race the rival wins
             // costs little more than the rival's walk.
-            let gather = chosen.stop == Stop::Never;
             let rival_won = loop {
-                let going = if gather {
-                    run.gather_next()
-                } else {
-                    run.step()
-                };
-                if !going {
+                if !run.race_step() {
                     break false;
                 }
                 if !other.step() {
@@ -263,6 +257,16 @@ where
         while self.step() {}
     }
 
+    /// One turn of the chosen plan in a race: a plan that examines every candidate anyway
+    /// only gathers the next one; others step.
+    fn race_step(&mut self) -> bool {
+        if self.plan.stop == Stop::Never {
+            self.gather_next()
+        } else {
+            self.step()
+        }
+    }
+
     /// Takes the next candidate from the source to examine later (the next [`Run::step`]s
     /// examine gathered ones first); false when the source has no more.
     fn gather_next(&mut self) -> bool {
@@ -284,7 +288,7 @@ where
     /// plan looks at every candidate: a scan with a limit then holds at most twice the page,
     /// not every match (the order is total, ties broken by id, so the page is the same).
     fn finish_keeping_page(&mut self, query: &Query) {
-        let keep = match (self.plan.stop, page_end(query)) {
+        let keep = match (self.plan.stop, query.page_end()) {
             (Stop::Never, Some(end)) => end,
             _ => return self.finish(),
         };
@@ -295,11 +299,6 @@ where
             }
         }
     }
-}
-
-/// How many rows in query order the page needs (`offset + limit`), if the query has a limit.
-fn page_end(query: &Query) -> Option<usize> {
-    query.limit.map(|limit| query.offset.saturating_add(limit))
 }
 
 /// Keeps the first `keep` rows in query order (in no particular order among themselves).
@@ -436,7 +435,7 @@ impl<'a, T: ReadTxn> Iterator for Candidates<'a, T> {
 /// The ids of the page `offset..offset + limit` of matching rows, in query order. With a
 /// limit only that page and what comes before it are sorted.
 fn page(mut rows: Vec<Row<'_>>, query: &Query) -> Vec<String> {
-    if let Some(end) = page_end(query) {
+    if let Some(end) = query.page_end() {
         trim_to_page(&mut rows, end, query);
     }
     rows.sort_by(|a, b| compare_rows(a, b, &query.order_by));
