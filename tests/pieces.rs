@@ -166,3 +166,81 @@ fn storage_takes_a_large_batch_in_groups_it_does_not_merge_whole() {
     let mut copy = apply_all(&taken);
     assert_eq!(state(&mut copy), state(&mut r));
 }
+
+/// Write `i` of a mixed run on records `a0..a49` of [`writer`]: an update, a removed field,
+/// an insert, or a delete of the insert before.
+fn mixed_write(r: &mut Replica, i: usize) {
+    let id = format!("a{}", i % 50);
+    match i % 4 {
+        0 => r.update("todos", &id, fields(json!({"n": i})), &[]),
+        1 => r.update("todos", &id, fields(json!({})), &["tags".to_string()]),
+        2 => r
+            .insert("todos", &format!("new{i}"), fields(json!({"i": i})))
+            .map(|_| true),
+        _ => r.delete("todos", &format!("new{}", i - 1)),
+    }
+    .unwrap();
+}
+
+#[test]
+fn merging_many_updates_keeps_every_one() {
+    use yreplica::replica::merge_updates;
+    // yrs merges updates in rounds of a few (merging thousands at once costs their square):
+    // every count up to a few rounds' sizes, each update one write, some from another client
+    // (whose updates overlap one another)
+    let mut r = writer(1, "a", 50);
+    let mut other = writer(2, "b", 3);
+    let base = r.encode_state();
+    r.capture_for_storage();
+    let mut updates = Vec::new();
+    for i in 0..800 {
+        mixed_write(&mut r, i);
+        if i % 50 == 25 {
+            other
+                .update("todos", "b1", fields(json!({"by": i})), &[])
+                .unwrap();
+            r.apply_update(&other.encode_state()).unwrap();
+        }
+        updates.extend(std::iter::from_fn(|| r.take_storage_update()));
+    }
+    let counts = (1..=80).chain([511, 512, 513, updates.len()]);
+    for k in counts {
+        let merged = merge_updates(updates[..k].to_vec());
+        assert_eq!(merged.len(), 1, "{k} updates merge into one");
+        let mut one_by_one = apply_all(&[std::slice::from_ref(&base), &updates[..k]].concat());
+        let mut at_once = apply_all(&[base.clone(), merged[0].clone()]);
+        assert_eq!(state(&mut at_once), state(&mut one_by_one), "{k} updates");
+    }
+}
+
+#[test]
+fn many_small_writes_merge_into_one_update_that_keeps_every_one() {
+    use yreplica::replica::Values;
+    // the same through storage: local writes, a batch (merged at its end) and another
+    // client's updates, taken as one update
+    for count in [2, 9, 65, 513, 3000] {
+        let mut r = writer(1, "a", 50);
+        let mut other = writer(2, "b", 3);
+        let before = r.encode_state();
+        r.capture_for_storage();
+        for i in 0..count {
+            mixed_write(&mut r, i);
+            if i % 100 == 50 {
+                other
+                    .update("todos", "b1", fields(json!({"by": i})), &[])
+                    .unwrap();
+                r.apply_update(&other.encode_state()).unwrap();
+            }
+        }
+        r.begin_batch();
+        for i in count..2 * count {
+            mixed_write(&mut r, i);
+        }
+        r.end_batch(Values::Omit);
+        let taken: Vec<Vec<u8>> = std::iter::from_fn(|| r.take_storage_update()).collect();
+        assert_eq!(taken.len(), 1, "{count} writes: one merged update");
+        let mut copy = apply_all(&[before, taken[0].clone()]);
+        assert_eq!(state(&mut copy), state(&mut r), "{count} writes");
+        assert_eq!(copy.held_updates(), (0, 0), "{count} writes: nothing waits");
+    }
+}
