@@ -4,7 +4,12 @@
 // A failed append rejects the writes of its tick and reports an 'error'; the update is kept
 // and retried first on the next tick, so no change is dropped.
 
+// Compaction rewrites the whole document, so it waits for appends in proportion to the
+// document's size: at least 500, and one per 4 KiB stored. Its cost per write then stays the
+// same whatever the size (a 200 MB document is rewritten once per ~50,000 appends, not every
+// 500), while reopening applies at most that many small updates besides the snapshot.
 const COMPACT_AFTER = 500
+const STATE_BYTES_PER_APPEND = 4096
 
 function storageError(error, what) {
   if (error && typeof error === 'object' && typeof error.code === 'string' && error instanceof Error) return error
@@ -38,6 +43,8 @@ export class Persistence {
     this.tick = null
     this.retry = []
     this.records = 0
+    /** The bytes stored: the last snapshot and the appends since (the state's size, about). */
+    this.storedBytes = 0
   }
 
   /**
@@ -64,6 +71,7 @@ export class Persistence {
       }
     }
     this.records = updates.length
+    this.storedBytes = updates.reduce((sum, update) => sum + update.length, 0)
   }
 
   /** Called after each change: resolves once everything changed so far is durable. */
@@ -93,7 +101,7 @@ export class Persistence {
       try {
         while (this.retry.length > 0) {
           await this.adapter.append(this.retry[0])
-          this.retry.shift()
+          this.storedBytes += this.retry.shift().length
           this.records++
         }
       } catch (error) {
@@ -103,14 +111,16 @@ export class Persistence {
         return
       }
       tick.resolve()
-      if (this.records > COMPACT_AFTER) await this.compact()
+      if (this.records > Math.max(COMPACT_AFTER, this.storedBytes / STATE_BYTES_PER_APPEND)) await this.compact()
     })
   }
 
   async compact() {
     try {
-      await this.adapter.compact(this.core.encodeState())
+      const state = this.core.encodeState()
+      await this.adapter.compact(state)
       this.records = 1
+      this.storedBytes = state.length
     } catch (error) {
       this.onError(storageError(error, 'compact'))
     }

@@ -142,6 +142,34 @@ test('file store: past 500 records the log is compacted and reopening does not g
   }
 })
 
+test('compaction waits for appends in proportion to the document: a large one is not rewritten every 500 writes', async () => {
+  // rewriting the whole document every 500 appends made each write's cost grow with it
+  let stored = []
+  const compactions = []
+  const adapter = {
+    async load() { return [] },
+    async append(update) { stored.push(update) },
+    async compact(state) {
+      compactions.push({ appends: stored.length, storedBytes: stored.reduce((sum, u) => sum + u.length, 0) })
+      stored = [state]
+    },
+    async close() {},
+  }
+  const r = await Replica.open({ name: 'large', storage: adapter })
+  const todos = r.collection('todos')
+  await todos.insertMany(Array.from({ length: 20_000 }, (_, i) => ({ id: `r${i}`, text: `record ${i} `.repeat(12) })))
+  for (let i = 0; i < 1500; i++) await todos.update(`r${i}`, { i })
+  // ~3.7 MB stored: one compaction, after ~900 appends (compacting past every 500 made three)
+  assert.equal(compactions.length, 1, JSON.stringify(compactions))
+  assert.ok(compactions[0].appends > compactions[0].storedBytes / 4096, JSON.stringify(compactions))
+  // (small documents still compact past 500 appends: see the file store's test above)
+  const restored = await Replica.open({ name: 'restored', storage: { async load() { return stored }, async append() {}, async compact() {}, async close() {} } })
+  assert.equal(restored.collection('todos').count(), 20_000)
+  assert.equal(restored.collection('todos').get('r1499').i, 1499)
+  await restored.close()
+  await r.close()
+})
+
 test('a failing custom adapter rejects the write and reports an error; nothing is dropped', async () => {
   const stored = []
   let failNext = false
