@@ -182,6 +182,14 @@ fn mixed_write(r: &mut Replica, i: usize) {
     .unwrap();
 }
 
+/// Another client writes and `r` receives its whole state (overlapping what it had before).
+fn remote_write(other: &mut Replica, r: &mut Replica, i: usize) {
+    other
+        .update("todos", "b1", fields(json!({"by": i})), &[])
+        .unwrap();
+    r.apply_update(&other.encode_state()).unwrap();
+}
+
 #[test]
 fn merging_many_updates_keeps_every_one() {
     use yreplica::replica::merge_updates;
@@ -196,10 +204,7 @@ fn merging_many_updates_keeps_every_one() {
     for i in 0..800 {
         mixed_write(&mut r, i);
         if i % 50 == 25 {
-            other
-                .update("todos", "b1", fields(json!({"by": i})), &[])
-                .unwrap();
-            r.apply_update(&other.encode_state()).unwrap();
+            remote_write(&mut other, &mut r, i);
         }
         updates.extend(std::iter::from_fn(|| r.take_storage_update()));
     }
@@ -226,10 +231,7 @@ fn many_small_writes_merge_into_one_update_that_keeps_every_one() {
         for i in 0..count {
             mixed_write(&mut r, i);
             if i % 100 == 50 {
-                other
-                    .update("todos", "b1", fields(json!({"by": i})), &[])
-                    .unwrap();
-                r.apply_update(&other.encode_state()).unwrap();
+                remote_write(&mut other, &mut r, i);
             }
         }
         r.begin_batch();
