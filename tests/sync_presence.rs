@@ -20,17 +20,22 @@ fn awareness(client: u64, clock: u32, json: &str) -> Vec<u8> {
     }))
 }
 
-fn awareness_sent(s: &Sim) -> usize {
+/// The awareness states sent, in order, as JSON texts.
+fn states_sent(s: &Sim) -> Vec<String> {
     s.outputs
         .iter()
-        .filter(|(_, o)| match o {
-            Output::Send { data, .. } => matches!(
-                protocol::decode_frame(data).ok().as_deref(),
-                Some([Message::Awareness(_)])
-            ),
-            _ => false,
+        .filter_map(|(_, o)| match o {
+            Output::Send { data, .. } => match protocol::decode_frame(data).ok()?.pop()? {
+                Message::Awareness(u) => Some(u.clients.values().next()?.json.to_string()),
+                _ => None,
+            },
+            _ => None,
         })
-        .count()
+        .collect()
+}
+
+fn sent(s: &Sim, state: &str) -> usize {
+    states_sent(s).iter().filter(|j| *j == state).count()
 }
 
 fn presence_events(s: &Sim) -> usize {
@@ -41,13 +46,13 @@ fn presence_events(s: &Sim) -> usize {
 }
 
 #[test]
-fn our_state_is_sent_after_the_handshake_renewed_and_its_echo_ignored() {
+fn our_state_is_sent_on_connecting_renewed_and_its_echo_ignored() {
     let mut s = Sim::new(1, |_| {});
     s.set_presence(Some(r#"{"name":"ada"}"#));
-    assert_eq!(awareness_sent(&s), 0, "nothing to send it on yet");
+    assert!(states_sent(&s).is_empty(), "nothing to send it on yet");
     s.start();
     s.advance(100);
-    assert_eq!(awareness_sent(&s), 1);
+    assert!(sent(&s, r#"{"name":"ada"}"#) >= 1);
     s.advance(100);
     assert_eq!(
         s.engine.presence_json(),
@@ -55,8 +60,49 @@ fn our_state_is_sent_after_the_handshake_renewed_and_its_echo_ignored() {
         "the server's echo of our own state is not a peer"
     );
     assert_eq!(presence_events(&s), 0);
-    s.advance(31_000);
-    assert_eq!(awareness_sent(&s), 3, "renewed every 15 s");
+    // a link that is never quiet needs no probes, and the state is still renewed every 15 s
+    let conn = s.active_conn();
+    let before = sent(&s, r#"{"name":"ada"}"#);
+    for clock in 1..=62 {
+        s.inject(conn, &awareness(42, clock, r#"{"name":"bob"}"#));
+        s.advance(500);
+    }
+    assert_eq!(
+        sent(&s, r#"{"name":"ada"}"#) - before,
+        2,
+        "{:?}",
+        states_sent(&s)
+    );
+    assert!(states_sent(&s).iter().all(|j| j == r#"{"name":"ada"}"#));
+}
+
+#[test]
+fn without_presence_the_probes_carry_the_empty_state_and_empty_states_are_no_peers() {
+    let mut s = Sim::new(1, |_| {});
+    s.start();
+    s.advance(10_000);
+    let states = states_sent(&s);
+    assert!(states.len() >= 5, "idle: a probe per heartbeat, {states:?}");
+    assert!(states.iter().all(|j| j == "{}"), "{states:?}");
+    assert_eq!(
+        s.servers[0].seen_step1, 1,
+        "no SyncStep1 but the handshake's"
+    );
+    let conn = s.active_conn();
+    s.inject(conn, &awareness(42, 1, "{}"));
+    s.inject(conn, &awareness(43, 1, " { } "));
+    assert_eq!(s.engine.presence_json(), "[]");
+    s.inject(conn, &awareness(42, 2, r#"{"name":"bob"}"#));
+    assert_eq!(presence_events(&s), 1);
+    s.inject(conn, &awareness(42, 3, "{}"));
+    assert_eq!(s.engine.presence_json(), "[]", "emptied: gone");
+    assert_eq!(presence_events(&s), 2);
+    // cleared after being set: the probes carry the empty state again
+    s.set_presence(Some("[1]"));
+    s.set_presence(None);
+    s.advance(3_000);
+    let last = states_sent(&s).pop();
+    assert_eq!(last.as_deref(), Some("{}"));
 }
 
 #[test]

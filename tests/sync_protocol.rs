@@ -478,12 +478,13 @@ fn presence_beyond_max_message_bytes_in_total_drops_the_server() {
     assert_eq!(s.online_at(), Some(s.url(1)));
 }
 
-#[test]
-fn a_slow_first_answer_is_awaited_without_probes_that_would_make_the_server_encode_again() {
+/// A server that takes 40 s to encode its first answer, saying nothing meanwhile, while the
+/// replica writes and flushes: `relays` says whether it answers light probes.
+fn slow_first_answer(relays: bool) -> Sim {
     let mut s = Sim::new(2, |_| {});
     fill(&s.servers[0].doc, 10, 1000);
-    // the server takes 40 s to encode its answer, saying nothing meanwhile
     s.servers[0].answer_delay = 40_000;
+    s.servers[0].relays_awareness = relays;
     s.start();
     s.write("local", 1); // a write while the answer is on its way …
     s.flush(1, 120_000); // … and a flush: neither may send a SyncStep1 yet
@@ -493,13 +494,34 @@ fn a_slow_first_answer_is_awaited_without_probes_that_would_make_the_server_enco
     assert_eq!(s.engine.status().connection.as_str(), "syncing");
     s.advance(2_000);
     assert_eq!(s.online_at(), Some(s.url(0)), "{:?}", s.errors());
-    // the probe held back goes out now, with the whole state vector: its answer is small
+    s
+}
+
+fn flush_resolved(s: &Sim, id: u64) -> bool {
+    s.outputs
+        .iter()
+        .any(|(_, o)| matches!(o, yreplica::sync::Output::FlushResolved { id: i } if *i == id))
+}
+
+#[test]
+fn a_slow_first_answer_is_awaited_without_probes_that_would_make_the_server_encode_again() {
+    // a server that echoes awareness: the probes are light from the start
+    let mut s = slow_first_answer(true);
+    s.advance(45_000);
+    assert!(flush_resolved(&s, 1));
+    assert_eq!(
+        s.servers[0].seen_step1, 1,
+        "no SyncStep1 but the handshake's"
+    );
+    assert!(s.server_has(0, "local"));
+    assert!(s.errors().is_empty(), "{:?}", s.errors());
+
+    // one that does not: the SyncStep1 held back goes out once the answer is in, with the
+    // whole state vector, so its answer is small
+    let mut s = slow_first_answer(false);
     assert_eq!(s.servers[0].seen_step1, 2);
     s.advance(45_000);
-    assert!(s
-        .outputs
-        .iter()
-        .any(|(_, o)| matches!(o, yreplica::sync::Output::FlushResolved { id: 1 })));
+    assert!(flush_resolved(&s, 1));
     assert!(s.server_has(0, "local"));
     assert!(s.errors().is_empty(), "{:?}", s.errors());
 }
@@ -676,8 +698,10 @@ fn hocuspocus_acknowledges_an_answer_in_pieces_only_with_its_last_sync_status() 
         pieces.iter().all(|&n| n <= ANSWER_PIECE_BYTES + 64),
         "{pieces:?}"
     );
-    // each piece gets a SyncStatus; only the last one acknowledges the writes
+    // the empty update probing the server on opening gets the first SyncStatus; then each
+    // piece gets one, and only the last one acknowledges the writes
     let status = dialect.frame(vec![8, 1]);
+    engine.handle_frame(1, &status, 3, &mut replica);
     for i in 0..pieces.len() {
         assert_eq!(
             engine.status().pending,

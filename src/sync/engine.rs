@@ -8,11 +8,11 @@
 
 use std::collections::VecDeque;
 
-use yrs::sync::SyncMessage;
+use yrs::sync::{AwarenessUpdate, SyncMessage};
 
 use super::acks::Acks;
 use super::limits::Limits;
-use super::link::{Link, Phase, Probe};
+use super::link::{Link, Phase, Probe, ProbeKind};
 use super::links::Links;
 use super::presence::{OverBudget, Presence};
 use super::protocol::{self, Dialect, Incoming, Received};
@@ -28,6 +28,9 @@ use crate::replica::{pieces, Replica};
 /// the connection), so what a server lacks goes out as a SyncStep2 followed by updates of at
 /// most this size (the default `maxUpdateBytes`, which every peer takes in).
 pub const ANSWER_PIECE_BYTES: usize = 4 << 20;
+
+/// A Yjs v1 update that holds nothing: no structs, an empty delete set.
+const EMPTY_UPDATE: [u8; 2] = [0, 0];
 
 pub struct SyncEngine {
     dialect: Dialect,
@@ -139,8 +142,13 @@ impl SyncEngine {
         if let Some(auth) = self.dialect.on_open() {
             self.out.push_back(Output::Send { conn, data: auth });
         }
+        self.presence.set_client(replica.doc().client_id().get());
+        self.presence.new_link();
+        // a light probe first: whether its answer comes before the handshake's tells whether
+        // this server answers them (see `Link::light_probes`)
+        self.send_light_probe(conn, now);
         let step1 = protocol::sync_step1(&replica.state_vector_now());
-        self.send_probe(conn, step1, now);
+        self.push_probe(conn, ProbeKind::Sync, step1, now);
         self.refresh_status();
     }
 
@@ -311,7 +319,7 @@ impl SyncEngine {
                         return;
                     }
                     if answer {
-                        self.probe_answered(conn, now);
+                        self.sync_answered(conn, now);
                     }
                     continue;
                 }
@@ -326,8 +334,12 @@ impl SyncEngine {
                     self.send_answer(conn, &diff);
                     self.after_handshake(conn, now, replica);
                 }
+                Incoming::Awareness(update) if role != Role::Active => {
+                    self.awareness_answered(conn, &update, now);
+                }
                 // Applying takes the update in; the event is due only when the set changed.
-                Incoming::Awareness(update) if role == Role::Active => {
+                Incoming::Awareness(update) => {
+                    self.awareness_answered(conn, &update, now);
                     match self.presence.apply(&update, now) {
                         Ok(true) => self.out.push_back(Output::Presence),
                         Ok(false) => {}
@@ -353,8 +365,8 @@ impl SyncEngine {
                     );
                     return self.link_error(conn, "PERMISSION_DENIED", message, now);
                 }
-                Incoming::SyncStatus(applied) if role != Role::Monitor => {
-                    self.sync_status(conn, applied);
+                Incoming::SyncStatus(applied) => {
+                    self.sync_status(conn, applied, now);
                 }
                 Incoming::Ping => {
                     let pong = self.dialect.pong();
@@ -389,8 +401,7 @@ impl SyncEngine {
                         && l.delivered > acks.acked_by(l.endpoint)))
         });
         if wants_probe {
-            let step1 = protocol::sync_step1(&replica.state_vector_now());
-            self.send_probe(conn, step1, now);
+            self.send_probe(conn, now, replica);
         }
         self.check_flushes();
         self.refresh_status();
@@ -442,7 +453,6 @@ impl SyncEngine {
     pub fn local_update(&mut self, update: Vec<u8>, now: u64, replica: &Replica) {
         let seq = self.acks.local_update();
         let message = protocol::update(update);
-        let mut step1 = None;
         for conn in self.links.ready_set() {
             let Some(link) = self.links.by_conn(conn) else {
                 continue;
@@ -451,9 +461,7 @@ impl SyncEngine {
             let probe_in_flight = !link.probes.is_empty() || self.dialect.acks_with_sync_status();
             self.send_update_message(conn, message.clone(), seq);
             if !probe_in_flight {
-                let step1 =
-                    step1.get_or_insert_with(|| protocol::sync_step1(&replica.state_vector_now()));
-                self.send_probe(conn, step1.clone(), now);
+                self.send_probe(conn, now, replica);
             }
         }
         self.refresh_status();
@@ -471,12 +479,8 @@ impl SyncEngine {
         replica: &Replica,
     ) {
         self.acks.wait(id, timeout_ms, write_concern, now);
-        let conns = self.links.ready_set();
-        if !conns.is_empty() {
-            let step1 = protocol::sync_step1(&replica.state_vector_now());
-            for conn in conns {
-                self.send_probe(conn, step1.clone(), now);
-            }
+        for conn in self.links.ready_set() {
+            self.send_probe(conn, now, replica);
         }
     }
 
@@ -795,8 +799,7 @@ impl SyncEngine {
             }
         }
         link.heartbeat_sent_at = Some(now);
-        let step1 = protocol::sync_step1(&replica.state_vector_now());
-        self.send_probe(conn, step1, now);
+        self.send_probe(conn, now, replica);
     }
 
     /// Reports a server that never answered the handshake in time.
@@ -824,7 +827,7 @@ impl SyncEngine {
     fn send_update_message(&mut self, conn: ConnId, message: Vec<u8>, seq: u64) {
         if self.dialect.acks_with_sync_status() {
             if let Some(link) = self.links.by_conn(conn) {
-                link.status_acks.push_back(seq);
+                link.status_acks.push_back(Some(seq));
             }
         }
         self.send(conn, message);
@@ -849,25 +852,58 @@ impl SyncEngine {
         }
     }
 
-    /// Sends a SyncStep1 whose answer both proves liveness and acknowledges what was sent.
-    /// While the link's first answer is still on its way, the probe waits for it instead (see
+    /// Sends a probe whose answer both proves liveness and acknowledges what was sent: a
+    /// light one where the server answers those, else a SyncStep1. A SyncStep1 asked for while
+    /// the link's first answer is still on its way waits for it instead (see
     /// [`Link::probe_deferred`]).
-    fn send_probe(&mut self, conn: ConnId, step1: Vec<u8>, now: u64) {
+    fn send_probe(&mut self, conn: ConnId, now: u64, replica: &Replica) {
         let Some(link) = self.links.by_conn(conn) else {
             return;
         };
+        if link.light_probes == Some(true) {
+            link.probe_deferred = false;
+            return self.send_light_probe(conn, now);
+        }
         if !link.synced() && !link.probes.is_empty() {
             link.probe_deferred = true;
             return;
         }
         link.probe_deferred = false;
+        let step1 = protocol::sync_step1(&replica.state_vector_now());
+        self.push_probe(conn, ProbeKind::Sync, step1, now);
+    }
+
+    /// A probe the server answers without touching the document: y-websocket echoes our
+    /// awareness state, Hocuspocus answers an empty update with a SyncStatus (applying it
+    /// changes nothing, so nothing is stored or broadcast).
+    fn send_light_probe(&mut self, conn: ConnId, now: u64) {
+        let (message, kind) = match self.dialect {
+            Dialect::YWebsocket => {
+                let (message, clock) = self.presence.probe();
+                (message, ProbeKind::Echo(clock))
+            }
+            Dialect::Hocuspocus { .. } => {
+                if let Some(link) = self.links.by_conn(conn) {
+                    link.status_acks.push_back(None);
+                }
+                (protocol::update(EMPTY_UPDATE.to_vec()), ProbeKind::Status)
+            }
+        };
+        self.push_probe(conn, kind, message, now);
+    }
+
+    fn push_probe(&mut self, conn: ConnId, kind: ProbeKind, message: Vec<u8>, now: u64) {
+        let Some(link) = self.links.by_conn(conn) else {
+            return;
+        };
         link.probes.push_back(Probe {
+            kind,
             serial: self.acks.next_probe(),
             sent_at: now,
             covers: link.delivered,
             covers_answers: link.answer_bytes_sent,
         });
-        self.send(conn, step1);
+        self.send(conn, message);
     }
 
     /// Whether an `len`-byte answer to the server's SyncStep1 may go out on `conn`: the
@@ -906,8 +942,7 @@ impl SyncEngine {
         }
         link.delivered = local_seq;
         let primary = link.role == Role::Active;
-        let step1 = protocol::sync_step1(&replica.state_vector_now());
-        self.send_probe(conn, step1, now);
+        self.send_probe(conn, now, replica);
         if primary {
             self.send_presence(conn, now);
         }
@@ -939,6 +974,44 @@ impl SyncEngine {
         }
     }
 
+    /// A SyncStep2 answers the oldest SyncStep1 probe. Light probes sent before it are then
+    /// never to be answered (the server answers in order): the server does not answer them,
+    /// and the link probes with SyncStep1 from now on. A SyncStep2 nobody asked for answers
+    /// nothing.
+    fn sync_answered(&mut self, conn: ConnId, now: u64) {
+        let Some(link) = self.links.by_conn(conn) else {
+            return;
+        };
+        let Some(skipped) = link.probes.iter().position(|p| p.kind == ProbeKind::Sync) else {
+            return;
+        };
+        if skipped > 0 {
+            link.probes.drain(..skipped);
+            link.status_acks.retain(Option::is_some);
+            link.light_probes = Some(false);
+        }
+        self.probe_answered(conn, now);
+    }
+
+    /// An awareness update answers the echo probes at the front up to the clock it holds for
+    /// us (y-websocket).
+    fn awareness_answered(&mut self, conn: ConnId, update: &AwarenessUpdate, now: u64) {
+        let own = self.presence.own_clock(update);
+        let Some(link) = self.links.by_conn(conn) else {
+            return;
+        };
+        let answers = |kind: ProbeKind| match kind {
+            ProbeKind::Echo(clock) => own.is_some_and(|own| clock <= own),
+            ProbeKind::Status | ProbeKind::Sync => false,
+        };
+        let answered = link.probes.iter().take_while(|p| answers(p.kind)).count();
+        for _ in 0..answered {
+            self.probe_answered(conn, now);
+        }
+    }
+
+    /// The oldest probe of `conn` is answered. Only a SyncStep1's answer syncs a link; a light
+    /// answer that comes before it shows only that the server answers light probes.
     fn probe_answered(&mut self, conn: ConnId, now: u64) {
         let Some(link) = self.links.by_conn(conn) else {
             return;
@@ -946,11 +1019,19 @@ impl SyncEngine {
         let Some(probe) = link.probes.pop_front() else {
             return;
         };
+        if probe.kind.is_light() {
+            link.light_probes = Some(true);
+        }
         let role = link.role;
         let endpoint = link.endpoint;
-        let first_sync = !link.synced();
-        if let Phase::Open { synced, .. } = &mut link.phase {
-            *synced = true;
+        let first_sync = !link.synced() && probe.kind == ProbeKind::Sync;
+        if first_sync {
+            if let Phase::Open { synced, .. } = &mut link.phase {
+                *synced = true;
+            }
+        }
+        if !link.synced() {
+            return;
         }
         if role != Role::Active && link.healthy_since.is_none() {
             link.healthy_since = Some(now);
@@ -972,13 +1053,25 @@ impl SyncEngine {
         }
     }
 
-    /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered.
-    fn sync_status(&mut self, conn: ConnId, applied: bool) {
-        let Some((endpoint, covers)) = self
+    /// A SyncStatus answers the oldest SyncStep2 / Update not yet answered: a probe (applied
+    /// or not: a read-only connection refuses even an empty update), or local changes.
+    fn sync_status(&mut self, conn: ConnId, applied: bool, now: u64) {
+        let Some((endpoint, sent)) = self
             .links
             .by_conn(conn)
             .and_then(|l| Some((l.endpoint, l.status_acks.pop_front()?)))
         else {
+            return;
+        };
+        let Some(covers) = sent else {
+            let probe_first = self
+                .links
+                .by_conn(conn)
+                .and_then(|l| l.probes.front())
+                .is_some_and(|p| p.kind == ProbeKind::Status);
+            if probe_first {
+                self.probe_answered(conn, now);
+            }
             return;
         };
         if applied {

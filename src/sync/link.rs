@@ -24,15 +24,38 @@ pub(crate) enum Phase {
     },
 }
 
-/// A SyncStep1 sent, waiting for its SyncStep2. A server answers one connection's messages in
-/// order, so the answer proves every local update sent before it (`covers`) was applied.
+/// A message sent for the server to answer, waiting for that answer. A server answers one
+/// connection's messages in order, so the answer proves every local update sent before it
+/// (`covers`) was applied.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Probe {
+    pub kind: ProbeKind,
     pub serial: u64,
     pub sent_at: u64,
     pub covers: u64,
     /// [`Link::answer_bytes_sent`] when it was sent: its answer proves the server read them.
     pub covers_answers: usize,
+}
+
+/// What a probe is. A SyncStep1 makes the server encode an answer that holds the whole
+/// document's delete set (Yjs walks every struct for it): it is the handshake, and the probe of
+/// servers that answer nothing cheaper. The light kinds cost the server nothing that grows with
+/// the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProbeKind {
+    /// SyncStep1, answered by a SyncStep2.
+    Sync,
+    /// y-websocket: our awareness state under this clock, answered by the server's echo of it.
+    Echo(u32),
+    /// Hocuspocus: an empty Update, answered by its SyncStatus (Hocuspocus answers no
+    /// QueryAwareness on a client's connection, and relays awareness after a delay).
+    Status,
+}
+
+impl ProbeKind {
+    pub fn is_light(self) -> bool {
+        self != ProbeKind::Sync
+    }
 }
 
 #[derive(Debug)]
@@ -51,9 +74,9 @@ pub(crate) struct Link {
     /// Monitor and standby links: since when every probe has been answered in time (a
     /// higher-priority one healthy for the hold-down is failed back to).
     pub healthy_since: Option<u64>,
-    /// Hocuspocus: for each SyncStep2 / Update sent, the local sequence number it carries;
-    /// each SyncStatus answers the oldest.
-    pub status_acks: VecDeque<u64>,
+    /// Hocuspocus: for each SyncStep2 / Update sent, the local sequence number it carries
+    /// (None: an empty one, a probe); each SyncStatus answers the oldest.
+    pub status_acks: VecDeque<Option<u64>>,
     /// Whether anything arrived since the link opened (a server that says nothing at all is
     /// left after the heartbeat window, even while the first answer may still take long).
     pub heard: bool,
@@ -66,6 +89,10 @@ pub(crate) struct Link {
     /// without reading the answers is left before they pile up.
     pub answer_bytes_sent: usize,
     pub answer_bytes_read: usize,
+    /// Whether the server answers light probes ([`ProbeKind::is_light`]): unknown until the
+    /// one sent first on the link, before the handshake's SyncStep1, is answered (yes) or that
+    /// SyncStep1's answer comes first (no: it never will be; SyncStep1 probes it is).
+    pub light_probes: Option<bool>,
 }
 
 impl Link {
@@ -88,6 +115,7 @@ impl Link {
             probe_deferred: false,
             answer_bytes_sent: 0,
             answer_bytes_read: 0,
+            light_probes: None,
         }
     }
 

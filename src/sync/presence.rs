@@ -1,5 +1,7 @@
 //! Presence over the awareness protocol: this replica's state (JSON), renewed every 15 s, and
 //! the states of the other clients, dropped after 30 s without news (y-protocols' timings).
+//! The same state, with a new clock, is also the probe a y-websocket server answers by echoing
+//! it (see [`Presence::probe`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,6 +23,17 @@ struct Peer {
     seen_at: u64,
 }
 
+/// The state a probe carries when the app set none: Yjs clients' initial state.
+const EMPTY_STATE: &str = "{}";
+
+fn is_empty_state(json: &str) -> bool {
+    json.len() < 16
+        && json
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .eq(EMPTY_STATE.chars())
+}
+
 /// What one remote state costs beyond its JSON text: its map entry, clock and timestamps.
 pub const PEER_OVERHEAD: usize = 64;
 
@@ -34,8 +47,10 @@ pub struct OverBudget(pub usize);
 
 #[derive(Debug, Default)]
 pub struct Presence {
-    client_id: u64,
+    client_id: Option<u64>,
     local: Option<Arc<str>>,
+    /// Whether the app ever set a state (and so whether there is one to announce).
+    announced: bool,
     clock: u32,
     sent_at: Option<u64>,
     peers: BTreeMap<u64, Peer>,
@@ -48,25 +63,60 @@ pub struct Presence {
 impl Presence {
     /// Sets (or with None clears) this replica's state; returns the message announcing it.
     pub fn set_local(&mut self, client_id: u64, json: Option<String>) -> Vec<u8> {
-        self.client_id = client_id;
+        self.client_id = Some(client_id);
         self.local = json.map(Arc::from);
+        self.announced = true;
         self.clock += 1;
         self.encode_local()
     }
 
     /// The message carrying this replica's current state, if it ever set one.
     pub fn local_message(&self) -> Option<Vec<u8>> {
-        (self.clock > 0).then(|| self.encode_local())
+        self.announced.then(|| self.encode_local())
     }
 
     fn encode_local(&self) -> Vec<u8> {
-        let json = self.local.clone().unwrap_or_else(|| Arc::from("null"));
+        self.encode(self.local.clone().unwrap_or_else(|| Arc::from("null")))
+    }
+
+    fn encode(&self, json: Arc<str>) -> Vec<u8> {
         let entry = AwarenessUpdateEntry {
             clock: self.clock,
             json,
         };
-        let clients = HashMap::from([(ClientID::new(self.client_id), entry)]);
+        let clients = HashMap::from([(ClientID::new(self.client_id.unwrap_or(0)), entry)]);
         Message::Awareness(AwarenessUpdate { clients }).encode_v1()
+    }
+
+    /// The Yjs client id this replica's states go out under.
+    pub fn set_client(&mut self, client_id: u64) {
+        self.client_id = Some(client_id);
+    }
+
+    /// A probe: this replica's state (the empty one, `{}`, when none is set, as every Yjs
+    /// client starts with) under a new clock, and that clock. A y-websocket server relays an
+    /// awareness update to every connection of the room, its sender's too, and only when the
+    /// clock is newer than what it holds; so the echo of this clock proves the server read
+    /// every message sent before it.
+    pub fn probe(&mut self) -> (Vec<u8>, u32) {
+        self.clock += 1;
+        let json = self.local.clone().unwrap_or_else(|| Arc::from(EMPTY_STATE));
+        (self.encode(json), self.clock)
+    }
+
+    /// A new connection opens. The server may hold our clock one past the last one it was
+    /// sent (y-protocols bumps it when it drops a state, as on a closed connection) and
+    /// ignores clocks not above it: skipping two keeps the next state and probe newer.
+    pub fn new_link(&mut self) {
+        self.clock = self.clock.saturating_add(2);
+    }
+
+    /// The clock an awareness update holds for this replica, if it holds one. A newer clock
+    /// than ours (the server dropped our state) is adopted, so our next one is above it.
+    pub fn own_clock(&mut self, update: &AwarenessUpdate) -> Option<u32> {
+        let entry = update.clients.get(&ClientID::new(self.client_id?))?;
+        self.clock = self.clock.max(entry.clock);
+        Some(entry.clock)
     }
 
     pub fn mark_sent(&mut self, now: u64) {
@@ -129,7 +179,7 @@ impl Presence {
         let mut changed = false;
         for (client, entry) in &update.clients {
             let client = client.get();
-            if client == self.client_id && self.clock > 0 {
+            if Some(client) == self.client_id {
                 continue; // our own state, echoed by the server
             }
             let newer = self
@@ -142,7 +192,9 @@ impl Presence {
             if serde_json::from_str::<serde::de::IgnoredAny>(&entry.json).is_err() {
                 continue; // not JSON: never handed to the app
             }
-            if &*entry.json == "null" {
+            if &*entry.json == "null" || is_empty_state(&entry.json) {
+                // an empty state shares nothing (every Yjs client starts with one, and our
+                // probes carry one): it is no presence
                 changed |= self.remove_peer(client);
             } else {
                 let same = self

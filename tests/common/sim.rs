@@ -1,6 +1,7 @@
 //! A simulated network for the sans-IO sync engine: y-websocket-like servers (a yrs Doc that
 //! sends SyncStep1 on connect, answers SyncStep1 with SyncStep2, applies and broadcasts
-//! updates), links with latency, and faults: freeze (TCP up, nothing answers), kill, restart.
+//! updates, and relays awareness by y-protocols' clock rule), links with latency, and faults:
+//! freeze (TCP up, nothing answers), kill, restart.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -26,6 +27,13 @@ pub struct SimServer {
     pub answer_delay: u64,
     /// SyncStep1s received (each one makes the server encode what the client lacks).
     pub seen_step1: u64,
+    /// Whether awareness updates are relayed (y-websocket relays them to every connection,
+    /// the sender's too; a server that drops them answers no light probe).
+    pub relays_awareness: bool,
+    /// Per client: the awareness clock held, and whether a state is held (y-protocols' meta).
+    awareness: HashMap<u64, (u32, bool)>,
+    /// The clients each connection announced (their states are dropped when it closes).
+    controlled: HashMap<ConnId, Vec<u64>>,
     backlog: Vec<(ConnId, Vec<u8>)>,
 }
 
@@ -76,6 +84,9 @@ impl Sim {
                     flaky: false,
                     answer_delay: 0,
                     seen_step1: 0,
+                    relays_awareness: true,
+                    awareness: HashMap::new(),
+                    controlled: HashMap::new(),
                     backlog: Vec::new(),
                 })
                 .collect(),
@@ -130,7 +141,9 @@ impl Sim {
                 }
                 Output::Close { conn } => {
                     self.open.remove(conn);
-                    self.conns.remove(conn);
+                    if let Some(server) = self.conns.remove(conn) {
+                        self.drop_states_of(server, *conn);
+                    }
                 }
                 _ => {}
             }
@@ -169,11 +182,59 @@ impl Sim {
                     self.broadcast(index, &protocol::update(update));
                 }
                 Message::Awareness(update) => {
-                    // y-websocket relays awareness to every connection of the room.
-                    self.broadcast(index, &Message::Awareness(update).encode_v1());
+                    if !self.servers[index].relays_awareness {
+                        continue;
+                    }
+                    // y-protocols takes a state only under a newer clock; y-websocket relays
+                    // what it took to every connection of the room.
+                    let s = &mut self.servers[index];
+                    let mut taken = update.clients.clone();
+                    taken.retain(|client, entry| {
+                        let null = &*entry.json == "null";
+                        let (clock, held) = s
+                            .awareness
+                            .get(&client.get())
+                            .copied()
+                            .unwrap_or((0, false));
+                        let newer = clock < entry.clock || (clock == entry.clock && null && held);
+                        if newer {
+                            s.awareness.insert(client.get(), (entry.clock, !null));
+                            s.controlled.entry(conn).or_default().push(client.get());
+                        }
+                        newer && (held || !null)
+                    });
+                    if !taken.is_empty() {
+                        let relayed =
+                            Message::Awareness(yrs::sync::AwarenessUpdate { clients: taken });
+                        self.broadcast(index, &relayed.encode_v1());
+                    }
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// A connection closed: the states it announced are dropped, under a clock one newer
+    /// (y-protocols' `removeAwarenessStates`), and the others told.
+    fn drop_states_of(&mut self, server: usize, conn: ConnId) {
+        let s = &mut self.servers[server];
+        let mut removed = HashMap::new();
+        for client in s.controlled.remove(&conn).unwrap_or_default() {
+            if let Some((clock, held)) = s.awareness.get_mut(&client) {
+                if *held {
+                    *clock += 1;
+                    *held = false;
+                    let entry = yrs::sync::awareness::AwarenessUpdateEntry {
+                        clock: *clock,
+                        json: std::sync::Arc::from("null"),
+                    };
+                    removed.insert(yrs::block::ClientID::new(client), entry);
+                }
+            }
+        }
+        if !removed.is_empty() {
+            let message = Message::Awareness(yrs::sync::AwarenessUpdate { clients: removed });
+            self.broadcast(server, &message.encode_v1());
         }
     }
 
@@ -402,12 +463,23 @@ impl Sim {
         }
     }
 
+    /// The server closes every connection (and drops the states they announced); it stays up.
+    pub fn drop_connections(&mut self, server: usize) {
+        for conn in self.conns_of(server) {
+            self.conns.remove(&conn);
+            self.drop_states_of(server, conn);
+            self.schedule(LATENCY, Event::Closed(conn));
+        }
+    }
+
     /// Restarts a killed server with an empty document.
     pub fn restart(&mut self, server: usize) {
         let s = &mut self.servers[server];
         s.down = false;
         s.frozen = false;
         s.doc = Doc::with_client_id(100 + server as u64);
+        s.awareness.clear();
+        s.controlled.clear();
     }
 
     pub fn server_has(&self, server: usize, id: &str) -> bool {

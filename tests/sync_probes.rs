@@ -1,0 +1,226 @@
+//! Probes after the handshake cost the server nothing that grows with the document: a
+//! y-websocket server echoes our awareness state, Hocuspocus answers an empty update with a
+//! SyncStatus; a server that does neither is probed with SyncStep1 as before. Simulated
+//! servers, virtual clock.
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use common::sim::{encode_message, Sim};
+use yreplica::config::SyncConfig;
+use yreplica::replica::Replica;
+use yreplica::sync::{protocol, Output, SyncEngine};
+use yrs::block::ClientID;
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::sync::Message;
+
+fn resolved(s: &Sim, id: u64) -> bool {
+    s.flush_outcomes().contains(&(id, "resolved"))
+}
+
+fn our_state(clock: u32) -> Vec<u8> {
+    // the sim's replica writes as client 1
+    encode_message(Message::Awareness(AwarenessUpdate {
+        clients: HashMap::from([(
+            ClientID::new(1),
+            AwarenessUpdateEntry {
+                clock,
+                json: Arc::from("{}"),
+            },
+        )]),
+    }))
+}
+
+#[test]
+fn an_idle_link_sends_no_sync_step1_after_the_handshake_and_still_sees_a_freeze() {
+    let mut s = Sim::new(2, |_| {});
+    s.start();
+    s.advance(60_000);
+    assert_eq!(s.online_at(), Some(s.url(0)));
+    assert_eq!(s.servers[0].seen_step1, 1, "the handshake's only");
+    assert!(s.failovers().is_empty(), "{:?}", s.failovers());
+    s.freeze(0);
+    s.advance(3_100);
+    assert_eq!(
+        s.online_at(),
+        Some(s.url(1)),
+        "left within the missed heartbeats"
+    );
+}
+
+#[test]
+fn writes_are_acknowledged_by_the_echo_of_a_probe_sent_after_them() {
+    let mut s = Sim::new(1, |_| {});
+    s.start();
+    s.advance(100);
+    s.write("a", 1);
+    s.flush(1, 10_000);
+    s.advance(100);
+    assert!(resolved(&s, 1), "{:?}", s.flush_outcomes());
+    assert_eq!(s.engine.status().pending, 0);
+    assert_eq!(s.servers[0].seen_step1, 1);
+
+    // an echo of a clock from before the write proves nothing about it
+    s.freeze(0);
+    s.write("b", 2);
+    s.flush(2, 10_000);
+    let conn = s.active_conn();
+    s.inject(conn, &our_state(1));
+    assert!(!resolved(&s, 2));
+    assert_eq!(s.engine.status().pending, 1);
+    s.thaw(0);
+    s.advance(100);
+    assert!(resolved(&s, 2), "{:?}", s.flush_outcomes());
+    assert!(s.server_has(0, "b"));
+}
+
+#[test]
+fn a_server_that_relays_no_awareness_is_probed_with_sync_step1() {
+    let mut s = Sim::new(2, |_| {});
+    s.servers[0].relays_awareness = false;
+    s.start();
+    s.advance(10_000);
+    assert_eq!(s.online_at(), Some(s.url(0)));
+    assert!(s.failovers().is_empty(), "{:?}", s.failovers());
+    assert!(s.servers[0].seen_step1 >= 9, "{}", s.servers[0].seen_step1);
+    s.write("a", 1);
+    s.flush(1, 10_000);
+    s.advance(100);
+    assert!(resolved(&s, 1), "{:?}", s.flush_outcomes());
+    s.freeze(0);
+    s.advance(3_100);
+    assert_eq!(s.online_at(), Some(s.url(1)));
+}
+
+#[test]
+fn coming_back_to_a_server_that_dropped_our_state_is_answered_at_once() {
+    // the server bumps our clock when it drops our state with the closed connection; the
+    // replica's next clock must be above it, or the server ignores its light probes and it
+    // falls back to SyncStep1
+    let mut s = Sim::new(1, |_| {});
+    s.start();
+    s.advance(5_000);
+    s.drop_connections(0);
+    s.advance(5_000);
+    assert_eq!(s.online_at(), Some(s.url(0)));
+    s.advance(10_000);
+    assert_eq!(
+        s.servers[0].seen_step1, 2,
+        "one handshake per connection, no more"
+    );
+    s.write("a", 1);
+    s.flush(1, 10_000);
+    s.advance(100);
+    assert!(resolved(&s, 1), "{:?}", s.flush_outcomes());
+}
+
+/// The engine in the Hocuspocus dialect, driven by hand.
+fn hocuspocus_engine() -> (SyncEngine, Replica) {
+    let config = SyncConfig {
+        endpoints: vec!["ws://127.0.0.1:9000".into()],
+        protocol: "hocuspocus".into(),
+        ..SyncConfig::default()
+    };
+    let mut replica = Replica::with_client_id(1);
+    replica.capture_local_updates();
+    (SyncEngine::new(&config, "doc", 7), replica)
+}
+
+/// The messages the engine sent, as (type, sync sub-type), the document name skipped.
+fn sent(engine: &mut SyncEngine) -> Vec<(u8, u8)> {
+    let mut kinds = Vec::new();
+    while let Some(output) = engine.poll_output() {
+        if let Output::Send { data, .. } = output {
+            // "doc" as a var string is 4 bytes; then the message type and sub-type
+            kinds.push((data[4], data.get(5).copied().unwrap_or(0)));
+        }
+    }
+    kinds
+}
+
+fn hocuspocus_frame(message: &[u8]) -> Vec<u8> {
+    let mut frame = vec![3, b'd', b'o', b'c'];
+    frame.extend_from_slice(message);
+    frame
+}
+
+const AUTH: (u8, u8) = (2, 0);
+const SYNC_STEP1: (u8, u8) = (0, 0);
+const UPDATE: (u8, u8) = (0, 2);
+const SYNC_STATUS_APPLIED: [u8; 2] = [8, 1];
+const SYNC_STATUS_REFUSED: [u8; 2] = [8, 0];
+
+#[test]
+fn hocuspocus_is_probed_with_an_empty_update_its_sync_status_answers() {
+    let (mut engine, mut replica) = hocuspocus_engine();
+    engine.start(0);
+    let conn = match engine.poll_output() {
+        Some(Output::Connect { conn, .. }) => conn,
+        other => panic!("{other:?}"),
+    };
+    engine.handle_open(conn, 10, &replica);
+    assert_eq!(sent(&mut engine), [AUTH, UPDATE, SYNC_STEP1]);
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&SYNC_STATUS_APPLIED),
+        20,
+        &mut replica,
+    );
+    let diff = replica.diff_since(&yrs::StateVector::default());
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&protocol::sync_step2(diff)),
+        30,
+        &mut replica,
+    );
+    assert_eq!(engine.status().connection.as_str(), "online");
+    // an idle heartbeat later: an empty update, not a SyncStep1; on a read-only connection
+    // its SyncStatus says "not applied", which answers it all the same
+    sent(&mut engine);
+    let at = engine.poll_timeout().expect("a heartbeat");
+    engine.handle_timeout(at, &replica);
+    assert_eq!(sent(&mut engine), [UPDATE]);
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&SYNC_STATUS_REFUSED),
+        at + 5,
+        &mut replica,
+    );
+    let mut errors = Vec::new();
+    while let Some(output) = engine.poll_output() {
+        if let Output::Error { code, .. } = output {
+            errors.push(code);
+        }
+    }
+    assert!(errors.is_empty(), "{errors:?}");
+    let next = engine.poll_timeout().expect("a heartbeat");
+    assert_eq!(
+        next,
+        at + 5 + 1_000,
+        "answered: the next beat counts from it"
+    );
+}
+
+#[test]
+fn hocuspocus_without_sync_status_for_the_probe_is_probed_with_sync_step1() {
+    let (mut engine, mut replica) = hocuspocus_engine();
+    engine.start(0);
+    let conn = match engine.poll_output() {
+        Some(Output::Connect { conn, .. }) => conn,
+        other => panic!("{other:?}"),
+    };
+    engine.handle_open(conn, 10, &replica);
+    sent(&mut engine);
+    let diff = replica.diff_since(&yrs::StateVector::default());
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&protocol::sync_step2(diff)),
+        30,
+        &mut replica,
+    );
+    assert_eq!(engine.status().connection.as_str(), "online");
+    let at = engine.poll_timeout().expect("a heartbeat");
+    engine.handle_timeout(at, &replica);
+    assert_eq!(sent(&mut engine), [SYNC_STEP1]);
+}
