@@ -61,18 +61,91 @@ fn writes_are_acknowledged_by_the_echo_of_a_probe_sent_after_them() {
     assert_eq!(s.engine.status().pending, 0);
     assert_eq!(s.servers[0].seen_step1, 1);
 
-    // an echo of a clock from before the write proves nothing about it
+    // an echo of a clock from before the write proves nothing about it, nor does an entry
+    // under our id with a clock this link never sent (any client may send one)
     s.freeze(0);
     s.write("b", 2);
     s.flush(2, 10_000);
     let conn = s.active_conn();
-    s.inject(conn, &our_state(1));
+    for clock in [1, 1_000_000, u32::MAX] {
+        s.inject(conn, &our_state(clock));
+    }
     assert!(!resolved(&s, 2));
     assert_eq!(s.engine.status().pending, 1);
     s.thaw(0);
     s.advance(100);
     assert!(resolved(&s, 2), "{:?}", s.flush_outcomes());
     assert!(s.server_has(0, "b"));
+}
+
+#[test]
+fn flushes_made_while_a_probe_is_out_share_the_next_one() {
+    let mut s = Sim::new(1, |_| {});
+    s.start();
+    s.advance(100);
+    let probes_before = states_sent(&s);
+    for i in 0..20 {
+        s.write(&format!("k{i}"), i);
+        s.flush(i, 10_000);
+    }
+    assert_eq!(states_sent(&s) - probes_before, 1, "the first write's");
+    s.advance(100);
+    assert_eq!(s.flush_outcomes().len(), 20);
+    assert!((0..20).all(|i| resolved(&s, i)), "{:?}", s.flush_outcomes());
+    assert_eq!(
+        states_sent(&s) - probes_before,
+        2,
+        "then one for every flush"
+    );
+}
+
+#[test]
+fn light_probes_unanswered_on_a_busy_link_give_way_to_sync_step1() {
+    // a server that relays only changed states echoes the first probe, never a later one;
+    // other clients' messages keep the link alive, so no heartbeat is ever missed
+    let mut s = Sim::new(1, |c| c.heartbeat_interval_ms = 1_000.0);
+    s.servers[0].relays_changes_only = true;
+    s.start();
+    s.advance(100);
+    let conn = s.active_conn();
+    s.write("a", 1);
+    s.flush(1, 20_000);
+    for clock in 1..=30 {
+        s.inject(
+            conn,
+            &encode_message(Message::Awareness(AwarenessUpdate {
+                clients: HashMap::from([(
+                    ClientID::new(42),
+                    AwarenessUpdateEntry {
+                        clock,
+                        json: Arc::from(r#"{"n":"bob"}"#),
+                    },
+                )]),
+            })),
+        );
+        s.advance(250);
+    }
+    assert!(resolved(&s, 1), "{:?}", s.flush_outcomes());
+    assert!(s.failovers().is_empty(), "{:?}", s.failovers());
+    assert!(s.servers[0].seen_step1 >= 2, "fell back to SyncStep1");
+    s.write("b", 2);
+    s.flush(2, 10_000);
+    s.advance(100);
+    assert!(resolved(&s, 2), "{:?}", s.flush_outcomes());
+}
+
+/// How many awareness messages (probes, on y-websocket) the replica sent.
+fn states_sent(s: &Sim) -> usize {
+    s.outputs
+        .iter()
+        .filter(|(_, o)| match o {
+            Output::Send { data, .. } => matches!(
+                protocol::decode_frame(data).ok().as_deref(),
+                Some([Message::Awareness(_)])
+            ),
+            _ => false,
+        })
+        .count()
 }
 
 #[test]
@@ -95,9 +168,8 @@ fn a_server_that_relays_no_awareness_is_probed_with_sync_step1() {
 
 #[test]
 fn coming_back_to_a_server_that_dropped_our_state_is_answered_at_once() {
-    // the server bumps our clock when it drops our state with the closed connection; the
-    // replica's next clock must be above it, or the server ignores its light probes and it
-    // falls back to SyncStep1
+    // the server keeps the last clock it took from us after it drops our state with the
+    // closed connection: the replica's clocks only grow, so its next probe is newer
     let mut s = Sim::new(1, |_| {});
     s.start();
     s.advance(5_000);
@@ -223,4 +295,64 @@ fn hocuspocus_without_sync_status_for_the_probe_is_probed_with_sync_step1() {
     let at = engine.poll_timeout().expect("a heartbeat");
     engine.handle_timeout(at, &replica);
     assert_eq!(sent(&mut engine), [SYNC_STEP1]);
+}
+
+#[test]
+fn a_write_refused_on_a_read_only_hocuspocus_connection_asks_for_no_probes() {
+    let (mut engine, mut replica) = hocuspocus_engine();
+    engine.start(0);
+    let conn = match engine.poll_output() {
+        Some(Output::Connect { conn, .. }) => conn,
+        other => panic!("{other:?}"),
+    };
+    engine.handle_open(conn, 10, &replica);
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&SYNC_STATUS_REFUSED),
+        20,
+        &mut replica,
+    );
+    let step1 = protocol::sync_step1(&yrs::StateVector::default());
+    engine.handle_frame(conn, &hocuspocus_frame(&step1), 25, &mut replica);
+    let diff = replica.diff_since(&yrs::StateVector::default());
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&protocol::sync_step2(diff)),
+        30,
+        &mut replica,
+    );
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&SYNC_STATUS_REFUSED),
+        31,
+        &mut replica,
+    );
+    assert_eq!(engine.status().connection.as_str(), "online");
+    let fields = yreplica::replica::value::fields_from_json(r#"{"v":1}"#, || "t".into()).unwrap();
+    replica.upsert("items", "a", fields).unwrap();
+    for update in replica.take_local_updates() {
+        engine.local_update(update, 40, &replica);
+    }
+    engine.handle_frame(
+        conn,
+        &hocuspocus_frame(&SYNC_STATUS_REFUSED),
+        45,
+        &mut replica,
+    );
+    // the server answers whatever the replica sends (a read-only connection refuses even an
+    // empty update): nothing makes the replica send more
+    let refused = hocuspocus_frame(&SYNC_STATUS_REFUSED);
+    sent(&mut engine);
+    for at in [46, 47] {
+        engine.handle_frame(conn, &refused, at, &mut replica);
+    }
+    let mut probes = 0;
+    for at in 50..60 {
+        let out = sent(&mut engine);
+        probes += out.len();
+        for _ in out {
+            engine.handle_frame(conn, &refused, at, &mut replica);
+        }
+    }
+    assert_eq!(probes, 0);
 }

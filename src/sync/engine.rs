@@ -143,7 +143,6 @@ impl SyncEngine {
             self.out.push_back(Output::Send { conn, data: auth });
         }
         self.presence.set_client(replica.doc().client_id().get());
-        self.presence.new_link();
         // a light probe first: whether its answer comes before the handshake's tells whether
         // this server answers them (see `Link::light_probes`)
         self.send_light_probe(conn, now);
@@ -392,11 +391,15 @@ impl SyncEngine {
         // Updates sent after the last answered probe still need one to be acknowledged; and a
         // probe held back while the first answer was on its way goes out now.
         let acks = &self.acks;
+        // with SyncStatus acknowledgements no probe is owed for updates (and one refused on a
+        // read-only connection would otherwise ask for a probe after every message)
+        let status_acks = self.dialect.acks_with_sync_status();
         let wants_probe = self.links.by_conn(conn).is_some_and(|l| {
             l.synced()
                 && l.probes.is_empty()
                 && (l.probe_deferred
                     || (l.role != Role::Monitor
+                        && !status_acks
                         && l.handshake_sent()
                         && l.delivered > acks.acked_by(l.endpoint)))
         });
@@ -480,6 +483,16 @@ impl SyncEngine {
     ) {
         self.acks.wait(id, timeout_ms, write_concern, now);
         for conn in self.links.ready_set() {
+            // flushes made while a light probe is out share the one sent when it is answered
+            // (its answer would not do: it was sent before the call)
+            if let Some(link) = self
+                .links
+                .by_conn(conn)
+                .filter(|l| l.synced() && l.light_probes == Some(true) && !l.probes.is_empty())
+            {
+                link.probe_deferred = true;
+                continue;
+            }
             self.send_probe(conn, now, replica);
         }
     }
@@ -723,6 +736,7 @@ impl SyncEngine {
             }
             Timer::Silence(_, conn) => self.fail_link(conn, Reason::Heartbeat, now),
             Timer::Heartbeat(_, conn) => self.heartbeat(conn, now, replica),
+            Timer::LightProbeOverdue(_, conn) => self.light_probes_overdue(conn, now, replica),
             Timer::Retry => {
                 let first = self.selection.retry();
                 self.connect_active(first, now);
@@ -800,6 +814,23 @@ impl SyncEngine {
         }
         link.heartbeat_sent_at = Some(now);
         self.send_probe(conn, now, replica);
+    }
+
+    /// A light probe went unanswered for [`Timing::light_probe_overdue`] while other messages
+    /// kept the link alive: the server answers some light probes but not all (one that relays
+    /// only changed awareness states, or that holds a newer clock for our client id). The link
+    /// probes with SyncStep1 from now on; the light probes out are dropped, the SyncStep1
+    /// covers all they did.
+    fn light_probes_overdue(&mut self, conn: ConnId, now: u64, replica: &Replica) {
+        let Some(link) = self.links.by_conn(conn) else {
+            return;
+        };
+        link.probes.retain(|p| !p.kind.is_light());
+        link.status_acks.retain(Option::is_some);
+        link.light_probes = Some(false);
+        link.probe_deferred = false;
+        let step1 = protocol::sync_step1(&replica.state_vector_now());
+        self.push_probe(conn, ProbeKind::Sync, step1, now);
     }
 
     /// Reports a server that never answered the handshake in time.
@@ -993,18 +1024,25 @@ impl SyncEngine {
         self.probe_answered(conn, now);
     }
 
-    /// An awareness update answers the echo probes at the front up to the clock it holds for
-    /// us (y-websocket).
+    /// An awareness update holding our client id under the clock of an echo probe out on this
+    /// link answers it and those before it (y-websocket). Only that exact clock does: any
+    /// client may send an entry under our id, and a clock we never sent here proves nothing.
     fn awareness_answered(&mut self, conn: ConnId, update: &AwarenessUpdate, now: u64) {
-        let own = self.presence.own_clock(update);
+        let Some(own) = self.presence.own_clock(update) else {
+            return;
+        };
         let Some(link) = self.links.by_conn(conn) else {
             return;
         };
-        let answers = |kind: ProbeKind| match kind {
-            ProbeKind::Echo(clock) => own.is_some_and(|own| clock <= own),
-            ProbeKind::Status | ProbeKind::Sync => false,
+        let Some(answered) = link
+            .probes
+            .iter()
+            .take_while(|p| matches!(p.kind, ProbeKind::Echo(_)))
+            .position(|p| p.kind == ProbeKind::Echo(own))
+            .map(|at| at + 1)
+        else {
+            return;
         };
-        let answered = link.probes.iter().take_while(|p| answers(p.kind)).count();
         for _ in 0..answered {
             self.probe_answered(conn, now);
         }

@@ -80,9 +80,10 @@ pub(crate) struct Link {
     /// Whether anything arrived since the link opened (a server that says nothing at all is
     /// left after the heartbeat window, even while the first answer may still take long).
     pub heard: bool,
-    /// A probe was asked for while the first answer was still on its way: it goes out when
-    /// that answer has arrived (sent before, it would carry a state vector as empty as the
-    /// first one, and the server would encode the whole document again).
+    /// A probe was asked for while it could not usefully go out: it goes out once no probe
+    /// is in flight. A SyncStep1 waits for the first answer (sent before, it would carry a
+    /// state vector as empty as the first one, and the server would encode the whole
+    /// document again); a flush's light probe waits for the one in flight.
     pub probe_deferred: bool,
     /// Bytes of SyncStep2 sent in answer to the server's SyncStep1s, and how many of them a
     /// probe answer has since proven read: a server that keeps asking for the document
@@ -155,7 +156,8 @@ impl Link {
     }
 
     /// This link's deadlines, in the order they are checked: at most one of them fires (each
-    /// one fails the link, but for a heartbeat that is not yet the last one missed).
+    /// one fails the link, but for a heartbeat that is not yet the last one missed, and an
+    /// overdue light probe, which makes the link probe with SyncStep1).
     pub fn timers(&self, timing: &Timing) -> impl Iterator<Item = (Timer, u64)> {
         let (role, conn) = (self.role, self.conn);
         let (first, then) = match self.phase {
@@ -163,7 +165,12 @@ impl Link {
             Phase::Open { synced: true, .. } => {
                 let since = self.heartbeat_sent_at.unwrap_or(self.last_rx);
                 let due = since.saturating_add(timing.heartbeat);
-                ((Timer::Heartbeat(role, conn), due), None)
+                // a light probe unanswered while other messages keep the link alive
+                let overdue = self.probes.front().filter(|p| p.kind.is_light()).map(|p| {
+                    let at = p.sent_at.saturating_add(timing.light_probe_overdue());
+                    (Timer::LightProbeOverdue(role, conn), at)
+                });
+                ((Timer::Heartbeat(role, conn), due), overdue)
             }
             // waiting for the first answer: no probes (see `probe_deferred`); a server that
             // has said nothing at all is left sooner

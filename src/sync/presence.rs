@@ -66,7 +66,7 @@ impl Presence {
         self.client_id = Some(client_id);
         self.local = json.map(Arc::from);
         self.announced = true;
-        self.clock += 1;
+        self.clock = self.clock.saturating_add(1);
         self.encode_local()
     }
 
@@ -99,23 +99,14 @@ impl Presence {
     /// clock is newer than what it holds; so the echo of this clock proves the server read
     /// every message sent before it.
     pub fn probe(&mut self) -> (Vec<u8>, u32) {
-        self.clock += 1;
+        self.clock = self.clock.saturating_add(1);
         let json = self.local.clone().unwrap_or_else(|| Arc::from(EMPTY_STATE));
         (self.encode(json), self.clock)
     }
 
-    /// A new connection opens. The server may hold our clock one past the last one it was
-    /// sent (y-protocols bumps it when it drops a state, as on a closed connection) and
-    /// ignores clocks not above it: skipping two keeps the next state and probe newer.
-    pub fn new_link(&mut self) {
-        self.clock = self.clock.saturating_add(2);
-    }
-
-    /// The clock an awareness update holds for this replica, if it holds one. A newer clock
-    /// than ours (the server dropped our state) is adopted, so our next one is above it.
-    pub fn own_clock(&mut self, update: &AwarenessUpdate) -> Option<u32> {
+    /// The clock an awareness update holds for this replica, if it holds one.
+    pub fn own_clock(&self, update: &AwarenessUpdate) -> Option<u32> {
         let entry = update.clients.get(&ClientID::new(self.client_id?))?;
-        self.clock = self.clock.max(entry.clock);
         Some(entry.clock)
     }
 
@@ -133,7 +124,7 @@ impl Presence {
 
     /// Renews the state (a new clock, as y-protocols does); returns the message.
     pub fn renew(&mut self, now: u64) -> Vec<u8> {
-        self.clock += 1;
+        self.clock = self.clock.saturating_add(1);
         self.sent_at = Some(now);
         self.encode_local()
     }

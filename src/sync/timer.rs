@@ -17,6 +17,9 @@ pub(crate) enum Timer {
     /// A synced link has been quiet for `heartbeatIntervalMs`: a probe goes out, or, if the
     /// last one is still unanswered, a heartbeat is missed.
     Heartbeat(Role, ConnId),
+    /// The link's oldest light probe has gone unanswered for
+    /// [`Timing::light_probe_overdue`]: the link probes with SyncStep1 from then on.
+    LightProbeOverdue(Role, ConnId),
     /// The backoff after a failed round is over: the next round starts.
     Retry,
     /// After a failed monitor link, the next higher-priority endpoint may be watched.
@@ -48,7 +51,8 @@ impl Timer {
             Timer::Connect(role, _)
             | Timer::FirstAnswer(role, _)
             | Timer::Silence(role, _)
-            | Timer::Heartbeat(role, _) => match role {
+            | Timer::Heartbeat(role, _)
+            | Timer::LightProbeOverdue(role, _) => match role {
                 Role::Active => 0,
                 Role::Standby | Role::Monitor => 1,
             },
@@ -81,6 +85,12 @@ impl Timing {
     /// How long a server may say nothing at all: as long as heartbeats give a silent one.
     pub(crate) fn silence(&self) -> u64 {
         self.heartbeat.saturating_mul(u64::from(self.missed) + 1)
+    }
+
+    /// How long a light probe may go unanswered before the link probes with SyncStep1
+    /// instead: twice the silence that fails a quiet link, so a frozen server is left first.
+    pub(crate) fn light_probe_overdue(&self) -> u64 {
+        self.silence().saturating_mul(2)
     }
 }
 

@@ -30,8 +30,11 @@ pub struct SimServer {
     /// Whether awareness updates are relayed (y-websocket relays them to every connection,
     /// the sender's too; a server that drops them answers no light probe).
     pub relays_awareness: bool,
-    /// Per client: the awareness clock held, and whether a state is held (y-protocols' meta).
-    awareness: HashMap<u64, (u32, bool)>,
+    /// Relay an awareness update only when a state was added or changed (y-protocols'
+    /// 'change' event instead of 'update'): the first light probe is echoed, no later one.
+    pub relays_changes_only: bool,
+    /// Per client: the awareness clock held, and the state if one is held (y-protocols' meta).
+    awareness: HashMap<u64, (u32, Option<String>)>,
     /// The clients each connection announced (their states are dropped when it closes).
     controlled: HashMap<ConnId, Vec<u64>>,
     backlog: Vec<(ConnId, Vec<u8>)>,
@@ -85,6 +88,7 @@ impl Sim {
                     answer_delay: 0,
                     seen_step1: 0,
                     relays_awareness: true,
+                    relays_changes_only: false,
                     awareness: HashMap::new(),
                     controlled: HashMap::new(),
                     backlog: Vec::new(),
@@ -188,20 +192,22 @@ impl Sim {
                     // y-protocols takes a state only under a newer clock; y-websocket relays
                     // what it took to every connection of the room.
                     let s = &mut self.servers[index];
+                    let changes_only = s.relays_changes_only;
                     let mut taken = update.clients.clone();
                     taken.retain(|client, entry| {
                         let null = &*entry.json == "null";
-                        let (clock, held) = s
-                            .awareness
-                            .get(&client.get())
-                            .copied()
-                            .unwrap_or((0, false));
-                        let newer = clock < entry.clock || (clock == entry.clock && null && held);
-                        if newer {
-                            s.awareness.insert(client.get(), (entry.clock, !null));
-                            s.controlled.entry(conn).or_default().push(client.get());
+                        let (clock, held) =
+                            s.awareness.get(&client.get()).cloned().unwrap_or((0, None));
+                        let newer =
+                            clock < entry.clock || (clock == entry.clock && null && held.is_some());
+                        if !newer {
+                            return false;
                         }
-                        newer && (held || !null)
+                        let state = (!null).then(|| entry.json.to_string());
+                        let changed = held != state;
+                        s.awareness.insert(client.get(), (entry.clock, state));
+                        s.controlled.entry(conn).or_default().push(client.get());
+                        (held.is_some() || !null) && (changed || !changes_only)
                     });
                     if !taken.is_empty() {
                         let relayed =
@@ -214,16 +220,14 @@ impl Sim {
         }
     }
 
-    /// A connection closed: the states it announced are dropped, under a clock one newer
-    /// (y-protocols' `removeAwarenessStates`), and the others told.
+    /// A connection closed: the states it announced are dropped (y-protocols'
+    /// `removeAwarenessStates`, which keeps a remote client's clock), and the others told.
     fn drop_states_of(&mut self, server: usize, conn: ConnId) {
         let s = &mut self.servers[server];
         let mut removed = HashMap::new();
         for client in s.controlled.remove(&conn).unwrap_or_default() {
             if let Some((clock, held)) = s.awareness.get_mut(&client) {
-                if *held {
-                    *clock += 1;
-                    *held = false;
+                if held.take().is_some() {
                     let entry = yrs::sync::awareness::AwarenessUpdateEntry {
                         clock: *clock,
                         json: std::sync::Arc::from("null"),
