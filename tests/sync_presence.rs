@@ -1,24 +1,9 @@
 //! Presence over the awareness protocol, against simulated servers and a virtual clock.
 mod common;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use common::sim::{encode_message, Sim};
+use common::sim::{awareness_message, Sim};
 use yreplica::sync::{protocol, Output};
-use yrs::block::ClientID;
-use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::sync::Message;
-
-fn awareness(client: u64, clock: u32, json: &str) -> Vec<u8> {
-    let entry = AwarenessUpdateEntry {
-        clock,
-        json: Arc::from(json),
-    };
-    encode_message(Message::Awareness(AwarenessUpdate {
-        clients: HashMap::from([(ClientID::new(client), entry)]),
-    }))
-}
 
 /// The awareness states sent, in order, as JSON texts.
 fn states_sent(s: &Sim) -> Vec<String> {
@@ -64,7 +49,7 @@ fn our_state_is_sent_on_connecting_renewed_and_its_echo_ignored() {
     let conn = s.active_conn();
     let before = sent(&s, r#"{"name":"ada"}"#);
     for clock in 1..=62 {
-        s.inject(conn, &awareness(42, clock, r#"{"name":"bob"}"#));
+        s.inject(conn, &awareness_message(42, clock, r#"{"name":"bob"}"#));
         s.advance(500);
     }
     assert_eq!(
@@ -89,12 +74,12 @@ fn without_presence_the_probes_carry_the_empty_state_and_empty_states_are_no_pee
         "no SyncStep1 but the handshake's"
     );
     let conn = s.active_conn();
-    s.inject(conn, &awareness(42, 1, "{}"));
-    s.inject(conn, &awareness(43, 1, " { } "));
+    s.inject(conn, &awareness_message(42, 1, "{}"));
+    s.inject(conn, &awareness_message(43, 1, " { } "));
     assert_eq!(s.engine.presence_json(), "[]");
-    s.inject(conn, &awareness(42, 2, r#"{"name":"bob"}"#));
+    s.inject(conn, &awareness_message(42, 2, r#"{"name":"bob"}"#));
     assert_eq!(presence_events(&s), 1);
-    s.inject(conn, &awareness(42, 3, "{}"));
+    s.inject(conn, &awareness_message(42, 3, "{}"));
     assert_eq!(s.engine.presence_json(), "[]", "emptied: gone");
     assert_eq!(presence_events(&s), 2);
     // cleared after being set: the probes carry the empty state again
@@ -111,7 +96,7 @@ fn others_appear_stay_while_renewed_and_expire_after_30_s() {
     s.start();
     s.advance(100);
     let conn = s.active_conn();
-    s.inject(conn, &awareness(42, 1, r#"{"name":"bob"}"#));
+    s.inject(conn, &awareness_message(42, 1, r#"{"name":"bob"}"#));
     assert_eq!(
         s.engine.presence_json(),
         r#"[{"clientId":42,"state":{"name":"bob"}}]"#
@@ -119,7 +104,7 @@ fn others_appear_stay_while_renewed_and_expire_after_30_s() {
     assert_eq!(presence_events(&s), 1);
     for clock in 2..5 {
         s.advance(10_000);
-        s.inject(conn, &awareness(42, clock, r#"{"name":"bob"}"#));
+        s.inject(conn, &awareness_message(42, clock, r#"{"name":"bob"}"#));
     }
     assert_eq!(
         presence_events(&s),
@@ -136,13 +121,13 @@ fn others_appear_stay_while_renewed_and_expire_after_30_s() {
     );
     assert_eq!(presence_events(&s), 2);
     // an old clock does not bring it back; a null state removes at once
-    s.inject(conn, &awareness(7, 5, r#"{"x":1}"#));
-    s.inject(conn, &awareness(7, 4, r#"{"x":0}"#));
+    s.inject(conn, &awareness_message(7, 5, r#"{"x":1}"#));
+    s.inject(conn, &awareness_message(7, 4, r#"{"x":0}"#));
     assert!(s.engine.presence_json().contains(r#"{"x":1}"#));
-    s.inject(conn, &awareness(7, 6, "null"));
+    s.inject(conn, &awareness_message(7, 6, "null"));
     assert_eq!(s.engine.presence_json(), "[]");
     // a state that is not JSON never reaches the app
-    s.inject(conn, &awareness(8, 1, "{not json"));
+    s.inject(conn, &awareness_message(8, 1, "{not json"));
     assert_eq!(s.engine.presence_json(), "[]");
 }
 
@@ -152,7 +137,7 @@ fn peers_are_forgotten_when_the_link_is_left() {
     s.start();
     s.advance(100);
     let conn = s.active_conn();
-    s.inject(conn, &awareness(42, 1, r#"{"name":"bob"}"#));
+    s.inject(conn, &awareness_message(42, 1, r#"{"name":"bob"}"#));
     s.failover();
     assert_eq!(s.engine.presence_json(), "[]");
     assert_eq!(presence_events(&s), 2);

@@ -4,15 +4,10 @@
 //! servers, virtual clock.
 mod common;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use common::sim::{encode_message, Sim};
+use common::sim::{awareness_message, Sim};
 use yreplica::config::SyncConfig;
 use yreplica::replica::Replica;
-use yreplica::sync::{protocol, Output, SyncEngine};
-use yrs::block::ClientID;
-use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yreplica::sync::{protocol, ConnId, Output, SyncEngine};
 use yrs::sync::Message;
 
 fn resolved(s: &Sim, id: u64) -> bool {
@@ -20,16 +15,7 @@ fn resolved(s: &Sim, id: u64) -> bool {
 }
 
 fn our_state(clock: u32) -> Vec<u8> {
-    // the sim's replica writes as client 1
-    encode_message(Message::Awareness(AwarenessUpdate {
-        clients: HashMap::from([(
-            ClientID::new(1),
-            AwarenessUpdateEntry {
-                clock,
-                json: Arc::from("{}"),
-            },
-        )]),
-    }))
+    awareness_message(1, clock, "{}") // the sim's replica writes as client 1
 }
 
 #[test]
@@ -111,18 +97,7 @@ fn light_probes_unanswered_on_a_busy_link_give_way_to_sync_step1() {
     s.write("a", 1);
     s.flush(1, 20_000);
     for clock in 1..=30 {
-        s.inject(
-            conn,
-            &encode_message(Message::Awareness(AwarenessUpdate {
-                clients: HashMap::from([(
-                    ClientID::new(42),
-                    AwarenessUpdateEntry {
-                        clock,
-                        json: Arc::from(r#"{"n":"bob"}"#),
-                    },
-                )]),
-            })),
-        );
+        s.inject(conn, &awareness_message(42, clock, r#"{"n":"bob"}"#));
         s.advance(250);
     }
     assert!(resolved(&s, 1), "{:?}", s.flush_outcomes());
@@ -187,8 +162,8 @@ fn coming_back_to_a_server_that_dropped_our_state_is_answered_at_once() {
     assert!(resolved(&s, 1), "{:?}", s.flush_outcomes());
 }
 
-/// The engine in the Hocuspocus dialect, driven by hand.
-fn hocuspocus_engine() -> (SyncEngine, Replica) {
+/// The engine in the Hocuspocus dialect, driven by hand, with its link just opened.
+fn hocuspocus_link() -> (SyncEngine, Replica, ConnId) {
     let config = SyncConfig {
         endpoints: vec!["ws://127.0.0.1:9000".into()],
         protocol: "hocuspocus".into(),
@@ -196,7 +171,14 @@ fn hocuspocus_engine() -> (SyncEngine, Replica) {
     };
     let mut replica = Replica::with_client_id(1);
     replica.capture_local_updates();
-    (SyncEngine::new(&config, "doc", 7), replica)
+    let mut engine = SyncEngine::new(&config, "doc", 7);
+    engine.start(0);
+    let conn = match engine.poll_output() {
+        Some(Output::Connect { conn, .. }) => conn,
+        other => panic!("{other:?}"),
+    };
+    engine.handle_open(conn, 10, &replica);
+    (engine, replica, conn)
 }
 
 /// The messages the engine sent, as (type, sync sub-type), the document name skipped.
@@ -209,6 +191,14 @@ fn sent(engine: &mut SyncEngine) -> Vec<(u8, u8)> {
         }
     }
     kinds
+}
+
+/// The server answers the handshake's SyncStep1 (at 30 ms): the link is online.
+fn answer_handshake(engine: &mut SyncEngine, replica: &mut Replica, conn: ConnId) {
+    let diff = replica.diff_since(&yrs::StateVector::default());
+    let answer = hocuspocus_frame(&protocol::sync_step2(diff));
+    engine.handle_frame(conn, &answer, 30, replica);
+    assert_eq!(engine.status().connection.as_str(), "online");
 }
 
 fn hocuspocus_frame(message: &[u8]) -> Vec<u8> {
@@ -225,13 +215,7 @@ const SYNC_STATUS_REFUSED: [u8; 2] = [8, 0];
 
 #[test]
 fn hocuspocus_is_probed_with_an_empty_update_its_sync_status_answers() {
-    let (mut engine, mut replica) = hocuspocus_engine();
-    engine.start(0);
-    let conn = match engine.poll_output() {
-        Some(Output::Connect { conn, .. }) => conn,
-        other => panic!("{other:?}"),
-    };
-    engine.handle_open(conn, 10, &replica);
+    let (mut engine, mut replica, conn) = hocuspocus_link();
     assert_eq!(sent(&mut engine), [AUTH, UPDATE, SYNC_STEP1]);
     engine.handle_frame(
         conn,
@@ -239,14 +223,7 @@ fn hocuspocus_is_probed_with_an_empty_update_its_sync_status_answers() {
         20,
         &mut replica,
     );
-    let diff = replica.diff_since(&yrs::StateVector::default());
-    engine.handle_frame(
-        conn,
-        &hocuspocus_frame(&protocol::sync_step2(diff)),
-        30,
-        &mut replica,
-    );
-    assert_eq!(engine.status().connection.as_str(), "online");
+    answer_handshake(&mut engine, &mut replica, conn);
     // an idle heartbeat later: an empty update, not a SyncStep1; on a read-only connection
     // its SyncStatus says "not applied", which answers it all the same
     sent(&mut engine);
@@ -276,22 +253,9 @@ fn hocuspocus_is_probed_with_an_empty_update_its_sync_status_answers() {
 
 #[test]
 fn hocuspocus_without_sync_status_for_the_probe_is_probed_with_sync_step1() {
-    let (mut engine, mut replica) = hocuspocus_engine();
-    engine.start(0);
-    let conn = match engine.poll_output() {
-        Some(Output::Connect { conn, .. }) => conn,
-        other => panic!("{other:?}"),
-    };
-    engine.handle_open(conn, 10, &replica);
+    let (mut engine, mut replica, conn) = hocuspocus_link();
     sent(&mut engine);
-    let diff = replica.diff_since(&yrs::StateVector::default());
-    engine.handle_frame(
-        conn,
-        &hocuspocus_frame(&protocol::sync_step2(diff)),
-        30,
-        &mut replica,
-    );
-    assert_eq!(engine.status().connection.as_str(), "online");
+    answer_handshake(&mut engine, &mut replica, conn);
     let at = engine.poll_timeout().expect("a heartbeat");
     engine.handle_timeout(at, &replica);
     assert_eq!(sent(&mut engine), [SYNC_STEP1]);
@@ -299,13 +263,7 @@ fn hocuspocus_without_sync_status_for_the_probe_is_probed_with_sync_step1() {
 
 #[test]
 fn a_write_refused_on_a_read_only_hocuspocus_connection_asks_for_no_probes() {
-    let (mut engine, mut replica) = hocuspocus_engine();
-    engine.start(0);
-    let conn = match engine.poll_output() {
-        Some(Output::Connect { conn, .. }) => conn,
-        other => panic!("{other:?}"),
-    };
-    engine.handle_open(conn, 10, &replica);
+    let (mut engine, mut replica, conn) = hocuspocus_link();
     engine.handle_frame(
         conn,
         &hocuspocus_frame(&SYNC_STATUS_REFUSED),
@@ -314,20 +272,13 @@ fn a_write_refused_on_a_read_only_hocuspocus_connection_asks_for_no_probes() {
     );
     let step1 = protocol::sync_step1(&yrs::StateVector::default());
     engine.handle_frame(conn, &hocuspocus_frame(&step1), 25, &mut replica);
-    let diff = replica.diff_since(&yrs::StateVector::default());
-    engine.handle_frame(
-        conn,
-        &hocuspocus_frame(&protocol::sync_step2(diff)),
-        30,
-        &mut replica,
-    );
+    answer_handshake(&mut engine, &mut replica, conn);
     engine.handle_frame(
         conn,
         &hocuspocus_frame(&SYNC_STATUS_REFUSED),
         31,
         &mut replica,
     );
-    assert_eq!(engine.status().connection.as_str(), "online");
     let fields = yreplica::replica::value::fields_from_json(r#"{"v":1}"#, || "t".into()).unwrap();
     replica.upsert("items", "a", fields).unwrap();
     for update in replica.take_local_updates() {

@@ -546,3 +546,14 @@ impl Sim {
 pub fn encode_message(message: Message) -> Vec<u8> {
     message.encode_v1()
 }
+
+/// A y-websocket awareness message holding one client's state.
+pub fn awareness_message(client: u64, clock: u32, json: &str) -> Vec<u8> {
+    let entry = yrs::sync::awareness::AwarenessUpdateEntry {
+        clock,
+        json: std::sync::Arc::from(json),
+    };
+    encode_message(Message::Awareness(yrs::sync::AwarenessUpdate {
+        clients: HashMap::from([(yrs::block::ClientID::new(client), entry)]),
+    }))
+}
