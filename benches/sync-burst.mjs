@@ -52,6 +52,7 @@ async function readerSeesAll(kind, url, records, started) {
     return null
   } finally {
     provider.destroy()
+    doc.destroy() // also stops the awareness timer
   }
 }
 
@@ -104,6 +105,7 @@ async function burstYjs(kind, server, records) {
     return { written, acknowledged: null, seen, log: [] }
   } finally {
     provider.destroy()
+    doc.destroy() // also stops the awareness timer
   }
 }
 

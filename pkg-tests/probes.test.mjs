@@ -120,6 +120,7 @@ test('y-websocket: a Yjs client in the room sees no presence change from the pro
     assert.equal(changes, 2)
   } finally {
     provider.destroy()
+    doc.destroy() // also stops the awareness timer, which would keep Node running
   }
 })
 
