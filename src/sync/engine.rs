@@ -333,12 +333,13 @@ impl SyncEngine {
                     self.send_answer(conn, &diff);
                     self.after_handshake(conn, now, replica);
                 }
-                Incoming::Awareness(update) if role != Role::Active => {
-                    self.awareness_answered(conn, &update, now);
-                }
-                // Applying takes the update in; the event is due only when the set changed.
+                // It may answer our probes on any link; the others' presence is taken from the
+                // primary only, and the event is due only when the set changed.
                 Incoming::Awareness(update) => {
                     self.awareness_answered(conn, &update, now);
+                    if role != Role::Active {
+                        continue;
+                    }
                     match self.presence.apply(&update, now) {
                         Ok(true) => self.out.push_back(Output::Presence),
                         Ok(false) => {}
